@@ -1,0 +1,147 @@
+"""The one cattrs converter that owns every (de)serialisation rule.
+
+Responses are structured into envelope classes that mirror the contract, so
+a missing or mistyped field anywhere becomes one ``UnexpectedResponseError``
+naming its path (``$.data.webhooks[0].enabled``), never a KeyError.
+Request bodies are unstructured from attrs classes, dropping unset fields.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn
+
+from .errors import UnexpectedResponseError
+from .models import Webhook
+from .types import AuthType, EventsMode, LastStatus, is_known_event_type, normalize_event_type
+
+__all__ = ["converter", "structure_response"]
+
+T = TypeVar("T")
+_E = TypeVar("_E", bound=enum.Enum)
+
+converter = cattrs.Converter(forbid_extra_keys=False)
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    # Python 3.10's fromisoformat does not take a trailing "Z".
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no time zone")
+    return parsed
+
+
+def _structure_str(value: Any, _: type) -> str:
+    # cattrs' default would turn 42 into "42"; the contract says string.
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _structure_event_types(value: Any, _: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("expected a list of strings or null")
+    # Unknown names from a newer server are kept as they are, not rejected.
+    return [normalize_event_type(v) if is_known_event_type(v) else v for v in value]
+
+
+converter.register_structure_hook(datetime, _structure_datetime)
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(bool, _structure_bool)
+converter.register_structure_hook(list[str] | None, _structure_event_types)
+
+
+def _structure_enum(value: Any, cls: type[_E]) -> _E:
+    # Needed explicitly: the str hook above would otherwise claim str enums.
+    return cls(value)
+
+
+for _enum in (AuthType, EventsMode, LastStatus):
+    converter.register_structure_hook(_enum, _structure_enum)
+
+
+@attrs.frozen
+class WebhookEnvelope:
+    """``{"message": ..., "data": WebhookView}``: create, get and update."""
+
+    data: Webhook
+    message: str | None = None
+
+
+@attrs.frozen
+class WebhookListData:
+    """The ``data`` member of the list response."""
+
+    webhooks: list[Webhook]
+
+
+@attrs.frozen
+class WebhookListEnvelope:
+    """``{"message": ..., "data": {"webhooks": [...]}}``: list."""
+
+    data: WebhookListData
+    message: str | None = None
+
+
+@attrs.frozen
+class MessageEnvelope:
+    """``{"message": ...}``: delete."""
+
+    message: str | None = None
+
+
+def structure_response(body: Any, cls: type[T]) -> T:
+    """Structure a decoded success body, or raise ``UnexpectedResponseError``."""
+    if not isinstance(body, dict):
+        raise UnexpectedResponseError(
+            f"unexpected response shape: expected a JSON object, got {type(body).__name__} @ $",
+            path="$",
+        )
+    try:
+        return converter.structure(body, cls)
+    except Exception as exc:  # cattrs raises ClassValidationError/ExceptionGroup
+        details = _describe(exc)
+        raise UnexpectedResponseError(
+            f"unexpected response shape: {details}", path=_first_path(details)
+        ) from None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc, path="$"))
+    return f"{type(exc).__name__}: {exc} @ $"
+
+
+def _first_path(details: str) -> str | None:
+    marker = " @ "
+    first = details.split("; ", 1)[0]
+    return first.rsplit(marker, 1)[1] if marker in first else None
+
+
+def unstructure_request(params: Any) -> dict[str, Any]:
+    """Turn a request-params attrs instance into its JSON body."""
+    body = converter.unstructure(params)
+    assert isinstance(body, dict)
+    return body
+
+
+def register_omit_unset(cls: type[Any]) -> None:
+    """Make ``cls`` unstructure without its None fields (partial updates)."""
+    hook = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
+    converter.register_unstructure_hook(cls, hook)

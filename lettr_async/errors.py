@@ -1,0 +1,277 @@
+"""The typed exceptions every failure of the SDK surfaces as.
+
+The names match Lettr's own Python SDK so ``except lettr.NotFoundError``
+code keeps working; unlike it, transport failures, non-JSON error pages and
+malformed success bodies each get a type of their own, and every API error
+carries its status, error code, headers and request id.
+
+No exception text ever contains the API key or webhook credentials: messages
+are built from the server's ``message``/``error_code`` and field names only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ForbiddenError",
+    "LettrError",
+    "NotAttemptedError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "UnexpectedResponseError",
+    "ValidationError",
+    "error_for_status",
+]
+
+
+class LettrError(Exception):
+    """Base class of every exception this SDK raises on purpose."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIConnectionError(LettrError):
+    """The request could not be completed at the transport level.
+
+    ``request_sent`` is False only when the SDK knows the request never left
+    this machine (e.g. the connection was refused); that is the one case in
+    which a non-idempotent ``create`` is safe to retry.
+    """
+
+    request_sent: bool
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """The request did not complete within its timeout."""
+
+
+class UnexpectedResponseError(LettrError):
+    """The server answered, but not with what the API contract promises.
+
+    Raised for malformed JSON in a success response or a body whose shape
+    does not match the contract; ``path`` points at the offending field
+    (e.g. ``$.data.webhooks[0].id``) when known.
+    """
+
+    status_code: int | None
+    path: str | None
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, path: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.path = path
+
+
+class APIStatusError(LettrError):
+    """The server answered with an HTTP error status.
+
+    ``error_code`` is Lettr's machine-readable code (an open set: unknown
+    codes are kept as they are), ``headers`` the response headers and
+    ``request_id`` the server's request id when it sent one.
+    """
+
+    status_code: int
+    error_code: str | None
+    headers: Mapping[str, str]
+    request_id: str | None
+    body: Any
+    retry_after: float | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
+        self.headers = dict(headers or {})
+        self.request_id = _find_request_id(self.headers)
+        self.body = body
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        code = f" {self.error_code}" if self.error_code else ""
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self.status_code}{code}: {self.message}{rid}"
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the request, e.g. an invalid webhook configuration."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or invalid."""
+
+
+class ForbiddenError(APIStatusError):
+    """403: the API key lacks the scope for this operation."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no webhook with that id (or no such route)."""
+
+
+class ConflictError(APIStatusError):
+    """409: a webhook with this URL already exists (``resource_already_exists``)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` says how many seconds to wait.
+
+    Also raised by the client-side limiter, before any request, when waiting
+    for a free slot alone would exceed the call's timeout; then
+    ``error_code`` is ``client_rate_limited``.
+    """
+
+
+class ServerError(APIStatusError):
+    """5xx: Lettr (or a proxy in front of it) failed."""
+
+
+class ValidationError(LettrError):
+    """Invalid arguments: raised locally before any request, or by a 422.
+
+    ``errors`` maps each offending field to its messages, the same shape as
+    the server's 422 body. ``status_code`` is 422 when the server said so and
+    None when the SDK caught the problem itself (nothing was sent then).
+    """
+
+    status_code: int | None
+    error_code: str
+    errors: dict[str, list[str]]
+    headers: Mapping[str, str]
+    request_id: str | None
+    body: Any
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Mapping[str, list[str]] | None = None,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.errors = {field: list(msgs) for field, msgs in (errors or {}).items()}
+        self.status_code = status_code
+        self.error_code = "validation_error"
+        self.headers = dict(headers or {})
+        self.request_id = _find_request_id(self.headers)
+        self.body = body
+
+    def __str__(self) -> str:
+        where = f"{self.status_code} validation_error" if self.status_code else "invalid arguments"
+        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in self.errors.items())
+        text = f"{where}: {self.message}"
+        return f"{text} ({details})" if details else text
+
+
+class NotAttemptedError(LettrError):
+    """A bulk item that was never sent, because ``fail_fast`` stopped the batch."""
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def _find_request_id(headers: Mapping[str, str]) -> str | None:
+    for name in ("x-request-id", "request-id", "x-amzn-requestid"):
+        for key, value in headers.items():
+            if key.lower() == name:
+                return value
+    return None
+
+
+def error_for_status(
+    status: int,
+    body: Any,
+    headers: Mapping[str, str],
+    *,
+    reason: str | None = None,
+    retry_after: float | None = None,
+) -> LettrError:
+    """Map an HTTP error answer to its typed exception (one place, one rule).
+
+    ``body`` is the decoded JSON body, or None/a string for non-JSON bodies
+    (an HTML 502 page still becomes a ``ServerError``).
+    """
+    message, error_code = _message_and_code(status, body, reason)
+    if status == 422 or error_code == "validation_error":
+        raw = body.get("errors") if isinstance(body, dict) else None
+        return ValidationError(
+            message,
+            errors=_clean_field_errors(raw),
+            status_code=status,
+            headers=headers,
+            body=body,
+        )
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIStatusError
+    return cls(
+        message,
+        status_code=status,
+        error_code=error_code,
+        headers=headers,
+        body=body,
+        retry_after=retry_after,
+    )
+
+
+def _message_and_code(status: int, body: Any, reason: str | None) -> tuple[str, str | None]:
+    if isinstance(body, dict):
+        raw_message = body.get("message")
+        raw_code = body.get("error_code")
+        message = raw_message if isinstance(raw_message, str) and raw_message else None
+        code = raw_code if isinstance(raw_code, str) and raw_code else None
+        if message:
+            return message, code
+        return f"HTTP {status} {reason or ''}".strip(), code
+    return f"HTTP {status} {reason or ''}".strip() + " (no JSON error body)", None
+
+
+def _clean_field_errors(raw: Any) -> dict[str, list[str]]:
+    if not isinstance(raw, dict):
+        return {}
+    cleaned: dict[str, list[str]] = {}
+    for field, msgs in raw.items():
+        if isinstance(msgs, list):
+            cleaned[str(field)] = [str(m) for m in msgs]
+        else:
+            cleaned[str(field)] = [str(msgs)]
+    return cleaned

@@ -1,0 +1,1 @@
+"""Synchronous facade over lettr_async."""
