@@ -178,7 +178,7 @@ def _abandon(session: _Session) -> None:
     """
     connector = session.http.connector
     if connector is not None and session.loop.is_closed():
-        connector._close()  # noqa: SLF001 - aiohttp's documented sync path for a closed loop
+        connector._close()  # aiohttp's synchronous path for a connector on a closed loop
     _abandoned.append(session)
 
 
@@ -227,9 +227,7 @@ class AsyncLettr:
         self._defaults = RequestOptions(
             timeout=_check_timeout(timeout), max_retries=_check_retries(max_retries)
         )
-        if rate_limit is not None and (
-            not isinstance(rate_limit, (int, float)) or rate_limit <= 0
-        ):
+        if rate_limit is not None and (not isinstance(rate_limit, (int, float)) or rate_limit <= 0):
             raise ValidationError(
                 "rate_limit must be a positive number or None",
                 errors={"rate_limit": ["must be a positive number of requests per second."]},
@@ -402,4 +400,3 @@ def _check_retries(value: Any) -> int:
             errors={"max_retries": ["must be a non-negative integer."]},
         )
     return value
-

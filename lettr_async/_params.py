@@ -128,7 +128,12 @@ def _check_url(errors: _Errors, field: str, value: Any, *, required: bool) -> st
 
 
 def _check_enum(
-    errors: _Errors, field: str, value: Any, enum: type[AuthType] | type[EventsMode], *, required: bool
+    errors: _Errors,
+    field: str,
+    value: Any,
+    enum: type[AuthType] | type[EventsMode],
+    *,
+    required: bool,
 ) -> str | None:
     if value is None:
         if required:
@@ -158,8 +163,10 @@ def _check_events(errors: _Errors, value: Any) -> list[str] | None:
             continue
         if canonical not in names:
             names.append(canonical)
-    if not names and "events" not in errors.by_field and not any(
-        key.startswith("events.") for key in errors.by_field
+    if (
+        not names
+        and "events" not in errors.by_field
+        and not any(key.startswith("events.") for key in errors.by_field)
     ):
         errors.add("events", "must contain at least one event type.")
     return names
@@ -222,13 +229,11 @@ def build_create_params(
     elif checked_mode == EventsMode.ALL.value and events is not None:
         errors.add("events", "must not be given when events_mode is 'all'.")
     errors.raise_if_any("webhooks.create")
-    assert checked_name is not None and checked_url is not None
-    assert checked_auth is not None and checked_mode is not None
     return CreateWebhookParams(
-        name=checked_name,
-        url=checked_url,
-        auth_type=checked_auth,
-        events_mode=checked_mode,
+        name=str(checked_name),
+        url=str(checked_url),
+        auth_type=str(checked_auth),
+        events_mode=str(checked_mode),
         events=checked_events,
         **secrets,
     )

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import anyio
 
-from .errors import RateLimitError
+from .errors import CLIENT_RATE_LIMITED, RateLimitError
 from .models import RateLimitInfo
 
 __all__ = ["Lane", "RateLimiter", "current_lane"]
@@ -106,7 +106,7 @@ class RateLimiter:
                     f"beyond this call's timeout of {max_wait:.2f}s",
                     retry_after=wait,
                     status_code=429,
-                    error_code="client_rate_limited",
+                    error_code=CLIENT_RATE_LIMITED,
                 )
             if self.pacing:
                 self._next_slot = ready + self._interval
@@ -130,7 +130,9 @@ class RateLimiter:
         self.info = RateLimitInfo(
             limit=limit if limit is not None else info.limit,
             remaining=remaining if remaining is not None else info.remaining,
-            reset=datetime.fromtimestamp(reset, tz=timezone.utc) if reset is not None else info.reset,
+            reset=datetime.fromtimestamp(reset, tz=timezone.utc)
+            if reset is not None
+            else info.reset,
         )
         if not self.pacing:
             return

@@ -34,7 +34,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from .errors import APIConnectionError, APIStatusError
+from .errors import CLIENT_RATE_LIMITED, APIConnectionError, APIStatusError
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "is_retryable", "parse_retry_after"]
 
@@ -94,6 +94,8 @@ def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
     if isinstance(exc, APIConnectionError):
         return idempotent or not exc.request_sent
     if isinstance(exc, APIStatusError):
+        if exc.error_code == CLIENT_RATE_LIMITED:
+            return False  # our own limiter said the wait exceeds the timeout
         return idempotent and exc.status_code in RETRYABLE_STATUSES
     return False
 

@@ -63,9 +63,7 @@ async def send(
             payload = await resp.read()
             return Response(resp.status, resp.reason, resp.headers, payload)
     except asyncio.TimeoutError:
-        raise APITimeoutError(
-            f"{method} {url.path} timed out after {timeout.total}s"
-        ) from None
+        raise APITimeoutError(f"{method} {url.path} timed out after {timeout.total}s") from None
     except aiohttp.ClientConnectorError as exc:
         # The TCP connection was never established: nothing was sent.
         raise APIConnectionError(

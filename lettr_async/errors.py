@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -112,7 +114,7 @@ class APIStatusError(LettrError):
         super().__init__(message)
         self.status_code = status_code
         self.error_code = error_code
-        self.headers = dict(headers or {})
+        self.headers = CIMultiDictProxy(CIMultiDict(headers or {}))
         self.request_id = _find_request_id(self.headers)
         self.body = body
         self.retry_after = retry_after
@@ -184,7 +186,7 @@ class ValidationError(LettrError):
         self.errors = {field: list(msgs) for field, msgs in (errors or {}).items()}
         self.status_code = status_code
         self.error_code = "validation_error"
-        self.headers = dict(headers or {})
+        self.headers = CIMultiDictProxy(CIMultiDict(headers or {}))
         self.request_id = _find_request_id(self.headers)
         self.body = body
 
@@ -199,6 +201,9 @@ class NotAttemptedError(LettrError):
     """A bulk item that was never sent, because ``fail_fast`` stopped the batch."""
 
 
+CLIENT_RATE_LIMITED = "client_rate_limited"
+"""``error_code`` of a ``RateLimitError`` raised by the client-side limiter."""
+
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -210,10 +215,10 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 
 
 def _find_request_id(headers: Mapping[str, str]) -> str | None:
-    for name in ("x-request-id", "request-id", "x-amzn-requestid"):
-        for key, value in headers.items():
-            if key.lower() == name:
-                return value
+    for name in ("X-Request-Id", "Request-Id"):
+        value = headers.get(name)
+        if value:
+            return value
     return None
 
 

@@ -63,7 +63,11 @@ class AsyncWebhooks:
     ) -> Webhook:
         """Fetch one webhook by id; raises ``NotFoundError`` when there is none."""
         body = await self._client._request(
-            "GET", webhook_path(webhook_id), idempotent=True, timeout=timeout, max_retries=max_retries
+            "GET",
+            webhook_path(webhook_id),
+            idempotent=True,
+            timeout=timeout,
+            max_retries=max_retries,
         )
         return structure_response(body, WebhookEnvelope).data
 
@@ -283,9 +287,7 @@ class AsyncWebhooks:
                 "invalid concurrency", errors={"concurrency": ["must be a positive integer."]}
             )
         options = self._client._options(timeout, max_retries)
-        client = self._client.with_options(
-            timeout=options.timeout, max_retries=options.max_retries
-        )
+        client = self._client.with_options(timeout=options.timeout, max_retries=options.max_retries)
         calls = [(item.key, functools.partial(item.send, client)) for item in prepared]
         return await run_bulk(
             calls, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
@@ -329,6 +331,4 @@ def _merge_errors(errors: dict[str, builtins.list[str]], prefix: str, exc: Valid
 
 def _raise_bulk_validation(errors: dict[str, builtins.list[str]], what: str) -> None:
     if errors:
-        raise ValidationError(
-            f"invalid items for webhooks.{what}; nothing was sent", errors=errors
-        )
+        raise ValidationError(f"invalid items for webhooks.{what}; nothing was sent", errors=errors)

@@ -1,0 +1,95 @@
+"""Developer sessions: tests on every Python found, lint, typecheck, codegen, bench, demo.
+
+``nox`` runs tests, lint, typecheck and the generator check; ``nox -s bench``
+and ``nox -s demo`` run on demand.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "generate_check"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.download_python = "never"
+
+ALL_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _find_interpreter(version: str) -> str | None:
+    """A working ``pythonX.Y`` on PATH, else one installed by pyenv.
+
+    pyenv's shims exist for every installed version but only run the active
+    one, so each candidate is tried rather than trusted.
+    """
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
+    candidates.append(shutil.which(f"python{version}"))
+    for candidate in candidates:
+        if (
+            candidate
+            and subprocess.run(
+                [candidate, "-c", "pass"], capture_output=True, check=False
+            ).returncode
+            == 0
+        ):
+            return candidate
+    return None
+
+
+# Only the interpreters present on this machine: a missing one is not a failure.
+PYTHONS = [p for p in (_find_interpreter(v) for v in ALL_PYTHONS) if p] or None
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole test suite, warnings as errors (see pyproject.toml)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over both packages and the typing tests."""
+    session.install("-e", ".[test]")
+    session.run("mypy", "--strict")
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate lettr_sync from lettr_async's resources."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "lettr_sync._codegen")
+
+
+@nox.session
+def generate_check(session: nox.Session) -> None:
+    """Fail when the checked-in generated sync code is stale."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "lettr_sync._codegen", "--check")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against Lettr's own SDK and bare aiohttp (writes benchmarks/results/)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The README's first command: the lifecycle against the embedded fake server."""
+    session.install(".")
+    session.run("python", "-m", "lettr_async", "demo")

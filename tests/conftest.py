@@ -1,0 +1,47 @@
+"""Shared fixtures: a started FakeLettr (in the test's loop or in a thread).
+
+Every exchange a test causes is validated against the vendored OpenAPI
+document at teardown, so any test using these fixtures doubles as a contract
+test of the fake (and of whatever client talked to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from lettr_async.testing import FakeLettr
+
+try:
+    from tests.contract import validate_exchange
+except ImportError:  # tests/ on sys.path instead of the project root
+    from contract import validate_exchange  # type: ignore[no-redef,import-not-found]
+
+
+def assert_contract(fake: FakeLettr) -> None:
+    """Validate every recorded exchange; skipped kinds are listed in tests/contract.py."""
+    for record in list(fake.requests):
+        validate_exchange(record)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Run ``@pytest.mark.anyio`` tests on asyncio only: the SDK is built on aiohttp."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeLettr]:
+    """A FakeLettr serving in the test's event loop; contract-checked at teardown."""
+    async with FakeLettr() as server:
+        yield server
+    assert_contract(server)
+
+
+@pytest.fixture
+def fake_thread() -> Iterator[FakeLettr]:
+    """A FakeLettr on its own loop in a thread, for sync tests; contract-checked at teardown."""
+    with FakeLettr.in_thread() as server:
+        yield server
+    assert_contract(server)

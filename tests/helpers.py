@@ -1,0 +1,32 @@
+"""Small helpers shared by the client tests (no fixtures: those live in conftest)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from lettr_async import AsyncLettr, RetryPolicy
+from lettr_async.testing import FakeLettr
+
+API_KEY = "lttr_test_key"
+FAST_RETRIES = RetryPolicy(backoff_initial=0.01, backoff_max=0.05)
+
+
+def make_client(fake: FakeLettr, **kwargs: Any) -> AsyncLettr:
+    """An AsyncLettr for ``fake`` with pacing off and near-instant backoff."""
+    kwargs.setdefault("rate_limit", None)
+    kwargs.setdefault("retry_policy", FAST_RETRIES)
+    return AsyncLettr(API_KEY, base_url=fake.base_url, **kwargs)
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def requests_to(fake: FakeLettr, method: str, path_prefix: str = "/webhooks") -> list[Any]:
+    """The recorded requests with this method whose path starts with ``path_prefix``."""
+    return [r for r in fake.requests if r.method == method and r.path.startswith(path_prefix)]
