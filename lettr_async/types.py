@@ -83,9 +83,7 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
 """Every canonical event type name, in the order of Lettr's documentation."""
 
 _LEGACY_PREFIX: Final = "engagament."
-_BY_SHORT_NAME: Final[dict[str, EventType]] = {
-    name.split(".", 1)[1]: name for name in EVENT_TYPES
-}
+_BY_SHORT_NAME: Final[dict[str, EventType]] = {name.split(".", 1)[1]: name for name in EVENT_TYPES}
 _CANONICAL: Final[frozenset[str]] = frozenset(EVENT_TYPES)
 
 
