@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncWebhooks"]
 
 DEFAULT_BULK_CONCURRENCY = 16
+
+_Item = TypeVar("_Item")
 
 
 class AsyncWebhooks:
@@ -194,23 +196,16 @@ class AsyncWebhooks:
         of ``(webhook_id, fields)`` pairs. Every item is validated before
         any is sent. The result holds one outcome per item, in input order.
         """
-        pairs = builtins.list(updates.items() if isinstance(updates, Mapping) else updates)
-        errors: dict[str, builtins.list[str]] = {}
-        calls: builtins.list[_Prepared] = []
-        for index, pair in enumerate(pairs):
-            try:
-                webhook_id, fields = pair
-                path = webhook_path(webhook_id)
-                _check_field_names(fields, UPDATE_FIELDS)
-                params = build_update_params(**fields)
-            except ValidationError as exc:
-                _merge_errors(errors, f"updates[{index}]", exc)
-                continue
-            except (TypeError, ValueError) as exc:
-                errors.setdefault(f"updates[{index}]", []).append(str(exc))
-                continue
-            calls.append(_Prepared(webhook_id, "PUT", path, unstructure_request(params)))
-        _raise_bulk_validation(errors, "update_many")
+        pairs = updates.items() if isinstance(updates, Mapping) else updates
+
+        def prepare(index: int, pair: tuple[str, Mapping[str, Any]]) -> _Prepared:
+            webhook_id, fields = pair
+            path = webhook_path(webhook_id)
+            _check_field_names(fields, UPDATE_FIELDS)
+            params = build_update_params(**fields)
+            return _Prepared(webhook_id, "PUT", path, unstructure_request(params))
+
+        calls = _prepare_all(pairs, prepare, "updates", "update_many")
         return await self._run(calls, concurrency, fail_fast, on_progress, timeout, max_retries)
 
     async def delete_many(
@@ -229,16 +224,11 @@ class AsyncWebhooks:
                 "invalid arguments for delete_many",
                 errors={"webhook_ids": ["must be a list of ids, not a string."]},
             )
-        errors: dict[str, builtins.list[str]] = {}
-        calls: builtins.list[_Prepared] = []
-        for index, webhook_id in enumerate(webhook_ids):
-            try:
-                path = webhook_path(webhook_id)
-            except ValidationError as exc:
-                _merge_errors(errors, f"webhook_ids[{index}]", exc)
-                continue
-            calls.append(_Prepared(webhook_id, "DELETE", path))
-        _raise_bulk_validation(errors, "delete_many")
+
+        def prepare(index: int, webhook_id: str) -> _Prepared:
+            return _Prepared(webhook_id, "DELETE", webhook_path(webhook_id))
+
+        calls = _prepare_all(webhook_ids, prepare, "webhook_ids", "delete_many")
         return await self._run(calls, concurrency, fail_fast, on_progress, timeout, max_retries)
 
     async def create_many(
@@ -255,20 +245,13 @@ class AsyncWebhooks:
 
         Outcome keys are the items' indexes. Every item is validated first.
         """
-        errors: dict[str, builtins.list[str]] = {}
-        calls: builtins.list[_Prepared] = []
-        for index, fields in enumerate(items):
-            try:
-                _check_field_names(fields, CREATE_FIELDS)
-                params = build_create_params(**fields)
-            except ValidationError as exc:
-                _merge_errors(errors, f"items[{index}]", exc)
-                continue
-            except (TypeError, ValueError) as exc:
-                errors.setdefault(f"items[{index}]", []).append(str(exc))
-                continue
-            calls.append(_Prepared(index, "POST", "/webhooks", unstructure_request(params)))
-        _raise_bulk_validation(errors, "create_many")
+
+        def prepare(index: int, fields: Mapping[str, Any]) -> _Prepared:
+            _check_field_names(fields, CREATE_FIELDS)
+            params = build_create_params(**fields)
+            return _Prepared(index, "POST", "/webhooks", unstructure_request(params))
+
+        calls = _prepare_all(items, prepare, "items", "create_many")
         return await self._run(calls, concurrency, fail_fast, on_progress, timeout, max_retries)
 
     # -- bulk plumbing ----------------------------------------------------------------
@@ -324,11 +307,24 @@ def _check_field_names(fields: Any, allowed: frozenset[str]) -> None:
         )
 
 
-def _merge_errors(errors: dict[str, builtins.list[str]], prefix: str, exc: ValidationError) -> None:
-    for field, messages in exc.errors.items():
-        errors.setdefault(f"{prefix}.{field}", []).extend(messages)
-
-
-def _raise_bulk_validation(errors: dict[str, builtins.list[str]], what: str) -> None:
+def _prepare_all(
+    items: Iterable[_Item],
+    prepare: Callable[[int, _Item], _Prepared],
+    name: str,
+    what: str,
+) -> builtins.list[_Prepared]:
+    """Validate every bulk item before any is sent; one error names them all."""
+    errors: dict[str, builtins.list[str]] = {}
+    prepared: builtins.list[_Prepared] = []
+    for index, item in enumerate(items):
+        prefix = f"{name}[{index}]"
+        try:
+            prepared.append(prepare(index, item))
+        except ValidationError as exc:
+            for field, messages in exc.errors.items():
+                errors.setdefault(f"{prefix}.{field}", []).extend(messages)
+        except (TypeError, ValueError) as exc:
+            errors.setdefault(prefix, []).append(str(exc))
     if errors:
         raise ValidationError(f"invalid items for webhooks.{what}; nothing was sent", errors=errors)
+    return prepared

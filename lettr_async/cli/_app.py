@@ -1,0 +1,111 @@
+"""The ``lettr-webhooks`` click group, its global options and ``main()``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from .._version import __version__
+from ._commands import (
+    bulk_delete_command,
+    bulk_update_command,
+    create_command,
+    delete_command,
+    demo_command,
+    get_command,
+    list_command,
+    update_command,
+)
+from ._context import Settings
+from ._errors import EXIT_CODES_HELP
+
+__all__ = ["cli", "main"]
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=_CONTEXT, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="lettr-webhooks")
+@click.option(
+    "--api-key",
+    metavar="KEY",
+    help="Lettr API key (default: $LETTR_API_KEY). Never printed.",
+)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="API root (default: $LETTR_BASE_URL, else https://app.lettr.com/api).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds per request.",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Retries after a failed attempt (429, 5xx, network).",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="Client-side requests per second before the server's headers are known (0: off).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON output for every command.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    api_key: str | None,
+    base_url: str | None,
+    timeout: float,
+    max_retries: int,
+    rate_limit: float,
+    as_json: bool,
+) -> None:
+    """Manage Lettr webhook endpoints from a terminal.
+
+    Reads the API key from --api-key or $LETTR_API_KEY. Output is a readable
+    table by default; --json prints one JSON document per command. Start with
+    `lettr-webhooks demo` to see everything against a local fake server.
+    """
+    ctx.obj = Settings(
+        api_key=api_key,
+        base_url=base_url or None,
+        timeout=timeout,
+        max_retries=max_retries,
+        rate_limit=rate_limit or None,
+        json=as_json,
+    )
+    if api_key:
+        ctx.obj.remember_secret(api_key)
+
+
+for _command in (
+    list_command,
+    get_command,
+    create_command,
+    update_command,
+    delete_command,
+    bulk_update_command,
+    bulk_delete_command,
+    demo_command,
+):
+    cli.add_command(_command)
+
+
+def main(argv: Sequence[str] | None = None, prog_name: str = "lettr-webhooks") -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name=prog_name)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1

@@ -1,0 +1,441 @@
+"""The subcommands of ``lettr-webhooks``: list, get, create, update, delete, bulk, demo."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from .._client import AsyncLettr
+from .._params import build_update_params
+from ..bulk import BulkResult
+from ..errors import LettrError
+from ..models import Webhook
+from ._context import Settings, get_settings, resolve_secret, run_client, stderr_is_tty
+from ._errors import EXIT_API, EXIT_CODES_HELP, EXIT_FAILURE, CliError, from_lettr_error, redact
+from ._output import (
+    bulk_document,
+    render_bulk,
+    render_plan,
+    render_table,
+    render_webhook,
+    to_json,
+    webhook_document,
+)
+from ._select import delete_plan, select, update_plan
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+__all__ = [
+    "bulk_delete_command",
+    "bulk_update_command",
+    "create_command",
+    "delete_command",
+    "demo_command",
+    "get_command",
+    "list_command",
+    "update_command",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+AUTH_TYPES = click.Choice(["none", "basic", "oauth2"])
+PASSWORD_ENV = "LETTR_AUTH_PASSWORD"  # noqa: S105 - an env var name
+CLIENT_SECRET_ENV = "LETTR_OAUTH_CLIENT_SECRET"  # noqa: S105 - an env var name
+
+
+def json_option(func: F) -> F:
+    """Add ``--json`` to a command."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one machine-readable JSON document."
+    )(func)
+
+
+def _wants_json(as_json: bool) -> bool:
+    return as_json or get_settings().json
+
+
+def _emit(as_json: bool, document: Any, text: str) -> None:
+    click.echo(to_json(document) if _wants_json(as_json) else text)
+
+
+def update_field_options(func: F) -> F:
+    """The ``update`` fields as options, shared by ``update`` and ``bulk-update``."""
+    options = [
+        click.option("--name", help="New display name."),
+        click.option("--url", help="New endpoint URL (absolute http/https)."),
+        click.option("--auth-type", type=AUTH_TYPES, help="New delivery authentication."),
+        click.option("--auth-username", help="Basic auth user name."),
+        click.option(
+            "--auth-password",
+            help=f"Basic auth password (or ${PASSWORD_ENV}; prompted on a terminal when "
+            "--auth-type basic needs it). Never printed.",
+        ),
+        click.option("--oauth-client-id", help="OAuth2 client id."),
+        click.option(
+            "--oauth-client-secret",
+            help=f"OAuth2 client secret (or ${CLIENT_SECRET_ENV}; prompted on a terminal "
+            "when --auth-type oauth2 needs it). Never printed.",
+        ),
+        click.option("--oauth-token-url", help="OAuth2 token endpoint URL."),
+        click.option(
+            "--event",
+            "events",
+            multiple=True,
+            help="Event type to receive (repeatable; short names such as 'delivery' work). "
+            "Replaces the current selection.",
+        ),
+        click.option(
+            "--enable/--disable", "active", default=None, help="Enable or disable deliveries."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _update_fields(settings: Settings, raw: dict[str, Any]) -> dict[str, Any]:
+    """The non-empty update fields, with secrets resolved from env or a prompt."""
+    auth_type = raw.get("auth_type")
+    raw["auth_password"] = resolve_secret(
+        settings,
+        raw.get("auth_password"),
+        envvar=PASSWORD_ENV,
+        needed=auth_type == "basic",
+        prompt="Basic auth password",
+    )
+    raw["oauth_client_secret"] = resolve_secret(
+        settings,
+        raw.get("oauth_client_secret"),
+        envvar=CLIENT_SECRET_ENV,
+        needed=auth_type == "oauth2",
+        prompt="OAuth2 client secret",
+    )
+    fields = {key: value for key, value in raw.items() if value is not None}
+    if "events" in fields:
+        fields["events"] = _split_events(fields["events"])
+        if not fields["events"]:
+            del fields["events"]
+    return fields
+
+
+def _split_events(values: tuple[str, ...] | list[str]) -> list[str]:
+    """``--event a --event b,c`` -> ``[a, b, c]``."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _validate_update(settings: Settings, fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate locally (exit 2, nothing sent); return fields with events normalised."""
+    try:
+        params = build_update_params(**fields)
+    except LettrError as exc:
+        raise from_lettr_error(exc, settings.secrets) from None
+    if params.events is not None:
+        fields = {**fields, "events": params.events}
+    return fields
+
+
+# -- single-webhook commands --------------------------------------------------------
+
+
+@click.command("list", epilog=EXIT_CODES_HELP)
+@json_option
+def list_command(as_json: bool) -> None:
+    """List every webhook of the team."""
+    settings = get_settings()
+    webhooks = run_client(settings, lambda client: client.webhooks.list())
+    _emit(as_json, [webhook_document(w) for w in webhooks], render_table(webhooks))
+
+
+@click.command("get", epilog=EXIT_CODES_HELP)
+@click.argument("webhook_id", metavar="ID")
+@json_option
+def get_command(webhook_id: str, as_json: bool) -> None:
+    """Show one webhook."""
+    settings = get_settings()
+    webhook = run_client(settings, lambda client: client.webhooks.get(webhook_id))
+    _emit(as_json, webhook_document(webhook), render_webhook(webhook))
+
+
+@click.command("create", epilog=EXIT_CODES_HELP)
+@click.option("--name", help="Display name (required).")
+@click.option("--url", help="Endpoint URL, absolute http/https (required).")
+@click.option(
+    "--auth-type",
+    type=AUTH_TYPES,
+    default="none",
+    show_default=True,
+    help="How Lettr authenticates its deliveries.",
+)
+@click.option(
+    "--events-mode",
+    type=click.Choice(["all", "selected"]),
+    help="'selected' (the default when --event is given) or 'all' (the default otherwise).",
+)
+@click.option("--auth-username", help="Basic auth user name (with --auth-type basic).")
+@click.option(
+    "--auth-password",
+    help=f"Basic auth password (or ${PASSWORD_ENV}; prompted on a terminal). Never printed.",
+)
+@click.option("--oauth-client-id", help="OAuth2 client id (with --auth-type oauth2).")
+@click.option(
+    "--oauth-client-secret",
+    help=f"OAuth2 client secret (or ${CLIENT_SECRET_ENV}; prompted on a terminal). Never printed.",
+)
+@click.option("--oauth-token-url", help="OAuth2 token endpoint URL (with --auth-type oauth2).")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    help="Event type to receive (repeatable, or comma-separated; short names work).",
+)
+@json_option
+def create_command(
+    name: str | None,
+    url: str | None,
+    auth_type: str,
+    events_mode: str | None,
+    auth_username: str | None,
+    auth_password: str | None,
+    oauth_client_id: str | None,
+    oauth_client_secret: str | None,
+    oauth_token_url: str | None,
+    events: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create a webhook. Arguments are checked locally before anything is sent."""
+    settings = get_settings()
+    event_list = _split_events(events) or None
+    mode = events_mode or ("selected" if event_list else "all")
+    fields: dict[str, Any] = {
+        "name": name,
+        "url": url,
+        "auth_type": auth_type,
+        "events_mode": mode,
+        "auth_username": auth_username,
+        "auth_password": resolve_secret(
+            settings,
+            auth_password,
+            envvar=PASSWORD_ENV,
+            needed=auth_type == "basic",
+            prompt="Basic auth password",
+        ),
+        "oauth_client_id": oauth_client_id,
+        "oauth_client_secret": resolve_secret(
+            settings,
+            oauth_client_secret,
+            envvar=CLIENT_SECRET_ENV,
+            needed=auth_type == "oauth2",
+            prompt="OAuth2 client secret",
+        ),
+        "oauth_token_url": oauth_token_url,
+        "events": event_list,
+    }
+    webhook = run_client(settings, lambda client: client.webhooks.create(**fields))
+    _emit(
+        as_json,
+        webhook_document(webhook),
+        f"Created webhook {webhook.id}.\n{render_webhook(webhook)}",
+    )
+
+
+@click.command("update", epilog=EXIT_CODES_HELP)
+@click.argument("webhook_id", metavar="ID")
+@update_field_options
+@json_option
+def update_command(webhook_id: str, as_json: bool, **raw: Any) -> None:
+    """Change only the given fields of one webhook."""
+    settings = get_settings()
+    fields = _update_fields(settings, raw)
+    webhook = run_client(settings, lambda client: client.webhooks.update(webhook_id, **fields))
+    _emit(
+        as_json,
+        webhook_document(webhook),
+        f"Updated webhook {webhook.id}.\n{render_webhook(webhook)}",
+    )
+
+
+@click.command("delete", epilog=EXIT_CODES_HELP)
+@click.argument("webhook_id", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+def delete_command(webhook_id: str, yes: bool, as_json: bool) -> None:
+    """Delete one webhook (asks first unless --yes)."""
+    settings = get_settings()
+    if not yes:
+        click.confirm(f"Delete webhook {webhook_id}?", abort=True, err=True)
+    run_client(settings, lambda client: client.webhooks.delete(webhook_id))
+    _emit(as_json, {"deleted": webhook_id}, f"Deleted webhook {webhook_id}.")
+
+
+# -- bulk commands ------------------------------------------------------------------
+
+
+def selection_options(func: F) -> F:
+    """Ids as arguments plus ``--match-url``/``--match-name`` globs, dry run, --yes."""
+    options = [
+        click.argument("webhook_ids", metavar="[ID]...", nargs=-1),
+        click.option(
+            "--match-url", metavar="GLOB", help="Select webhooks whose URL matches (fnmatch)."
+        ),
+        click.option(
+            "--match-name", metavar="GLOB", help="Select webhooks whose name matches (fnmatch)."
+        ),
+        click.option("--dry-run", is_flag=True, help="Print the plan; send no change."),
+        click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1),
+            default=16,
+            show_default=True,
+            help="Requests in flight at once (the rate limit still applies).",
+        ),
+        click.option("--fail-fast", is_flag=True, help="Stop sending after the first failure."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _selected(
+    settings: Settings,
+    webhook_ids: tuple[str, ...],
+    match_url: str | None,
+    match_name: str | None,
+) -> list[Webhook]:
+    if not webhook_ids and match_url is None and match_name is None:
+        raise click.UsageError("select webhooks: give IDs, --match-url or --match-name")
+    webhooks = run_client(settings, lambda client: client.webhooks.list())
+    selection = select(webhooks, webhook_ids, match_url, match_name)
+    if selection.missing:
+        raise CliError(f"no webhook with id: {', '.join(selection.missing)}", EXIT_API)
+    return selection.webhooks
+
+
+def _run_bulk(
+    settings: Settings,
+    as_json: bool,
+    label: str,
+    call: Callable[[AsyncLettr, Callable[[int, int], None] | None], Any],
+    total: int,
+) -> BulkResult[Any]:
+    """Run a bulk call, with a progress bar on stderr when it is a terminal."""
+    if _wants_json(as_json) or not stderr_is_tty():
+        result: BulkResult[Any] = run_client(settings, lambda client: call(client, None))
+        return result
+    bar: ProgressBar[int] = click.progressbar(length=total, label=label, file=sys.stderr)
+    shown = 0
+
+    def on_progress(done: int, _total: int) -> None:
+        nonlocal shown
+        bar.update(done - shown)
+        shown = done
+
+    with bar:
+        return run_client(settings, lambda client: call(client, on_progress))
+
+
+def _finish_bulk(settings: Settings, as_json: bool, result: BulkResult[Any], verb: str) -> None:
+    document = bulk_document(result, lambda text: redact(text, settings.secrets))
+    _emit(as_json, document, render_bulk(document, verb))
+    if document["failed"]:
+        click.get_current_context().exit(EXIT_FAILURE)
+
+
+@click.command("bulk-update", epilog=EXIT_CODES_HELP)
+@selection_options
+@update_field_options
+@json_option
+def bulk_update_command(
+    webhook_ids: tuple[str, ...],
+    match_url: str | None,
+    match_name: str | None,
+    dry_run: bool,
+    yes: bool,
+    concurrency: int,
+    fail_fast: bool,
+    as_json: bool,
+    **raw: Any,
+) -> None:
+    """Apply the same update to many webhooks, chosen by id or by glob.
+
+    \b
+    Example:
+      lettr-webhooks bulk-update --match-url 'https://staging.*' --disable --dry-run
+    """
+    settings = get_settings()
+    fields = _validate_update(settings, _update_fields(settings, raw))
+    chosen = _selected(settings, webhook_ids, match_url, match_name)
+    plan = update_plan(chosen, fields)
+    if dry_run:
+        _emit(as_json, {"dry_run": True, "plan": plan}, render_plan(plan, "update"))
+        return
+    if chosen and not yes:
+        click.confirm(f"Update {len(chosen)} webhook(s)?", abort=True, err=True)
+    updates = {w.id: fields for w in chosen}
+    result = _run_bulk(
+        settings,
+        as_json,
+        "Updating webhooks",
+        lambda client, progress: client.webhooks.update_many(
+            updates, concurrency=concurrency, fail_fast=fail_fast, on_progress=progress
+        ),
+        len(updates),
+    )
+    _finish_bulk(settings, as_json, result, "Updated")
+
+
+@click.command("bulk-delete", epilog=EXIT_CODES_HELP)
+@selection_options
+@json_option
+def bulk_delete_command(
+    webhook_ids: tuple[str, ...],
+    match_url: str | None,
+    match_name: str | None,
+    dry_run: bool,
+    yes: bool,
+    concurrency: int,
+    fail_fast: bool,
+    as_json: bool,
+) -> None:
+    """Delete many webhooks, chosen by id or by glob.
+
+    \b
+    Example:
+      lettr-webhooks bulk-delete --match-name 'tmp-*' --dry-run
+    """
+    settings = get_settings()
+    chosen = _selected(settings, webhook_ids, match_url, match_name)
+    plan = delete_plan(chosen)
+    if dry_run:
+        _emit(as_json, {"dry_run": True, "plan": plan}, render_plan(plan, "delete"))
+        return
+    if chosen and not yes:
+        click.confirm(f"Delete {len(chosen)} webhook(s)?", abort=True, err=True)
+    ids = [w.id for w in chosen]
+    result = _run_bulk(
+        settings,
+        as_json,
+        "Deleting webhooks",
+        lambda client, progress: client.webhooks.delete_many(
+            ids, concurrency=concurrency, fail_fast=fail_fast, on_progress=progress
+        ),
+        len(ids),
+    )
+    _finish_bulk(settings, as_json, result, "Deleted")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Walk the whole webhook lifecycle against an in-process fake server.
+
+    Needs no API key and no network; the same as `python -m lettr_async demo`.
+    """
+    from ..demo import main as demo_main
+
+    code = demo_main([])
+    if code:
+        click.get_current_context().exit(code)

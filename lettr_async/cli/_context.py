@@ -1,0 +1,105 @@
+"""What every command shares: global settings and running one client call.
+
+Each command invocation builds exactly one ``AsyncLettr`` inside
+``asyncio.run`` and closes it before returning, whatever happened; SDK errors
+become ``CliError`` with the right exit code and secrets masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import attrs
+import click
+
+from .._client import API_KEY_ENV, AsyncLettr
+from ..errors import LettrError
+from ._errors import EXIT_USAGE, CliError, from_lettr_error
+
+__all__ = ["Settings", "get_settings", "resolve_secret", "run_client", "stderr_is_tty"]
+
+T = TypeVar("T")
+
+
+@attrs.define
+class Settings:
+    """Global options, stored on the click context as ``ctx.obj``."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout: float | None = 30.0
+    max_retries: int = 2
+    rate_limit: float | None = 3.0
+    json: bool = False
+    secrets: list[str] = attrs.field(factory=list)
+
+    def remember_secret(self, value: str | None) -> None:
+        """Mask ``value`` in every error line from now on."""
+        if value:
+            self.secrets.append(value)
+
+    def key(self) -> str:
+        """The API key from ``--api-key`` or ``$LETTR_API_KEY``; a usage error if neither."""
+        key = self.api_key if self.api_key is not None else os.environ.get(API_KEY_ENV)
+        if not key or not key.strip():
+            raise CliError(f"no Lettr API key: pass --api-key or set {API_KEY_ENV}", EXIT_USAGE)
+        self.remember_secret(key.strip())
+        return key.strip()
+
+
+def get_settings() -> Settings:
+    """The current command's ``Settings`` (a default one outside a group)."""
+    ctx = click.get_current_context()
+    settings = ctx.find_object(Settings)
+    if settings is None:
+        settings = ctx.ensure_object(Settings)
+    return settings
+
+
+def run_client(settings: Settings, call: Callable[[AsyncLettr], Awaitable[T]]) -> T:
+    """Run ``call(client)`` with a fresh client in a fresh event loop; map SDK errors."""
+    api_key = settings.key()
+
+    async def main() -> T:
+        client = AsyncLettr(
+            api_key,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+            rate_limit=settings.rate_limit,
+        )
+        async with client:
+            return await call(client)
+
+    try:
+        return asyncio.run(main())
+    except LettrError as exc:
+        raise from_lettr_error(exc, settings.secrets) from None
+
+
+def stderr_is_tty() -> bool:
+    """True when stderr is an interactive terminal (progress bars, prompts)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def resolve_secret(
+    settings: Settings, value: str | None, *, envvar: str, needed: bool, prompt: str
+) -> str | None:
+    """A secret from its option, else (when ``needed``) its env var, else a hidden prompt.
+
+    The prompt only appears when stdin is a terminal; otherwise a missing
+    secret is left to the SDK's validation, which names the field.
+    """
+    if value is None and needed:
+        value = os.environ.get(envvar) or None
+        if value is None and sys.stdin.isatty():
+            value = click.prompt(prompt, hide_input=True, err=True)
+    settings.remember_secret(value)
+    return value

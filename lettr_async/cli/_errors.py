@@ -1,0 +1,111 @@
+"""Exit codes and the one-line error messages of ``lettr-webhooks``.
+
+Every failure ends as a ``CliError`` (a ``click.ClickException``), so click
+prints it to stderr and exits with its code, both in a real terminal and
+under ``CliRunner``. Secret values the user passed are masked in every line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import click
+
+from ..errors import (
+    APIConnectionError,
+    APIStatusError,
+    LettrError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+
+__all__ = [
+    "EXIT_API",
+    "EXIT_FAILURE",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "EXIT_CODES_HELP",
+    "CliError",
+    "describe",
+    "exit_code_for",
+    "from_lettr_error",
+    "redact",
+]
+
+EXIT_OK = 0
+"""Success."""
+EXIT_FAILURE = 1
+"""Any other failure, an aborted confirmation, or a bulk run where some items failed."""
+EXIT_USAGE = 2
+"""Bad command line, or arguments the SDK rejected locally (nothing was sent)."""
+EXIT_API = 3
+"""The API answered with an error (4xx/5xx, including a server-side 422)."""
+EXIT_NETWORK = 4
+"""The API could not be reached, or did not answer in time."""
+
+EXIT_CODES_HELP = (
+    "\b\nExit codes:\n"
+    "  0  success\n"
+    "  1  other failure, aborted confirmation, or some bulk items failed\n"
+    "  2  usage error, or invalid arguments caught locally (nothing sent)\n"
+    "  3  the API answered with an error (4xx/5xx, server-side 422)\n"
+    "  4  network error or timeout"
+)
+"""The exit-code table shown in ``--help`` epilogs."""
+
+_MASK = "***"
+
+
+class CliError(click.ClickException):
+    """A failure reported as one ``error: ...`` line on stderr, with an exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click types it ClassVar
+
+    def show(self, file: object = None) -> None:
+        """Print ``error: <message>`` to stderr."""
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every non-empty secret value in ``text`` with ``***``."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, _MASK)
+    return text
+
+
+def _field_errors(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+
+
+def describe(exc: LettrError) -> str:
+    """One line describing an SDK error, without the ``error:`` prefix."""
+    if isinstance(exc, ValidationError):
+        details = _field_errors(exc.errors)
+        if exc.status_code is None:
+            return f"invalid arguments: {details}" if details else f"invalid arguments: {exc}"
+        head = f"{exc.status_code} validation_error: {exc.message}"
+        return f"{head}: {details}" if details else head
+    if isinstance(exc, APIStatusError):
+        return f"API error {exc}"
+    if isinstance(exc, APIConnectionError):
+        return f"network error: {exc}"
+    return str(exc)
+
+
+def exit_code_for(exc: LettrError) -> int:
+    """The exit status for an SDK error (see ``EXIT_CODES_HELP``)."""
+    if isinstance(exc, ValidationError):
+        return EXIT_USAGE if exc.status_code is None else EXIT_API
+    if isinstance(exc, (APIStatusError, UnexpectedResponseError)):
+        return EXIT_API
+    if isinstance(exc, APIConnectionError):
+        return EXIT_NETWORK
+    return EXIT_FAILURE
+
+
+def from_lettr_error(exc: LettrError, secrets: Iterable[str | None] = ()) -> CliError:
+    """Turn an SDK error into the ``CliError`` to raise, secrets masked."""
+    return CliError(redact(describe(exc), secrets), exit_code_for(exc))
