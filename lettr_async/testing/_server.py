@@ -12,37 +12,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json as jsonlib
-import math
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from typing import Any, Final, Literal
+from urllib.parse import unquote
 
 import attrs
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from lettr_async.types import AuthType, EventsMode, normalize_event_type
+from lettr_async.types import AuthType, EventsMode
 
+from ._delivery import DEFAULT_RETRY_SCHEDULE, Deliverer, DeliveryReport, Outcome, Target
 from ._faults import DEFAULT_BODY, Fault, FaultKind, FaultQueue, default_error_body
+from ._ratelimit import RateLimiter
+from ._validation import (
+    Errors,
+    check_enum,
+    check_events,
+    check_secrets,
+    check_string,
+    decode_json,
+    require_credentials,
+    secrets_for,
+)
+from .events import event_type_of, make_event
 
 __all__ = ["FakeLettr", "RecordedRequest"]
 
-_DEFAULT_LIMIT_HEADER: Final = 1000
-_SECRET_FIELDS: Final = (
-    "auth_username",
-    "auth_password",
-    "oauth_client_id",
-    "oauth_client_secret",
-    "oauth_token_url",
-)
-_BASIC_FIELDS: Final = ("auth_username", "auth_password")
-_OAUTH_FIELDS: Final = ("oauth_client_id", "oauth_client_secret", "oauth_token_url")
 _NOT_FOUND_ROUTE: Final = {"message": "Not found.", "error_code": "not_found"}
 _WEBHOOK_NOT_FOUND: Final = {"message": "Webhook not found.", "error_code": "not_found"}
 _NOT_AN_OBJECT: Final = {"body": ["The request body must be a JSON object."]}
@@ -50,8 +53,6 @@ _DUPLICATE_URL: Final = {
     "message": "A webhook with this target URL already exists.",
     "error_code": "resource_already_exists",
 }
-
-Errors = dict[str, list[str]]
 
 
 @attrs.frozen
@@ -135,177 +136,6 @@ def _validation_failed(errors: Errors) -> _Answer:
     )
 
 
-def _decode_json(body: bytes, content_type: str) -> tuple[bool, Any]:
-    """Parse a JSON body the way a JSON API does: only when it is declared as JSON."""
-    if not body:
-        return False, None
-    mime = content_type.split(";", 1)[0].strip().lower()
-    if mime != "application/json" and not mime.endswith("+json"):
-        return False, None
-    try:
-        return True, jsonlib.loads(body)
-    except ValueError:
-        return False, None
-
-
-def _label(field: str) -> str:
-    return field.replace("_", " ")
-
-
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def _check_string(
-    errors: Errors,
-    payload: Mapping[str, Any],
-    field: str,
-    *,
-    max_len: int,
-    url: bool = False,
-    required: bool = False,
-    required_reason: str = "",
-) -> str | None:
-    """Validate one optional/required string field like Laravel would; return it if valid."""
-    if field not in payload:
-        if required:
-            errors.setdefault(field, []).append(
-                f"The {_label(field)} field is required{required_reason}."
-            )
-        return None
-    value = payload[field]
-    if not isinstance(value, str):
-        errors.setdefault(field, []).append(f"The {_label(field)} field must be a string.")
-        return None
-    if required and not value.strip():
-        errors.setdefault(field, []).append(
-            f"The {_label(field)} field is required{required_reason}."
-        )
-        return None
-    problems: list[str] = []
-    if len(value) > max_len:
-        problems.append(f"The {_label(field)} field must not be greater than {max_len} characters.")
-    if url and not _is_http_url(value):
-        problems.append(f"The {_label(field)} field must be a valid URL.")
-    if problems:
-        errors.setdefault(field, []).extend(problems)
-        return None
-    return value
-
-
-def _check_enum(
-    errors: Errors, payload: Mapping[str, Any], field: str, allowed: Iterable[str], required: bool
-) -> str | None:
-    if field not in payload:
-        if required:
-            errors.setdefault(field, []).append(f"The {_label(field)} field is required.")
-        return None
-    value = payload[field]
-    if not isinstance(value, str) or value not in allowed:
-        errors.setdefault(field, []).append(f"The selected {_label(field)} is invalid.")
-        return None
-    return value
-
-
-def _check_events(errors: Errors, payload: Mapping[str, Any], required: bool) -> list[str] | None:
-    """Validate and normalise ``events``: a non-empty list of known event type names."""
-    if "events" not in payload:
-        if required:
-            errors["events"] = ["The events field is required when events mode is selected."]
-        return None
-    value = payload["events"]
-    if not isinstance(value, list):
-        errors["events"] = ["The events field must be an array."]
-        return None
-    if not value:
-        errors["events"] = ["The events field must have at least 1 items."]
-        return None
-    normalised: list[str] = []
-    valid = True
-    for index, item in enumerate(value):
-        try:
-            name = normalize_event_type(item) if isinstance(item, str) else None
-        except ValueError:
-            name = None
-        if name is None:
-            errors[f"events.{index}"] = [f"The selected events.{index} is invalid."]
-            valid = False
-        elif name not in normalised:
-            normalised.append(name)
-    return normalised if valid else None
-
-
-def _require_credentials(errors: Errors, auth_type: str, merged: Mapping[str, str | None]) -> None:
-    """``basic`` and ``oauth2`` need their credential fields, sent now or stored before."""
-    if auth_type == AuthType.NONE:
-        return
-    needed = _BASIC_FIELDS if auth_type == AuthType.BASIC else _OAUTH_FIELDS
-    for field in needed:
-        if merged.get(field) is None and field not in errors:
-            errors[field] = [
-                f"The {_label(field)} field is required when auth type is {auth_type}."
-            ]
-
-
-def _check_secrets(errors: Errors, payload: Mapping[str, Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for field in _SECRET_FIELDS:
-        is_url = field == "oauth_token_url"
-        value = _check_string(errors, payload, field, max_len=2048 if is_url else 255, url=is_url)
-        if value is not None:
-            found[field] = value
-    return found
-
-
-def _secrets_for(auth_type: str, values: Mapping[str, str | None]) -> dict[str, str | None]:
-    """Keep only the credentials that the auth type uses; the rest are forgotten."""
-    keep = {
-        AuthType.BASIC.value: _BASIC_FIELDS,
-        AuthType.OAUTH2.value: _OAUTH_FIELDS,
-    }.get(auth_type, ())
-    return {field: (values.get(field) if field in keep else None) for field in _SECRET_FIELDS}
-
-
-class _RateLimiter:
-    """Fixed one-second windows aligned to Unix seconds, shared by the whole team."""
-
-    def __init__(self, per_second: int | None) -> None:
-        self.per_second = per_second
-        self._window = 0
-        self._count = 0
-
-    def _roll(self, now: float) -> None:
-        window = int(now)
-        if window != self._window:
-            self._window = window
-            self._count = 0
-
-    def hit(self, now: float) -> bool:
-        """Count one request; False (and not counted) when the window is exhausted."""
-        self._roll(now)
-        if self.per_second is not None and self._count >= self.per_second:
-            return False
-        self._count += 1
-        return True
-
-    def headers(self, now: float) -> dict[str, str]:
-        self._roll(now)
-        limit = _DEFAULT_LIMIT_HEADER if self.per_second is None else self.per_second
-        return {
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(max(0, limit - self._count)),
-            "X-RateLimit-Reset": str(self._window + 1),
-        }
-
-    def retry_after(self, now: float) -> int:
-        return max(1, math.ceil(self._window + 1 - now))
-
-    def reset(self) -> None:
-        self._window = 0
-        self._count = 0
-
-
 class _CountingServer(web.Server):
     """aiohttp's low-level server, counting accepted TCP connections (keep-alive proofs)."""
 
@@ -329,7 +159,9 @@ class FakeLettr:
     401/404/429/faulted ones), ``webhooks`` (live state: id -> WebhookView
     dict; edit it to seed timestamps or ``last_status``), ``connections_opened``
     (TCP connections accepted, to prove keep-alive reuse) and
-    ``rate_limited_count`` (429s the limiter answered, not injected ones).
+    ``rate_limited_count`` (429s the limiter answered, not injected ones),
+    ``deliveries`` (every ``DeliveryReport`` that ``deliver`` produced) and
+    ``delivery_time_scale`` (the factor applied to Lettr's retry schedule).
 
     Each request is handled in this order: record it; apply a queued fault
     (a delay then carries on; status/malformed/drop answer instead); unknown
@@ -347,8 +179,16 @@ class FakeLettr:
         rate_limit: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        delivery_time_scale: float = 1.0,
+        oauth_client_auth: Literal["basic", "body"] = "basic",
     ) -> None:
-        """Configure accepted keys, the per-second team rate limit and where to listen."""
+        """Configure accepted keys, the per-second team rate limit and where to listen.
+
+        ``delivery_time_scale`` multiplies Lettr's retry schedule in
+        ``deliver`` (``1e-5`` turns its 35 hours into about a second);
+        ``oauth_client_auth`` is how ``deliver`` authenticates to OAuth 2
+        token endpoints (see ``Deliverer``).
+        """
         self.api_keys: frozenset[str] = frozenset({api_key, *api_keys})
         self.host = host
         self.port = port
@@ -358,10 +198,14 @@ class FakeLettr:
         self.rate_limited_count = 0
         self._secrets: dict[str, dict[str, str | None]] = {}
         self._faults = FaultQueue()
-        self._limiter = _RateLimiter(rate_limit)
+        self._limiter = RateLimiter(rate_limit)
         self._lock = threading.RLock()
         self._runner: web.ServerRunner | None = None
         self._bound_port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.delivery_time_scale = delivery_time_scale
+        self.deliveries: list[DeliveryReport] = []
+        self._deliverer = Deliverer(oauth_client_auth=oauth_client_auth)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -380,6 +224,7 @@ class FakeLettr:
             raise
         self._runner = runner
         self._bound_port = int(runner.addresses[0][1])
+        self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
         """Close the listener and every open connection; safe to call twice."""
@@ -503,10 +348,136 @@ class FakeLettr:
             self._limiter.reset()
             self.connections_opened = 0
             self.rate_limited_count = 0
+            self.deliveries.clear()
+            self._deliverer.forget_tokens()
 
     def _count_connection(self) -> None:
         with self._lock:
             self.connections_opened += 1
+
+    # ---------------------------------------------------------------- delivery
+
+    async def deliver(
+        self,
+        events: Iterable[Mapping[str, Any] | str] | Mapping[str, Any] | str,
+        *,
+        retry_schedule: Sequence[float] | None = None,
+        timeout: float = 30.0,
+        time_scale: float | None = None,
+    ) -> list[DeliveryReport]:
+        """POST ``events`` to every enabled webhook subscribed to them, like Lettr does.
+
+        Why: end-to-end tests of receivers need real deliveries, with the
+        webhook's auth, Lettr's retries and its state bookkeeping.
+        ``events`` are items from ``lettr_async.testing.events`` (or any
+        ``{"msys": {...}}`` dict) and/or event type names (each becomes
+        ``make_event(name)``). Each enabled webhook gets one JSON array of
+        the items matching its ``event_types`` (all, when ``None``; items of
+        unknown types only reach those), in the given order; webhooks
+        matching none are skipped. Webhooks are delivered to concurrently.
+
+        ``retry_schedule`` is the wait, in seconds, before each retry, used
+        as given; by default Lettr's schedule (``DEFAULT_RETRY_SCHEDULE``)
+        times ``time_scale`` (default ``delivery_time_scale``). ``timeout``
+        bounds each attempt. A 2xx ends the delivery; ``410 Gone`` disables
+        the webhook; anything else is retried until the schedule runs out.
+        Every attempt updates ``last_status`` and ``last_successful_at`` /
+        ``last_failure_at``. Returns one report per webhook delivered to.
+        Must run on the loop the fake serves on; see ``deliver_sync``.
+        """
+        if retry_schedule is None:
+            scale = self.delivery_time_scale if time_scale is None else time_scale
+            retry_schedule = [delay * scale for delay in DEFAULT_RETRY_SCHEDULE]
+        reports = await self._deliverer.deliver(
+            self._delivery_targets(_as_items(events)),
+            schedule=retry_schedule,
+            timeout=timeout,
+            record=self._record_delivery,
+            wanted=self._wants_delivery,
+        )
+        with self._lock:
+            self.deliveries.extend(reports)
+        return reports
+
+    def deliver_sync(
+        self,
+        events: Iterable[Mapping[str, Any] | str] | Mapping[str, Any] | str,
+        *,
+        retry_schedule: Sequence[float] | None = None,
+        timeout: float = 30.0,
+        time_scale: float | None = None,
+    ) -> list[DeliveryReport]:
+        """``deliver`` for synchronous callers of a fake started with ``in_thread()``.
+
+        Why: Django tests (a live WSGI server, sync test code) cannot await.
+        Runs ``deliver`` on the fake's own loop and blocks until it is done;
+        calling it from that loop's thread raises ``RuntimeError`` (it would
+        deadlock: ``await fake.deliver(...)`` there instead).
+        """
+        loop = self._loop
+        if loop is None or self._runner is None:
+            raise RuntimeError("FakeLettr is not started")
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("deliver_sync() called on the fake's loop: await deliver()")
+        future = asyncio.run_coroutine_threadsafe(
+            self.deliver(
+                events, retry_schedule=retry_schedule, timeout=timeout, time_scale=time_scale
+            ),
+            loop,
+        )
+        return future.result()
+
+    def _delivery_targets(self, items: list[dict[str, Any]]) -> list[Target]:
+        """Snapshot the enabled webhooks and the items each one is subscribed to."""
+        typed = [(event_type_of(item), item) for item in items]
+        targets: list[Target] = []
+        with self._lock:
+            for webhook_id, view in self.webhooks.items():
+                if not view["enabled"]:
+                    continue
+                wanted = view["event_types"]
+                chosen = tuple(
+                    item
+                    for kind, item in typed
+                    if wanted is None or (kind is not None and kind in wanted)
+                )
+                if chosen:
+                    targets.append(
+                        Target(
+                            webhook_id=webhook_id,
+                            url=view["url"],
+                            auth_type=view["auth_type"],
+                            credentials=dict(self._secrets.get(webhook_id, {})),
+                            items=chosen,
+                        )
+                    )
+        return targets
+
+    def _record_delivery(self, webhook_id: str, outcome: Outcome) -> None:
+        """Update a webhook's delivery bookkeeping after one attempt."""
+        stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        with self._lock:
+            view = self.webhooks.get(webhook_id)
+            if view is None:  # deleted meanwhile
+                return
+            if outcome == "success":
+                view["last_status"] = "success"
+                view["last_successful_at"] = stamp
+            else:
+                view["last_status"] = "failure"
+                view["last_failure_at"] = stamp
+            if outcome == "gone":
+                view["enabled"] = False
+
+    def _wants_delivery(self, webhook_id: str) -> bool:
+        """Whether a retry should still go out (not deleted or disabled meanwhile)."""
+        with self._lock:
+            view = self.webhooks.get(webhook_id)
+            return view is not None and bool(view["enabled"])
 
     # ------------------------------------------------------------ HTTP handling
 
@@ -541,7 +512,7 @@ class FakeLettr:
         body = await request.read()
         raw_path = request.raw_path.split("?", 1)[0]
         raw_rel = raw_path[len("/api") :] if raw_path.startswith("/api/") else raw_path
-        is_json, parsed = _decode_json(body, request.headers.get("Content-Type", ""))
+        is_json, parsed = decode_json(body, request.headers.get("Content-Type", ""))
         record = RecordedRequest(
             method=request.method.upper(),
             path=unquote(raw_rel),
@@ -629,21 +600,21 @@ class FakeLettr:
     def _create(self, payload: Mapping[str, Any]) -> _Answer:
         """POST /webhooks: validate like Lettr, then store; 409 on a duplicate URL."""
         errors: Errors = {}
-        name = _check_string(errors, payload, "name", max_len=255, required=True)
-        url = _check_string(errors, payload, "url", max_len=2048, url=True, required=True)
-        auth_type = _check_enum(errors, payload, "auth_type", [a.value for a in AuthType], True)
-        mode = _check_enum(errors, payload, "events_mode", [m.value for m in EventsMode], True)
-        events = _check_events(errors, payload, required=mode == EventsMode.SELECTED)
-        given = _check_secrets(errors, payload)
+        name = check_string(errors, payload, "name", max_len=255, required=True)
+        url = check_string(errors, payload, "url", max_len=2048, url=True, required=True)
+        auth_type = check_enum(errors, payload, "auth_type", [a.value for a in AuthType], True)
+        mode = check_enum(errors, payload, "events_mode", [m.value for m in EventsMode], True)
+        events = check_events(errors, payload, required=mode == EventsMode.SELECTED)
+        given = check_secrets(errors, payload)
         if auth_type is not None:
-            _require_credentials(errors, auth_type, dict(given))
+            require_credentials(errors, auth_type, dict(given))
         if errors or name is None or url is None or auth_type is None:
             return _validation_failed(errors)
         with self._lock:
             if self._url_taken(url):
                 return _error(409, _DUPLICATE_URL)
             webhook_id = _new_id(self.webhooks)
-            stored = _secrets_for(auth_type, given)
+            stored = secrets_for(auth_type, given)
             self._secrets[webhook_id] = stored
             self.webhooks[webhook_id] = {
                 "id": webhook_id,
@@ -665,22 +636,22 @@ class FakeLettr:
         """PUT/PATCH: partial update; ``target`` aliases ``url`` (``url`` wins if both)."""
         errors: Errors = {}
         current = self.webhooks[webhook_id]
-        name = _check_string(errors, payload, "name", max_len=255)
-        url = _check_string(errors, payload, "url", max_len=2048, url=True)
-        target = _check_string(errors, payload, "target", max_len=2048, url=True)
+        name = check_string(errors, payload, "name", max_len=255)
+        url = check_string(errors, payload, "url", max_len=2048, url=True)
+        target = check_string(errors, payload, "target", max_len=2048, url=True)
         new_url = url if "url" in payload else target
-        auth_type = _check_enum(errors, payload, "auth_type", [a.value for a in AuthType], False)
-        events = _check_events(errors, payload, required=False)
+        auth_type = check_enum(errors, payload, "auth_type", [a.value for a in AuthType], False)
+        events = check_events(errors, payload, required=False)
         active = payload.get("active")
         if "active" in payload and not isinstance(active, bool):
             errors["active"] = ["The active field must be true or false."]
-        given = _check_secrets(errors, payload)
+        given = check_secrets(errors, payload)
         effective_type = auth_type or str(current["auth_type"])
         merged: dict[str, str | None] = {}
         if effective_type == current["auth_type"]:
             merged.update(self._secrets.get(webhook_id, {}))
         merged.update(given)
-        _require_credentials(errors, effective_type, merged)
+        require_credentials(errors, effective_type, merged)
         if errors:
             return _validation_failed(errors)
         if new_url is not None and self._url_taken(new_url, except_id=webhook_id):
@@ -695,7 +666,7 @@ class FakeLettr:
             current["enabled"] = active
         current["auth_type"] = effective_type
         current["has_auth_credentials"] = effective_type != AuthType.NONE
-        self._secrets[webhook_id] = _secrets_for(effective_type, merged)
+        self._secrets[webhook_id] = secrets_for(effective_type, merged)
         return _Answer(
             200, {"message": "Webhook updated successfully.", "data": self._view(webhook_id)}
         )
@@ -768,3 +739,21 @@ def _fault_answer(fault: Fault, operation: str | None) -> _Answer:
         headers=headers,
         faulted=True,
     )
+
+
+def _as_items(
+    events: Iterable[Mapping[str, Any] | str] | Mapping[str, Any] | str,
+) -> list[dict[str, Any]]:
+    """Turn ``deliver``'s input into delivery items: names become ``make_event(name)``."""
+    given: Iterable[Mapping[str, Any] | str] = (
+        [events] if isinstance(events, (str, Mapping)) else events
+    )
+    items: list[dict[str, Any]] = []
+    for entry in given:
+        if isinstance(entry, str):
+            items.append(make_event(entry))
+        elif isinstance(entry, Mapping):
+            items.append(dict(entry))
+        else:
+            raise TypeError(f"cannot deliver {type(entry).__name__}: give event dicts or names")
+    return items
