@@ -1,0 +1,1 @@
+"""Tests of the generated synchronous facade, ``lettr_sync``."""
