@@ -9,11 +9,8 @@ from typing import Any
 import pytest
 
 import lettr_sync
-from lettr_async import RetryPolicy
 from lettr_async.testing import FakeLettr
-
-API_KEY = "lttr_test_key"
-FAST_RETRIES = RetryPolicy(backoff_initial=0.01, backoff_max=0.05)
+from tests.helpers import API_KEY, FAST_RETRIES
 
 
 def make_sync_client(fake: FakeLettr, **kwargs: Any) -> lettr_sync.Lettr:
