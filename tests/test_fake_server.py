@@ -7,6 +7,7 @@ the ``fake`` fixture validates every exchange against the OpenAPI document.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -539,7 +540,7 @@ async def test_delay_then_normal_answer(fake: FakeLettr, http: aiohttp.ClientSes
 
 async def test_hang_past_client_timeout(fake: FakeLettr, http: aiohttp.ClientSession) -> None:
     fake.inject(Fault.hang(60))
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):
         await call(http, fake, "GET", "/webhooks", timeout=aiohttp.ClientTimeout(total=0.1))
     assert fake.requests[-1].status == 0  # the client left before the answer
 
