@@ -28,19 +28,19 @@ import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-import aiohttp
 import attrs
-from yarl import URL
 
 from ._ratelimit import Lane, RateLimiter, current_lane
-from ._retry import RetryPolicy, parse_retry_after
-from ._transport import Response, decode_success, raise_for_status, send
-from ._version import __version__
+from ._retry import RetryPolicy, is_retryable, parse_retry_after
 from .errors import LettrError, ValidationError
 from .models import RateLimitInfo
 
 if TYPE_CHECKING:
+    import aiohttp
+
+    from ._transport import Response
     from .resources.webhooks import AsyncWebhooks
 
 __all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "RequestOptions"]
@@ -53,7 +53,6 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_RATE_LIMIT = 3.0
 API_KEY_ENV = "LETTR_API_KEY"
 BASE_URL_ENV = "LETTR_BASE_URL"
-USER_AGENT = f"lettr-async/{__version__} (python; aiohttp/{aiohttp.__version__})"
 
 
 class _Unset:
@@ -78,13 +77,10 @@ class _Session:
     """The aiohttp session of one event loop, plus the guardian that closes it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, headers: Mapping[str, str], limit: int):
+        from ._transport import open_http_session  # aiohttp loads on first use
+
         self.loop = loop
-        self.http = aiohttp.ClientSession(
-            headers=dict(headers),
-            connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300),
-            timeout=aiohttp.ClientTimeout(total=None),
-            raise_for_status=False,
-        )
+        self.http = open_http_session(headers, limit)
         self._guardian = loop.create_task(self._guard(), name="lettr-async session guardian")
 
     async def _guard(self) -> None:
@@ -123,7 +119,6 @@ class _SharedState:
             **headers,
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
-            "User-Agent": USER_AGENT,
         }
         self.limiter = limiter
         self.retry_policy = retry_policy
@@ -218,8 +213,8 @@ class AsyncLettr:
                 errors={"api_key": ["is required."]},
             )
         url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        parsed = URL(url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
+        parsed = urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValidationError(
                 "base_url must be an absolute http(s) URL",
                 errors={"base_url": ["must be an absolute http(s) URL."]},
@@ -332,11 +327,12 @@ class AsyncLettr:
         max_retries: int | None = None,
     ) -> Any:
         """Send ``method path`` with retries; return the decoded JSON body."""
+        from ._transport import decode_success, raise_for_status, send
+
         options = self._options(timeout, max_retries)
         state = self._state
-        url = URL(state.base_url + path, encoded=True)
+        url = state.base_url + path
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        client_timeout = _client_timeout(options.timeout)
         lane = current_lane.get()
         what = f"{method} {path}"
 
@@ -346,7 +342,7 @@ class AsyncLettr:
             await state.limiter.acquire(lane, max_wait=max_wait)
             session = state.session_for_running_loop()
             started = time.perf_counter()
-            response = await send(session, method, url, body=payload, timeout=client_timeout)
+            response = await send(session, method, url, body=payload, timeout=options.timeout)
             logger.debug(
                 "%s -> %d in %.1f ms", what, response.status, 1000 * (time.perf_counter() - started)
             )
@@ -354,13 +350,24 @@ class AsyncLettr:
             raise_for_status(response)
             return decode_success(response)
 
-        if options.max_retries == 0:
+        # Fast path: most calls succeed at once, and building and driving a
+        # tenacity controller costs more than the rest of this method. Only a
+        # retryable failure enters tenacity, which replays that failure as its
+        # first attempt, so numbering, waits and logs are unchanged.
+        try:
             return await attempt()
+        except LettrError as exc:
+            if options.max_retries == 0 or not is_retryable(exc, idempotent=idempotent):
+                raise
+            first_failure: LettrError | None = exc
         retrying = state.retry_policy.retrying(
             max_retries=options.max_retries, idempotent=idempotent, what=what
         )
         async for try_ in retrying:
             with try_:
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
                 result = await attempt()
         return result
 
@@ -370,16 +377,6 @@ class AsyncLettr:
         if response.status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             limiter.pause(retry_after if retry_after is not None else 1.0)
-
-
-_TIMEOUTS: dict[float | None, aiohttp.ClientTimeout] = {}
-
-
-def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
-    cached = _TIMEOUTS.get(seconds)
-    if cached is None:
-        cached = _TIMEOUTS[seconds] = aiohttp.ClientTimeout(total=seconds)
-    return cached
 
 
 def _check_timeout(value: Any) -> float | None:

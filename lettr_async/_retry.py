@@ -23,18 +23,14 @@ from __future__ import annotations
 import logging
 import time
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
-import anyio
 import attrs
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from .errors import CLIENT_RATE_LIMITED, APIConnectionError, APIStatusError
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "is_retryable", "parse_retry_after"]
 
@@ -61,11 +57,19 @@ class RetryPolicy:
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, (int, float)):
             return min(max(0.0, float(retry_after)), self.max_retry_after)
+        from tenacity import wait_random_exponential
+
         jittered = wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
         return float(jittered(retry_state))
 
     def retrying(self, *, max_retries: int, idempotent: bool, what: str) -> AsyncRetrying:
-        """A tenacity controller for one call of ``what`` (e.g. ``GET /webhooks``)."""
+        """A tenacity controller for one call of ``what`` (e.g. ``GET /webhooks``).
+
+        tenacity is imported here, on the first failure: calls that succeed at
+        once (almost all) never pay for it, at import time or per call.
+        """
+        import anyio
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
         def log_retry(retry_state: RetryCallState) -> None:
             exc = retry_state.outcome.exception() if retry_state.outcome else None

@@ -19,6 +19,7 @@ import attrs
 from yarl import URL
 
 from ._retry import parse_retry_after
+from ._version import __version__
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -27,9 +28,28 @@ from .errors import (
     error_for_status,
 )
 
-__all__ = ["Response", "decode_success", "raise_for_status", "send"]
+__all__ = ["Response", "decode_success", "open_http_session", "raise_for_status", "send"]
 
+USER_AGENT = f"lettr-async/{__version__} (python; aiohttp/{aiohttp.__version__})"
 _JSON_HEADERS = {"Content-Type": "application/json"}
+_TIMEOUTS: dict[float | None, aiohttp.ClientTimeout] = {}
+
+
+def open_http_session(headers: Mapping[str, str], limit: int) -> aiohttp.ClientSession:
+    """A keep-alive pooled session for the running loop, with our default headers."""
+    return aiohttp.ClientSession(
+        headers={**headers, "User-Agent": USER_AGENT},
+        connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300),
+        timeout=aiohttp.ClientTimeout(total=None),
+        raise_for_status=False,
+    )
+
+
+def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
+    cached = _TIMEOUTS.get(seconds)
+    if cached is None:
+        cached = _TIMEOUTS[seconds] = aiohttp.ClientTimeout(total=seconds)
+    return cached
 
 
 @attrs.frozen
@@ -45,25 +65,30 @@ class Response:
 async def send(
     session: aiohttp.ClientSession,
     method: str,
-    url: URL,
+    url_text: str,
     *,
     body: bytes | None,
-    timeout: aiohttp.ClientTimeout,
+    timeout: float | None,
 ) -> Response:
-    """Send one request and read the whole response, or raise a typed error."""
+    """Send one request and read the whole response, or raise a typed error.
+
+    ``url_text`` is already percent-encoded: it is passed on as it is, so an
+    encoded ``%2F`` in an id stays one path segment.
+    """
+    url = URL(url_text, encoded=True)
     try:
         async with session.request(
             method,
             url,
             data=body,
             headers=_JSON_HEADERS if body is not None else None,
-            timeout=timeout,
+            timeout=_client_timeout(timeout),
             allow_redirects=False,
         ) as resp:
             payload = await resp.read()
             return Response(resp.status, resp.reason, resp.headers, payload)
     except asyncio.TimeoutError:
-        raise APITimeoutError(f"{method} {url.path} timed out after {timeout.total}s") from None
+        raise APITimeoutError(f"{method} {url.path} timed out after {timeout}s") from None
     except aiohttp.ClientConnectorError as exc:
         # The TCP connection was never established: nothing was sent.
         raise APIConnectionError(
