@@ -1,0 +1,78 @@
+"""Scenario 1: sequential ``webhooks.get`` x N, one call at a time, per client.
+
+Requests per second and client CPU microseconds per call, against the fast
+server. Lettr's SDK, ``lettr_sync.Lettr``, ``AsyncLettr`` awaited one at a
+time, and the bare aiohttp floor (one session, ``get`` + ``resp.json()``);
+plus the cost of the thread hop alone, which bounds what any sync facade
+over a shared background loop can reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._config import Config
+from ._contenders import (
+    AiohttpFloor,
+    AsyncLettrContender,
+    Contender,
+    LettrSDK,
+    SyncFacade,
+    ThreadHop,
+    lettr_sdk_available,
+)
+from ._servers import Server, fast_server
+from ._stats import interleave
+
+__all__ = ["AIOHTTP_FLOOR", "ASYNC_LETTR", "LETTR_SDK", "LETTR_SYNC", "THREAD_HOP", "run"]
+
+LETTR_SDK = "lettr (Lettr's SDK, httpx)"
+LETTR_SYNC = "lettr_sync.Lettr"
+ASYNC_LETTR = "AsyncLettr"
+AIOHTTP_FLOOR = "bare aiohttp (floor)"
+THREAD_HOP = "thread hop alone (no request)"
+
+
+def _metrics(contender: Contender, n: int, server: Server) -> Callable[[], dict[str, float]]:
+    def one_round() -> dict[str, float]:
+        server_cpu = server.cpu_seconds()
+        wall, cpu = contender.run(n)
+        server_cpu = server.cpu_seconds() - server_cpu
+        return {
+            "rps": n / wall,
+            "us_per_call": 1e6 * wall / n,
+            "cpu_us_per_call": 1e6 * cpu / n,
+            "server_cpu_us_per_call": 1e6 * server_cpu / n,
+        }
+
+    return one_round
+
+
+def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Run the scenario and return its JSON section."""
+    n = config.sequential_calls
+    with fast_server() as url:
+        contenders: dict[str, Contender] = {}
+        try:
+            if lettr_sdk_available():
+                contenders[LETTR_SDK] = LettrSDK(url)
+            contenders[LETTR_SYNC] = SyncFacade(url)
+            contenders[ASYNC_LETTR] = AsyncLettrContender(url)
+            contenders[AIOHTTP_FLOOR] = AiohttpFloor(url)
+            contenders[THREAD_HOP] = ThreadHop()
+            results = interleave(
+                {name: _metrics(c, n, url) for name, c in contenders.items()},
+                rounds=config.rounds,
+                warmup=config.warmup,
+                progress=progress,
+            )
+        finally:
+            for contender in contenders.values():
+                contender.close()
+    return {
+        "description": f"sequential webhooks.get x {n} per round, one call at a time",
+        "calls_per_round": n,
+        "rounds": config.rounds,
+        "contenders": results,
+    }
