@@ -155,3 +155,22 @@ async def test_duplicate_url_is_conflict(fake: FakeLettr) -> None:
                 name="B", url="https://example.com/a", auth_type="none", events_mode="all"
             )
     assert info.value.error_code == "resource_already_exists"
+
+
+async def test_unknown_response_keys_are_ignored(fake: FakeLettr) -> None:
+    seeded = fake.add_webhook(name="A", url="https://example.com/a")
+    view = {**fake.webhooks[seeded["id"]], "brand_new_field": {"nested": True}}
+    fake.inject(Fault.status(200, json={"message": "ok", "data": view, "meta": {"took_ms": 3}}))
+    async with make_client(fake) as client:
+        webhook = await client.webhooks.get(seeded["id"])
+    assert webhook.id == seeded["id"]
+    assert not hasattr(webhook, "brand_new_field")
+
+
+async def test_unknown_event_types_from_a_newer_server_are_kept(fake: FakeLettr) -> None:
+    seeded = fake.add_webhook(name="A", url="https://example.com/a")
+    view = {**fake.webhooks[seeded["id"]], "event_types": ["delivery", "message.future_event"]}
+    fake.inject(Fault.status(200, json={"message": "ok", "data": view}))
+    async with make_client(fake) as client:
+        webhook = await client.webhooks.get(seeded["id"])
+    assert webhook.event_types == ["message.delivery", "message.future_event"]
