@@ -27,8 +27,8 @@ def _find_interpreter(version: str) -> str | None:
     one, so each candidate is tried rather than trusted.
     """
     pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
-    candidates.append(shutil.which(f"python{version}"))
+    pattern = f"{pyenv_root}/versions/{version}.*/bin/python{version}"
+    candidates = [*sorted(glob.glob(pattern)), shutil.which(f"python{version}")]
     for candidate in candidates:
         if (
             candidate

@@ -152,7 +152,7 @@ async def test_create_many_validates_every_item_first(fake: FakeLettr) -> None:
 async def test_delete_many_rejects_a_bare_string(fake: FakeLettr) -> None:
     async with make_client(fake) as client:
         with pytest.raises(ValidationError):
-            await client.webhooks.delete_many("webhook-abc")  # type: ignore[arg-type]
+            await client.webhooks.delete_many("webhook-abc")
         with pytest.raises(ValidationError, match="concurrency"):
             await client.webhooks.delete_many(["webhook-abc"], concurrency=0)
     assert fake.requests == []

@@ -57,8 +57,8 @@ async def test_json_error_bodies_map_by_status(
     async with make_client(fake, max_retries=0) as client:
         with pytest.raises(cls) as info:
             await client.webhooks.list()
+    assert type(info.value) is cls
     exc: Any = info.value
-    assert type(exc) is cls
     assert exc.status_code == status
     assert exc.message == body["message"]
     assert exc.error_code == body["error_code"]

@@ -56,7 +56,7 @@ async def test_lifecycle_create_get_list_update_delete(fake: FakeLettr) -> None:
         put = requests_to(fake, "PUT")[0]
         assert put.json == {"name": "Renamed", "active": False}
 
-        assert await client.webhooks.delete(created.id) is None
+        await client.webhooks.delete(created.id)
         with pytest.raises(NotFoundError) as info:
             await client.webhooks.get(created.id)
         assert info.value.status_code == 404

@@ -19,8 +19,9 @@ import lettr_async
 import lettr_sync
 from lettr_async import AsyncLettr
 from lettr_async.testing import FakeLettr, Fault
+from tests.helpers import API_KEY
 
-from .conftest import API_KEY, make_sync_client
+from .conftest import make_sync_client
 
 
 def _wait_until(condition: Callable[[], bool], limit: float = 30.0) -> None:

@@ -133,7 +133,7 @@ def test_many_concurrent_requests_on_a_threaded_wsgi_server(
 
     def browser(index: int) -> list[str]:
         start.wait()
-        seen = []
+        seen: list[str] = []
         for request in range(10):
             path = VIEWS[(index + request) % 2]
             seen.extend(w["name"] for w in _get(live_server.url + path)["webhooks"])
