@@ -338,6 +338,18 @@ def _run_bulk(
         return run_client(settings, lambda client: call(client, on_progress))
 
 
+def _show_plan_or_confirm(
+    plan: list[dict[str, Any]], verb: str, as_json: bool, dry_run: bool, yes: bool
+) -> bool:
+    """Print the plan and stop (``--dry-run``), or ask before writing; True to go on."""
+    if dry_run:
+        _emit(as_json, {"dry_run": True, "plan": plan}, render_plan(plan, verb))
+        return False
+    if plan and not yes:
+        click.confirm(f"{verb.capitalize()} {len(plan)} webhook(s)?", abort=True, err=True)
+    return True
+
+
 def _finish_bulk(settings: Settings, as_json: bool, result: BulkResult[Any], verb: str) -> None:
     document = bulk_document(result, lambda text: redact(text, settings.secrets))
     _emit(as_json, document, render_bulk(document, verb))
@@ -369,12 +381,8 @@ def bulk_update_command(
     settings = get_settings()
     fields = _validate_update(settings, _update_fields(settings, raw))
     chosen = _selected(settings, webhook_ids, match_url, match_name)
-    plan = update_plan(chosen, fields)
-    if dry_run:
-        _emit(as_json, {"dry_run": True, "plan": plan}, render_plan(plan, "update"))
+    if not _show_plan_or_confirm(update_plan(chosen, fields), "update", as_json, dry_run, yes):
         return
-    if chosen and not yes:
-        click.confirm(f"Update {len(chosen)} webhook(s)?", abort=True, err=True)
     updates = {w.id: fields for w in chosen}
     result = _run_bulk(
         settings,
@@ -409,12 +417,8 @@ def bulk_delete_command(
     """
     settings = get_settings()
     chosen = _selected(settings, webhook_ids, match_url, match_name)
-    plan = delete_plan(chosen)
-    if dry_run:
-        _emit(as_json, {"dry_run": True, "plan": plan}, render_plan(plan, "delete"))
+    if not _show_plan_or_confirm(delete_plan(chosen), "delete", as_json, dry_run, yes):
         return
-    if chosen and not yes:
-        click.confirm(f"Delete {len(chosen)} webhook(s)?", abort=True, err=True)
     ids = [w.id for w in chosen]
     result = _run_bulk(
         settings,
