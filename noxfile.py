@@ -62,8 +62,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over both packages and the typing tests."""
-    session.install("-e", ".[test]")
+    """mypy --strict over both packages, the tests, the benchmarks and this file."""
+    session.install("-e", ".[dev]")
     session.run("mypy", "--strict")
 
 
