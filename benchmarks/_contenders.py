@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from ._fastserver import WEBHOOK_ID
-from ._servers import API_KEY
+from ._servers import API_KEY, Server
 
 __all__ = [
     "AiohttpFloor",
@@ -235,3 +235,20 @@ class AiohttpFloor(_AsyncContender):
     def close(self) -> None:
         session = self._session
         self._finish(session.close() if session is not None else asyncio.sleep(0))
+
+
+def per_call_round(contender: Contender, n: int, server: Server) -> Callable[[], dict[str, float]]:
+    """One round of ``n`` calls: throughput, wall and CPU per call, and the server's CPU."""
+
+    def one_round() -> dict[str, float]:
+        server_cpu = server.cpu_seconds()
+        wall, cpu = contender.run(n)
+        server_cpu = server.cpu_seconds() - server_cpu
+        return {
+            "rps": n / wall,
+            "us_per_call": 1e6 * wall / n,
+            "cpu_us_per_call": 1e6 * cpu / n,
+            "server_cpu_us_per_call": 1e6 * server_cpu / n,
+        }
+
+    return one_round

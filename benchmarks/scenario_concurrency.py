@@ -16,8 +16,9 @@ from ._contenders import (
     LettrSDK,
     SyncFacade,
     lettr_sdk_available,
+    per_call_round,
 )
-from ._servers import Server, fast_server
+from ._servers import fast_server
 from ._stats import interleave
 
 __all__ = ["run"]
@@ -29,20 +30,6 @@ SDK_THREADS = (8, 32)
 
 def async_label(in_flight: int) -> str:
     return f"AsyncLettr, {in_flight} in flight"
-
-
-def _metrics(contender: Contender, n: int, server: Server) -> Callable[[], dict[str, float]]:
-    def one_round() -> dict[str, float]:
-        server_cpu = server.cpu_seconds()
-        wall, cpu = contender.run(n)
-        server_cpu = server.cpu_seconds() - server_cpu
-        return {
-            "rps": n / wall,
-            "cpu_us_per_call": 1e6 * cpu / n,
-            "server_cpu_us_per_call": 1e6 * server_cpu / n,
-        }
-
-    return one_round
 
 
 def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -60,7 +47,7 @@ def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
                 for t in SDK_THREADS:
                     contenders[f"lettr (Lettr's SDK), {t} threads, client each"] = LettrSDK(url, t)
             results = interleave(
-                {name: _metrics(c, n, url) for name, c in contenders.items()},
+                {name: per_call_round(c, n, url) for name, c in contenders.items()},
                 rounds=config.rounds,
                 warmup=config.warmup,
                 progress=progress,

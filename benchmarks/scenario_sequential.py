@@ -21,8 +21,9 @@ from ._contenders import (
     SyncFacade,
     ThreadHop,
     lettr_sdk_available,
+    per_call_round,
 )
-from ._servers import Server, fast_server
+from ._servers import fast_server
 from ._stats import interleave
 
 __all__ = ["AIOHTTP_FLOOR", "ASYNC_LETTR", "LETTR_SDK", "LETTR_SYNC", "THREAD_HOP", "run"]
@@ -32,21 +33,6 @@ LETTR_SYNC = "lettr_sync.Lettr"
 ASYNC_LETTR = "AsyncLettr"
 AIOHTTP_FLOOR = "bare aiohttp (floor)"
 THREAD_HOP = "thread hop alone (no request)"
-
-
-def _metrics(contender: Contender, n: int, server: Server) -> Callable[[], dict[str, float]]:
-    def one_round() -> dict[str, float]:
-        server_cpu = server.cpu_seconds()
-        wall, cpu = contender.run(n)
-        server_cpu = server.cpu_seconds() - server_cpu
-        return {
-            "rps": n / wall,
-            "us_per_call": 1e6 * wall / n,
-            "cpu_us_per_call": 1e6 * cpu / n,
-            "server_cpu_us_per_call": 1e6 * server_cpu / n,
-        }
-
-    return one_round
 
 
 def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -62,7 +48,7 @@ def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
             contenders[AIOHTTP_FLOOR] = AiohttpFloor(url)
             contenders[THREAD_HOP] = ThreadHop()
             results = interleave(
-                {name: _metrics(c, n, url) for name, c in contenders.items()},
+                {name: per_call_round(c, n, url) for name, c in contenders.items()},
                 rounds=config.rounds,
                 warmup=config.warmup,
                 progress=progress,
