@@ -33,14 +33,13 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._ratelimit import Lane, RateLimiter, current_lane
-from ._retry import RetryPolicy, is_retryable, parse_retry_after
-from .errors import LettrError, ValidationError
+from ._retry import RetryPolicy, is_retryable
+from .errors import LettrError, RateLimitError, ValidationError
 from .models import RateLimitInfo
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ._transport import Response
     from .resources.webhooks import AsyncWebhooks
 
 __all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "RequestOptions"]
@@ -346,8 +345,13 @@ class AsyncLettr:
             logger.debug(
                 "%s -> %d in %.1f ms", what, response.status, 1000 * (time.perf_counter() - started)
             )
-            self._observe(response)
-            raise_for_status(response)
+            state.limiter.observe(response.headers)
+            try:
+                raise_for_status(response)
+            except RateLimitError as exc:
+                # Hold every request of this client, not just this one's retry.
+                state.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                raise
             return decode_success(response)
 
         # Fast path: most calls succeed at once, and building and driving a
@@ -370,13 +374,6 @@ class AsyncLettr:
                     raise failure
                 result = await attempt()
         return result
-
-    def _observe(self, response: Response) -> None:
-        limiter = self._state.limiter
-        limiter.observe(response.headers)
-        if response.status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            limiter.pause(retry_after if retry_after is not None else 1.0)
 
 
 def _check_timeout(value: Any) -> float | None:
