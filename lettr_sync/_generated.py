@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lettr_async.bulk import BulkResult, ProgressCallback
+from lettr_async.declarative import ApplyResult, DesiredState, Plan
 from lettr_async.models import Webhook
 from lettr_async.resources.webhooks import DEFAULT_BULK_CONCURRENCY
 from lettr_async.types import AuthType, EventsMode
@@ -205,6 +206,54 @@ class Webhooks:
                 items,
                 concurrency=concurrency,
                 fail_fast=fail_fast,
+                on_progress=on_progress,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
+    def plan(
+        self,
+        desired: DesiredState,
+        *,
+        prune: bool = False,
+        rotate: bool | Iterable[str] = False,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Plan:
+        """Diff a webhooks file (``declarative.load_config``) against the live list.
+
+        Sends one ``list`` and nothing else. ``prune=True`` also plans the
+        deletion of live endpoints inside the file's ``[ownership]`` scope that
+        the file no longer lists. ``rotate`` (True, or entry names/URLs) sends
+        credentials again even when their fingerprint is unchanged.
+        """
+        return self._client._run(
+            lambda c: c.webhooks.plan(
+                desired, prune=prune, rotate=rotate, timeout=timeout, max_retries=max_retries
+            )
+        )
+
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        concurrency: int = DEFAULT_BULK_CONCURRENCY,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> ApplyResult:
+        """Apply a plan: one ``list``, then one request per change, rate-limited.
+
+        Raises ``StalePlanError`` before sending anything when the live
+        endpoints changed since the plan was made. Returns one outcome per
+        change; updates the plan's lock file with salted credential
+        fingerprints (never the credentials).
+        """
+        return self._client._run(
+            lambda c: c.webhooks.apply(
+                plan,
+                concurrency=concurrency,
                 on_progress=on_progress,
                 timeout=timeout,
                 max_retries=max_retries,

@@ -31,6 +31,7 @@ from .._params import (
     webhook_path,
 )
 from ..bulk import BulkResult, ProgressCallback, run_bulk
+from ..declarative import ApplyResult, DesiredState, LockFile, Plan, apply_plan, build_plan
 from ..errors import ValidationError
 from ..models import Webhook
 from ..types import AuthType, EventsMode
@@ -274,6 +275,54 @@ class AsyncWebhooks:
         calls = [(item.key, functools.partial(item.send, client)) for item in prepared]
         return await run_bulk(
             calls, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
+        )
+
+    # -- webhooks as code (lettr_async.declarative) -----------------------------------
+
+    async def plan(
+        self,
+        desired: DesiredState,
+        *,
+        prune: bool = False,
+        rotate: bool | Iterable[str] = False,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Plan:
+        """Diff a webhooks file (``declarative.load_config``) against the live list.
+
+        Sends one ``list`` and nothing else. ``prune=True`` also plans the
+        deletion of live endpoints inside the file's ``[ownership]`` scope that
+        the file no longer lists. ``rotate`` (True, or entry names/URLs) sends
+        credentials again even when their fingerprint is unchanged.
+        """
+        live = await self.list(timeout=timeout, max_retries=max_retries)
+        rotating = rotate if isinstance(rotate, bool) else frozenset(rotate)
+        lock = LockFile.load(desired.lock_path)
+        return build_plan(desired, live, lock=lock, prune=prune, rotate=rotating)
+
+    async def apply(
+        self,
+        plan: Plan,
+        *,
+        concurrency: int = DEFAULT_BULK_CONCURRENCY,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> ApplyResult:
+        """Apply a plan: one ``list``, then one request per change, rate-limited.
+
+        Raises ``StalePlanError`` before sending anything when the live
+        endpoints changed since the plan was made. Returns one outcome per
+        change; updates the plan's lock file with salted credential
+        fingerprints (never the credentials).
+        """
+        return await apply_plan(
+            self,
+            plan,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
 

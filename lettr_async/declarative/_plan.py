@@ -1,0 +1,408 @@
+"""The plan: a typed, frozen list of changes, with a fingerprint of the live state.
+
+A plan serialises to JSON following the shape of Terraform's plan output
+(``format_version``, ``resource_changes[].change.actions/before/after``), so
+CI pipelines can parse it the same way, and loads back to be applied as is.
+Credentials never appear in it: write-only fields show as
+``(write-only, unchanged)`` or ``(write-only, will be sent)``, and a saved
+plan holds only the names of the environment variables to read them from.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._version import __version__
+from ..models import Webhook
+from ..types import AuthType
+from ._config import SECRET_FIELDS, CredentialValue, DesiredWebhook, Ownership
+from ._errors import ConfigError
+
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "WRITE_ONLY_SENT",
+    "WRITE_ONLY_UNCHANGED",
+    "Action",
+    "Change",
+    "FieldChange",
+    "LiveWebhook",
+    "Plan",
+    "describe_drift",
+    "live_fingerprint",
+]
+
+PLAN_FORMAT_VERSION = "1.0"
+"""``format_version`` of the plan JSON; the major part changes on breaking edits."""
+WRITE_ONLY_UNCHANGED = "(write-only, unchanged)"
+"""How plans show a credential that will not be sent."""
+WRITE_ONLY_SENT = "(write-only, will be sent)"
+"""How plans show a credential that will be sent."""
+
+
+class Action(str, enum.Enum):
+    """What a change does; ``REPLACE`` deletes then creates (the id changes)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"
+    NOOP = "no-op"
+
+    @property
+    def terraform_actions(self) -> list[str]:
+        """Terraform's ``change.actions`` list for this action."""
+        return ["delete", "create"] if self is Action.REPLACE else [self.value]
+
+
+@attrs.frozen
+class LiveWebhook:
+    """The configuration part of a live endpoint (no delivery timestamps).
+
+    This is what a plan's fingerprint covers: deliveries changing
+    ``last_status`` do not make a plan stale, edits to the endpoint do.
+    """
+
+    id: str
+    name: str
+    url: str
+    enabled: bool
+    auth_type: str
+    has_auth_credentials: bool
+    event_types: tuple[str, ...] | None
+
+    @classmethod
+    def from_webhook(cls, webhook: Webhook) -> LiveWebhook:
+        """Keep the configuration fields of ``webhook``; event types sorted."""
+        events = None if webhook.event_types is None else tuple(sorted(set(webhook.event_types)))
+        return cls(
+            id=webhook.id,
+            name=webhook.name,
+            url=webhook.url,
+            enabled=webhook.enabled,
+            auth_type=str(webhook.auth_type.value),
+            has_auth_credentials=webhook.has_auth_credentials,
+            event_types=events,
+        )
+
+    def document(self) -> dict[str, Any]:
+        """JSON-ready fields (``events`` is ``"all"`` or a list)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "url": self.url,
+            "enabled": self.enabled,
+            "events": "all" if self.event_types is None else list(self.event_types),
+            "auth_type": self.auth_type,
+            "has_auth_credentials": self.has_auth_credentials,
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> LiveWebhook:
+        """Inverse of ``document``."""
+        events = doc["events"]
+        return cls(
+            id=str(doc["id"]),
+            name=str(doc["name"]),
+            url=str(doc["url"]),
+            enabled=bool(doc["enabled"]),
+            auth_type=str(doc["auth_type"]),
+            has_auth_credentials=bool(doc["has_auth_credentials"]),
+            event_types=None if events == "all" else tuple(str(e) for e in events),
+        )
+
+
+def live_fingerprint(live: Sequence[LiveWebhook]) -> str:
+    """A SHA-256 over the live endpoints' configuration, order-independent."""
+    documents = sorted((w.document() for w in live), key=lambda d: d["id"])
+    canonical = json.dumps(documents, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def describe_drift(before: Sequence[LiveWebhook], after: Sequence[LiveWebhook]) -> list[str]:
+    """One line per endpoint that appeared, disappeared or changed between two lists."""
+    old = {w.id: w for w in before}
+    new = {w.id: w for w in after}
+    lines = []
+    for webhook_id in sorted(old.keys() - new.keys()):
+        lines.append(f"{webhook_id} ({old[webhook_id].url}) was deleted")
+    for webhook_id in sorted(new.keys() - old.keys()):
+        lines.append(f"{webhook_id} ({new[webhook_id].url}) was created")
+    for webhook_id in sorted(old.keys() & new.keys()):
+        a, b = old[webhook_id].document(), new[webhook_id].document()
+        changed = [key for key in a if a[key] != b[key]]
+        if changed:
+            lines.append(f"{webhook_id} ({b['url']}) changed: {', '.join(changed)}")
+    return lines
+
+
+@attrs.frozen
+class FieldChange:
+    """One field's value before and after (credentials show as write-only markers)."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@attrs.frozen
+class Change:
+    """One planned change to one endpoint.
+
+    ``matched_by`` says which identity rule matched the entry to a live
+    endpoint: ``id`` (the entry pins it), ``url`` (same URL), ``new`` (no
+    match: create) or ``ownership`` (a live endpoint in the declared scope
+    but not in the file: delete, only with prune). ``before`` is the live
+    endpoint, ``after`` the desired entry. ``send_credentials`` and
+    ``credentials_reason`` say whether, and why, credentials will be sent.
+    """
+
+    action: Action
+    address: str
+    matched_by: str
+    webhook_id: str | None
+    before: LiveWebhook | None
+    after: DesiredWebhook | None
+    fields: tuple[FieldChange, ...] = ()
+    send_credentials: bool = False
+    credentials_reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The endpoint's name (desired if any, else live)."""
+        if self.after is not None:
+            return self.after.name
+        assert self.before is not None
+        return self.before.name
+
+    @property
+    def url(self) -> str:
+        """The endpoint's URL (desired if any, else live)."""
+        if self.after is not None:
+            return self.after.url
+        assert self.before is not None
+        return self.before.url
+
+    def document(self) -> dict[str, Any]:
+        """This change as one ``resource_changes`` item (no credential values)."""
+        after = None
+        sources: dict[str, Any] = {}
+        if self.after is not None:
+            after = _desired_document(self.after)
+            marker = WRITE_ONLY_SENT if self.send_credentials else WRITE_ONLY_UNCHANGED
+            for credential in self.after.credentials:
+                after[credential.field] = marker
+                if credential.env is not None:
+                    sources[credential.field] = {"env": credential.env}
+                else:
+                    sources[credential.field] = {"value": credential.value}
+        return {
+            "address": self.address,
+            "matched_by": self.matched_by,
+            "id": self.webhook_id,
+            "name": self.name,
+            "url": self.url,
+            "change": {
+                "actions": self.action.terraform_actions,
+                "before": None if self.before is None else self.before.document(),
+                "after": after,
+                "changed_fields": [
+                    {"field": f.field, "before": f.before, "after": f.after} for f in self.fields
+                ],
+                "credentials": {
+                    "send": self.send_credentials,
+                    "reason": self.credentials_reason,
+                },
+            },
+            "config": None
+            if self.after is None
+            else {"index": self.after.index, "pinned_id": self.after.id, "credentials": sources},
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], env: Mapping[str, str]) -> Change:
+        """Inverse of ``document``; env references are resolved from ``env`` again."""
+        change = doc["change"]
+        actions = list(change["actions"])
+        action = Action.REPLACE if actions == ["delete", "create"] else Action(actions[0])
+        before = None if change["before"] is None else LiveWebhook.from_document(change["before"])
+        after = None
+        if change["after"] is not None:
+            after = _desired_from_document(change["after"], doc["config"], env, doc["address"])
+        fields = tuple(
+            FieldChange(str(f["field"]), f["before"], f["after"]) for f in change["changed_fields"]
+        )
+        return cls(
+            action=action,
+            address=str(doc["address"]),
+            matched_by=str(doc["matched_by"]),
+            webhook_id=doc["id"],
+            before=before,
+            after=after,
+            fields=fields,
+            send_credentials=bool(change["credentials"]["send"]),
+            credentials_reason=change["credentials"]["reason"],
+        )
+
+
+def _desired_document(hook: DesiredWebhook) -> dict[str, Any]:
+    return {
+        "name": hook.name,
+        "url": hook.url,
+        "enabled": hook.enabled,
+        "events": "all" if hook.events is None else list(hook.events),
+        "auth_type": hook.auth_type.value,
+    }
+
+
+def _desired_from_document(
+    after: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str, str], address: str
+) -> DesiredWebhook:
+    credentials = []
+    for field, source in config["credentials"].items():
+        if "env" in source:
+            name = str(source["env"])
+            value = env.get(name)
+            if not value:
+                raise ConfigError(
+                    "the saved plan needs credentials from the environment",
+                    {f"{address}.{field}": [f"environment variable {name} is not set."]},
+                )
+            credentials.append(CredentialValue(str(field), name, value))
+        elif field in SECRET_FIELDS:
+            raise ConfigError(
+                "the saved plan holds a literal secret; refusing it",
+                {f"{address}.{field}": ["secrets must be env references."]},
+            )
+        else:
+            credentials.append(CredentialValue(str(field), None, str(source["value"])))
+    events = after["events"]
+    return DesiredWebhook(
+        index=int(config["index"]),
+        name=str(after["name"]),
+        url=str(after["url"]),
+        enabled=bool(after["enabled"]),
+        events=None if events == "all" else tuple(str(e) for e in events),
+        auth_type=AuthType(after["auth_type"]),
+        credentials=tuple(credentials),
+        id=config["pinned_id"],
+    )
+
+
+@attrs.frozen
+class Plan:
+    """What ``apply`` will do, and the live state it was computed from.
+
+    ``changes`` lists deletions first, then replacements, updates, creates
+    and no-ops. ``live_fingerprint`` lets ``apply`` refuse a stale plan;
+    ``lock_path`` is the lock file apply updates.
+    """
+
+    changes: tuple[Change, ...]
+    live: tuple[LiveWebhook, ...]
+    source: str
+    lock_path: Path | None = None
+    prune: bool = False
+    ownership: Ownership | None = None
+
+    @property
+    def live_fingerprint(self) -> str:
+        """The fingerprint of the live state this plan was made from."""
+        return live_fingerprint(self.live)
+
+    @property
+    def pending(self) -> tuple[Change, ...]:
+        """The changes that send something (everything but no-ops)."""
+        return tuple(c for c in self.changes if c.action is not Action.NOOP)
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying would send at least one request."""
+        return bool(self.pending)
+
+    def summary(self) -> dict[str, int]:
+        """How many changes of each action (``replace`` counted on its own)."""
+        counts = {action.value: 0 for action in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as a JSON-ready document (Terraform-like shape, no secrets)."""
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "tool": f"lettr-async {__version__}",
+            "source": self.source,
+            "lock_file": None if self.lock_path is None else str(self.lock_path),
+            "prune": self.prune,
+            "ownership": None if self.ownership is None else attrs.asdict(self.ownership),
+            "summary": self.summary(),
+            "live_state": {
+                "fingerprint": self.live_fingerprint,
+                "webhooks": [w.document() for w in self.live],
+            },
+            "resource_changes": [c.document() for c in self.changes],
+        }
+
+    def to_json(self) -> str:
+        """``to_dict`` as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, document: Any, *, env: Mapping[str, str] | None = None) -> Plan:
+        """Load a saved plan; credentials are read again from ``env`` (``os.environ``).
+
+        Raises ``ConfigError`` for a document that is not a plan of a
+        supported format version, or whose fingerprint does not match its
+        own live state (an edited plan file).
+        """
+        environment = os.environ if env is None else env
+        if not isinstance(document, Mapping):
+            raise ConfigError("not a plan", {"plan": ["must be a JSON object."]})
+        version = str(document.get("format_version", ""))
+        if version.split(".")[0] != PLAN_FORMAT_VERSION.split(".")[0]:
+            raise ConfigError(
+                "unsupported plan", {"format_version": [f"expected {PLAN_FORMAT_VERSION}."]}
+            )
+        try:
+            live = tuple(LiveWebhook.from_document(w) for w in document["live_state"]["webhooks"])
+            changes = tuple(
+                Change.from_document(c, environment) for c in document["resource_changes"]
+            )
+            ownership = document.get("ownership")
+            lock_file = document.get("lock_file")
+            plan = cls(
+                changes=changes,
+                live=live,
+                source=str(document["source"]),
+                lock_path=None if lock_file is None else Path(lock_file),
+                prune=bool(document["prune"]),
+                ownership=None if ownership is None else Ownership(**ownership),
+            )
+        except ConfigError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                "the saved plan is malformed", {"plan": [f"{exc.__class__.__name__}: {exc}"]}
+            ) from None
+        if plan.live_fingerprint != document["live_state"].get("fingerprint"):
+            raise ConfigError(
+                "the saved plan was edited", {"live_state.fingerprint": ["does not match."]}
+            )
+        return plan
+
+    @classmethod
+    def from_json(cls, text: str, *, env: Mapping[str, str] | None = None) -> Plan:
+        """``from_dict`` of JSON text."""
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise ConfigError("not a plan", {"plan": ["is not valid JSON."]}) from None
+        return cls.from_dict(document, env=env)
