@@ -18,6 +18,7 @@ from ._commands import (
     update_command,
 )
 from ._context import Settings
+from ._declarative import apply_command, export_command, plan_command
 from ._errors import EXIT_CODES_HELP
 
 __all__ = ["cli", "main"]
@@ -96,6 +97,9 @@ for _command in (
     bulk_update_command,
     bulk_delete_command,
     demo_command,
+    plan_command,
+    apply_command,
+    export_command,
 ):
     cli.add_command(_command)
 
