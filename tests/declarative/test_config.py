@@ -82,9 +82,10 @@ def test_missing_env_variables_are_named() -> None:
         parse_config(CONFIG, source="f.toml", env=env)
     messages = {k: " ".join(v) for k, v in info.value.errors.items()}
     assert "APP_HOST is not set" in messages["f.toml: webhooks[0] (shop-orders).url"]
-    assert "CRM_CLIENT_SECRET is not set" in messages[
-        "f.toml: webhooks[1] (shop-crm).oauth_client_secret"
-    ]
+    assert (
+        "CRM_CLIENT_SECRET is not set"
+        in messages["f.toml: webhooks[1] (shop-crm).oauth_client_secret"]
+    )
 
 
 def test_interpolation_and_its_escape() -> None:

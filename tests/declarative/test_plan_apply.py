@@ -118,9 +118,7 @@ url = "${{APP_HOST}}/hooks/new"
     assert f"DELETE /webhooks/{foreign['id']}" not in writes(fake)
 
 
-async def test_a_stale_plan_is_refused_before_any_request(
-    fake: FakeLettr, tmp_path: Path
-) -> None:
+async def test_a_stale_plan_is_refused_before_any_request(fake: FakeLettr, tmp_path: Path) -> None:
     fake.add_webhook(name="shop-orders", url=f"{HOST}/hooks/orders")
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
