@@ -10,6 +10,7 @@ several environments.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -97,7 +98,7 @@ class DesiredWebhook:
     @property
     def address(self) -> str:
         """How plans and errors name this entry: ``webhooks["<name>"]``."""
-        return f"webhooks[{self.name!r}]".replace("'", '"')
+        return f"webhooks[{json.dumps(self.name, ensure_ascii=False)}]"
 
 
 @attrs.frozen

@@ -100,16 +100,27 @@ class LockFile:
             "comment": "Salted fingerprints of webhook credentials (never the credentials).",
             "webhooks": {key: attrs.asdict(entry) for key, entry in sorted(self.entries.items())},
         }
-        directory = self.path.parent
-        fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
+        try:
+            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        except OSError as exc:
+            raise _write_error(self.path, exc) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(document, handle, indent=2)
                 handle.write("\n")
             os.replace(temp, self.path)
-        except BaseException:
+        except BaseException as exc:
             Path(temp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _write_error(self.path, exc) from None
             raise
+
+
+def _write_error(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot write lock file {path}; the next apply sends credentials once more",
+        {str(path): [exc.strerror or exc.__class__.__name__]},
+    )
 
 
 def _parse_entries(document: Any) -> dict[str, LockEntry]:
