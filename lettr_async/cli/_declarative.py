@@ -281,6 +281,8 @@ def apply_command(
     """
     settings = get_settings()
     wants_json = as_json or settings.json
+    if plan_file is not None and (prune or rotate):
+        raise click.UsageError("--prune and --rotate shape a new plan; a saved plan applies as is")
     if plan_file is not None:
         plan = _load_plan(settings, Path(plan_file))
     else:
@@ -292,6 +294,8 @@ def apply_command(
             click.echo(to_json({"plan": plan.to_dict(), "apply": None}))
         return
     if plan_file is None and not yes:
+        if wants_json:  # stdout is for the JSON document; show the plan beside the question
+            click.echo(render_plan_text(plan), err=True)
         click.confirm(f"Apply {len(plan.pending)} change(s)?", abort=True, err=True)
     result = _run_apply(settings, plan, concurrency, show_bar=not wants_json and stderr_is_tty())
     document = result.document()

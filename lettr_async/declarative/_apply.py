@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..bulk import BulkOutcome, ProgressCallback
-from ..errors import ConflictError, LettrError, NotAttemptedError, NotFoundError
+from ..errors import (
+    ConflictError,
+    LettrError,
+    NotAttemptedError,
+    NotFoundError,
+    ValidationError,
+)
 from ..models import Webhook
 from ..types import AuthType
 from ._config import DesiredWebhook
@@ -194,12 +200,15 @@ class _Run:
     async def delete(self, changes: Sequence[Change]) -> list[tuple[Change, BulkOutcome[None]]]:
         if not changes:
             return []
-        result = await self.webhooks.delete_many(
-            [c.webhook_id or "" for c in changes],
-            concurrency=self.concurrency,
-            timeout=self.options.timeout,
-            max_retries=self.options.max_retries,
-        )
+        try:
+            result = await self.webhooks.delete_many(
+                [c.webhook_id or "" for c in changes],
+                concurrency=self.concurrency,
+                timeout=self.options.timeout,
+                max_retries=self.options.max_retries,
+            )
+        except ValidationError as exc:
+            return [(c, BulkOutcome(c.webhook_id or "", error=exc)) for c in changes]
         pairs = []
         for change, outcome in zip(changes, result.outcomes, strict=True):
             if isinstance(outcome.error, NotFoundError):
@@ -212,12 +221,17 @@ class _Run:
     ) -> None:
         if not items:
             return
-        result = await self.webhooks.update_many(
-            [(webhook_id, fields) for _, webhook_id, fields in items],
-            concurrency=self.concurrency,
-            timeout=self.options.timeout,
-            max_retries=self.options.max_retries,
-        )
+        try:
+            result = await self.webhooks.update_many(
+                [(webhook_id, fields) for _, webhook_id, fields in items],
+                concurrency=self.concurrency,
+                timeout=self.options.timeout,
+                max_retries=self.options.max_retries,
+            )
+        except ValidationError as exc:  # rejected locally: nothing of this phase was sent
+            for change, _, _ in items:
+                self.finish(ChangeOutcome(change, exc))
+            return
         for (change, _, _), outcome in zip(items, result.outcomes, strict=True):
             self.finish(ChangeOutcome(change, outcome.error, outcome.value, adopted))
 
@@ -226,12 +240,17 @@ class _Run:
             return
         hooks = [c.after for c in changes]
         assert all(h is not None for h in hooks)
-        result = await self.webhooks.create_many(
-            [_create_fields(h) for h in hooks if h is not None],
-            concurrency=self.concurrency,
-            timeout=self.options.timeout,
-            max_retries=self.options.max_retries,
-        )
+        try:
+            result = await self.webhooks.create_many(
+                [_create_fields(h) for h in hooks if h is not None],
+                concurrency=self.concurrency,
+                timeout=self.options.timeout,
+                max_retries=self.options.max_retries,
+            )
+        except ValidationError as exc:  # rejected locally: nothing of this phase was sent
+            for change in changes:
+                self.finish(ChangeOutcome(change, exc))
+            return
         conflicts: list[Change] = []
         disabled: list[tuple[Change, str, dict[str, Any]]] = []
         for change, outcome in zip(changes, result.outcomes, strict=True):

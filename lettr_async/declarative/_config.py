@@ -236,8 +236,12 @@ class _Checker:
         result = self.string(where, value, max_len=_URL_MAX)
         if result is None:
             return None
-        parts = urlsplit(result)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(result)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unbalanced "[" in the host
+            valid = False
+        if not valid:
             self.add(where, "must be an absolute http(s) URL.")
             return None
         return result

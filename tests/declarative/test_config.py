@@ -135,6 +135,9 @@ url = "https://theirs.example/1"
          'auth_username="u"\nauth_password={ env = "1BAD" }', "f: webhooks[0] (a).auth_password"),
         ('[[webhooks]]\nname="a"\nurl="https://x.example"\nid=""', "f: webhooks[0] (a).id"),
         ("not toml [", "f"),
+        ('[[webhooks]]\nname="a"\nurl="https://[::1/x"', "f: webhooks[0] (a).url"),
+        ('[[webhooks]]\nname="a"\nurl="https://:80/x"', "f: webhooks[0] (a).url"),
+        ('[[webhooks]]\nname="a"\nurl="https://x.example"\nevents=[]', "f: webhooks[0] (a).events"),
     ],
 )  # fmt: skip
 def test_each_kind_of_mistake_names_its_field(text: str, key: str) -> None:

@@ -251,3 +251,22 @@ url = "{HOST}/hooks/taken"
     assert "no webhook with id" in " ".join(errors['webhooks["a"].id'])
     assert f"is used by {taken['id']}" in " ".join(errors['webhooks["b"].url'])
     assert writes(fake) == []
+
+
+async def test_a_change_the_sdk_rejects_still_gets_one_outcome(
+    fake: FakeLettr, tmp_path: Path
+) -> None:
+    from lettr_async import ValidationError
+
+    desired = load(write_config(tmp_path))
+    async with make_client(fake) as client:
+        plan = await client.webhooks.plan(desired)
+        document = plan.to_dict()
+        document["resource_changes"][0]["change"]["after"]["url"] = "not a url"  # hand-edited
+        edited = Plan.from_dict(
+            document, env={"ORDERS_HOOK_PASSWORD": PASSWORD, "CRM_CLIENT_SECRET": CLIENT_SECRET}
+        )
+        result = await client.webhooks.apply(edited)
+    assert len(result.outcomes) == 3
+    assert all(isinstance(o.error, ValidationError) for o in result.outcomes)
+    assert writes(fake) == []  # the bulk engine validates every item before sending any
