@@ -77,7 +77,14 @@ def build_plan(
                 )
                 continue
             matched[current.id] = hook.address
-        changes.append(_change_for(hook, current, rule, lock, _rotates(rotate, hook)))
+        change = _change_for(hook, current, rule, lock, _rotates(rotate, hook))
+        if change.action is Action.REPLACE and hook.id is not None:
+            errors.setdefault(f"{hook.address}.events", []).append(
+                'cannot become "all" in place (Lettr\'s update has no events_mode) and the '
+                "entry pins its id, which a replacement would change; list the events, or "
+                "remove the id to let the endpoint be replaced."
+            )
+        changes.append(change)
     if prune and desired.ownership is not None:
         for webhook in snapshots:
             if webhook.id not in matched and desired.ownership.owns(webhook.name, webhook.url):

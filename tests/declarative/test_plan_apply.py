@@ -270,3 +270,29 @@ async def test_a_change_the_sdk_rejects_still_gets_one_outcome(
     assert len(result.outcomes) == 3
     assert all(isinstance(o.error, ValidationError) for o in result.outcomes)
     assert writes(fake) == []  # the bulk engine validates every item before sending any
+
+
+async def test_a_pinned_endpoint_is_never_replaced(fake: FakeLettr, tmp_path: Path) -> None:
+    hook = fake.add_webhook(name="a", url=f"{HOST}/a", events=["open"])
+    text = f'[[webhooks]]\nid = "{hook["id"]}"\nname = "a"\nurl = "{HOST}/a"\nevents = "all"\n'
+    async with make_client(fake) as client:
+        with pytest.raises(PlanError) as info:
+            await client.webhooks.plan(load(write_config(tmp_path, text)))
+    assert "pins its id" in " ".join(info.value.errors['webhooks["a"].events'])
+
+
+async def test_auth_can_be_removed(fake: FakeLettr, tmp_path: Path) -> None:
+    hook = fake.add_webhook(
+        name="a", url=f"{HOST}/a", auth_type="basic", auth_username="u", auth_password=PASSWORD
+    )
+    desired = load(write_config(tmp_path, f'[[webhooks]]\nname = "a"\nurl = "{HOST}/a"\n'))
+    async with make_client(fake) as client:
+        plan = await client.webhooks.plan(desired)
+        (change,) = plan.pending
+        assert [(f.field, f.before, f.after) for f in change.fields] == [
+            ("auth_type", "basic", "none")
+        ]
+        assert (await client.webhooks.apply(plan)).ok
+        assert not (await client.webhooks.plan(desired)).has_changes
+    assert fake.webhooks[hook["id"]]["has_auth_credentials"] is False
+    assert bodies(fake, "PUT") == [{"auth_type": "none"}]
