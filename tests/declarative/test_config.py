@@ -42,6 +42,9 @@ def test_a_literal_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
     assert list(info.value.errors) == [key]
     assert "literal secrets are refused" in info.value.errors[key][0]
     assert "hunter2-literal" not in str(info.value)
+    assert "hunter2-literal" not in repr(info.value.errors)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
     assert isinstance(info.value, ValidationError)
     assert info.value.status_code is None
 

@@ -296,3 +296,22 @@ async def test_auth_can_be_removed(fake: FakeLettr, tmp_path: Path) -> None:
         assert not (await client.webhooks.plan(desired)).has_changes
     assert fake.webhooks[hook["id"]]["has_auth_credentials"] is False
     assert bodies(fake, "PUT") == [{"auth_type": "none"}]
+
+
+async def test_apply_reports_progress_once_per_change(fake: FakeLettr, tmp_path: Path) -> None:
+    fake.add_webhook(name="shop-gone", url=f"{HOST}/gone")
+    fake.add_webhook(name="shop-audit", url=f"{HOST}/hooks/audit", enabled=True)
+    progress: list[tuple[int, int]] = []
+    async with make_client(fake) as client:
+        plan = await client.webhooks.plan(load(write_config(tmp_path)), prune=True)
+        result = await client.webhooks.apply(
+            plan, on_progress=lambda done, total: progress.append((done, total))
+        )
+    assert [c.action for c in plan.pending] == [
+        Action.DELETE,
+        Action.UPDATE,
+        Action.CREATE,
+        Action.CREATE,
+    ]
+    assert [o.change for o in result.outcomes] == list(plan.pending)
+    assert progress == [(n, 4) for n in range(1, 5)]
