@@ -146,3 +146,23 @@ def test_an_apply_killed_halfway_converges_when_run_again(
     creates = [r.status for r in threaded_fake.requests if r.method == "POST"]
     assert 409 not in creates  # no duplicate was even attempted
     assert creates.count(201) == MANY
+
+
+@pytest.mark.anyio
+async def test_a_429_storm_leaves_failures_that_a_rerun_finishes(
+    fake: FakeLettr, tmp_path: Path
+) -> None:
+    from lettr_async import RateLimitError
+    from lettr_async.testing import Fault
+
+    path = write_config(tmp_path)
+    fake.inject(Fault.status(429, headers={"Retry-After": "0"}), method="POST", times=2)
+    async with _client(fake.base_url, max_retries=0) as client:
+        first = await client.webhooks.apply(await client.webhooks.plan(load(path)), concurrency=1)
+        assert len(first.failed) == 2
+        assert all(isinstance(o.error, RateLimitError) for o in first.failed)
+        second = await client.webhooks.apply(await client.webhooks.plan(load(path)))
+        assert [o.change.action for o in second.outcomes] == [Action.CREATE, Action.CREATE]
+        assert second.ok
+        assert not (await client.webhooks.plan(load(path))).has_changes
+    assert live_urls(fake) == [f"{HOST}/hooks/{n}" for n in ("audit", "crm", "orders")]
