@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .._version import __version__
+from .. import __version__
 from ._commands import (
     bulk_delete_command,
     bulk_update_command,
@@ -52,7 +52,7 @@ class LettrGroup(click.Group):
     are the same with and without ``--json``.
     """
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,
@@ -164,3 +164,4 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "lettr-webhooks") -
         if code is None:
             return 0
         return code if isinstance(code, int) else EXIT_FAILURE
+    return 0

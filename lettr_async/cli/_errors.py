@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from ..errors import (
+from .. import (
     APIConnectionError,
     APIStatusError,
     LettrError,

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..bulk import BulkResult
+from .. import BulkResult
 from ..models import Webhook, mask_url_credentials
 
 __all__ = [

@@ -83,7 +83,7 @@ def update_plan(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[
             if field not in SECRET_FIELDS and before == after:
                 continue
             if field == "url":
-                before, after = mask_url_credentials(before), mask_url_credentials(after)
+                before, after = mask_url_credentials(str(before)), mask_url_credentials(str(after))
             changes[field] = {"from": before, "to": after}
         plan.append(
             {

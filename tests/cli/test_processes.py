@@ -30,12 +30,12 @@ BLOCK_CLICK = (
 )
 # Runs ``python -m lettr_async`` without click.
 WITHOUT_CLICK = (
-    BLOCK_CLICK + "import runpy\nrunpy.run_module('lettr_async', run_name='__main__', alter_sys=True)"
+    BLOCK_CLICK
+    + "import runpy\nrunpy.run_module('lettr_async', run_name='__main__', alter_sys=True)"
 )
 # Runs the ``lettr-webhooks`` console script (its installed entry point) without click.
 SCRIPT_WITHOUT_CLICK = (
-    BLOCK_CLICK
-    + "from importlib.metadata import entry_points\n"
+    BLOCK_CLICK + "from importlib.metadata import entry_points\n"
     "(script,) = entry_points(group='console_scripts', name='lettr-webhooks')\n"
     "sys.exit(script.load()())\n"
 )
