@@ -34,6 +34,7 @@ from lettr_async.events import (
 from lettr_async.events.aiohttp import webhook_handler
 from lettr_async.testing import (
     DEFAULT_RETRY_SCHEDULE,
+    DEFAULT_TIME_SCALE,
     USER_AGENT,
     DeliveryReport,
     FakeLettr,
@@ -467,6 +468,27 @@ async def test_default_schedule_is_scaled(fake: FakeLettr, receiver: Receiver) -
 
     assert sorted(len(r.attempts) for r in reports) == [1, ATTEMPTS]
     assert sum(DEFAULT_RETRY_SCHEDULE) == 124_560  # "about 35 hours"
+
+
+async def test_a_default_fake_retries_a_failing_receiver_in_about_a_second(
+    receiver: Receiver,
+) -> None:
+    """Without any scaling option, a failing receiver does not block a test for 35 hours."""
+    assert sum(DEFAULT_RETRY_SCHEDULE) * DEFAULT_TIME_SCALE < 2.0
+    async with FakeLettr() as fake:
+        assert fake.delivery_time_scale == DEFAULT_TIME_SCALE
+        fake.add_webhook(
+            name="Failing",
+            url=receiver.url("/hooks/basic"),
+            auth_type="basic",
+            auth_username=USER,
+            auth_password="wrong",  # every attempt gets 401
+        )
+        # The bound only turns the old 35-hour default into a failure instead of a hang.
+        (report,) = await asyncio.wait_for(fake.deliver(["message.delivery"]), timeout=120)
+    assert len(report.attempts) == ATTEMPTS
+    assert {status for status, _ in report.attempts} == {401}
+    assert not report.delivered
 
 
 async def test_deliver_sync_refuses_the_fakes_own_loop(fake: FakeLettr) -> None:

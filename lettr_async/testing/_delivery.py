@@ -24,6 +24,7 @@ import attrs
 
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
+    "DEFAULT_TIME_SCALE",
     "USER_AGENT",
     "DeliveryReport",
     "Deliverer",
@@ -42,6 +43,16 @@ DEFAULT_RETRY_SCHEDULE: Final[tuple[float, ...]] = (
 )
 """Lettr's documented retries, in seconds to wait before each one: immediately,
 1 min, 5 min, 30 min, 2 h, 8 h, 24 h (7 retries, 8 attempts, about 35 hours)."""
+
+DEFAULT_TIME_SCALE: Final = 1e-5
+"""``FakeLettr``'s default factor on ``DEFAULT_RETRY_SCHEDULE``: a test server.
+
+At 1e-5 the whole schedule takes about 1.25 s (first retry at once, the last
+after ~0.9 s), so a test against a failing receiver ends in about a second
+instead of blocking for 35 hours, while the retries keep Lettr's order and
+proportions. Pass ``delivery_time_scale=1.0`` (or ``time_scale=1.0`` to
+``deliver``) for the real timing.
+"""
 
 USER_AGENT: Final = "Lettr-Webhooks/1.0"
 """The ``User-Agent`` of every delivery and token request."""
