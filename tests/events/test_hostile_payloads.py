@@ -133,19 +133,19 @@ def _parse_or_payload_error(body: bytes | str) -> None:
             event.timestamp.astimezone(timezone.utc)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.lists(_items, max_size=5))
 def test_fuzz_structured_deliveries(items: list[Any]) -> None:
     _parse_or_payload_error(json.dumps(items))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.binary(max_size=200) | st.text(max_size=200))
 def test_fuzz_arbitrary_bodies(body: bytes | str) -> None:
     _parse_or_payload_error(body)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(st.integers(min_value=0, max_value=3000), st.sampled_from(["[", '{"a":']))
 def test_fuzz_nesting(depth: int, opener: str) -> None:
     closer = "]" if opener == "[" else "}"
