@@ -24,6 +24,7 @@ from .. import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._output import terminal_safe
 
 __all__ = [
     "EXIT_API",
@@ -84,8 +85,6 @@ class CliError(click.ClickException):
 
     def show(self, file: object = None) -> None:
         """Print ``error: <message>`` to stderr, control characters escaped."""
-        from ._output import terminal_safe
-
         click.echo(f"error: {terminal_safe(self.format_message())}", err=True)
 
 
