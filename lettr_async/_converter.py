@@ -4,13 +4,18 @@ Responses are structured into envelope classes that mirror the contract, so
 a missing or mistyped field anywhere becomes one ``UnexpectedResponseError``
 naming its path (``$.data.webhooks[0].enabled``), never a KeyError.
 Request bodies are unstructured from attrs classes, dropping unset fields.
+
+``loads_json`` is the one JSON decoder for untrusted bytes (API responses
+and webhook deliveries): whatever arrives, it returns a value or raises
+``ValueError``, never ``RecursionError``.
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
-from typing import Any, TypeVar
+import json
+from datetime import datetime, timezone
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -20,22 +25,85 @@ from .errors import UnexpectedResponseError
 from .models import Webhook
 from .types import AuthType, EventsMode, LastStatus, is_known_event_type, normalize_event_type
 
-__all__ = ["converter", "structure_response"]
+__all__ = ["MAX_JSON_DEPTH", "converter", "json_depth", "loads_json", "structure_response"]
 
 T = TypeVar("T")
 _E = TypeVar("_E", bound=enum.Enum)
 
 converter = cattrs.Converter(forbid_extra_keys=False)
 
+MAX_JSON_DEPTH: Final = 200
+"""Deepest nesting of arrays/objects ``loads_json(..., max_depth=...)`` callers use.
+
+Lettr's bodies are a handful of levels deep; hundreds of levels only come
+from a hostile or broken sender and would make later ``repr`` or
+``json.dumps`` calls recurse too deeply.
+"""
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of a decoded JSON value (scalars: 0), counted up to ``limit + 1``.
+
+    Iterative, so it cannot itself hit the recursion limit.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def loads_json(data: bytes | bytearray | str, *, max_depth: int | None = None) -> Any:
+    """Decode untrusted JSON; raise ``ValueError`` (only) for anything unusable.
+
+    Why: ``json.loads`` raises ``RecursionError`` on a couple of kilobytes of
+    nested brackets, which callers catching ``ValueError`` would let escape.
+    Here invalid UTF-8, invalid JSON, excessive nesting (``RecursionError``,
+    or more than ``max_depth`` levels when given) and over-long integer
+    literals all become a ``ValueError`` whose message names the problem.
+    Callers map it to their own typed error (``UnexpectedResponseError``,
+    ``WebhookPayloadError``).
+    """
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if max_depth is not None and json_depth(value, max_depth) > max_depth:
+        raise ValueError(f"JSON nested more than {max_depth} levels deep")
+    return value
+
+
+_MAX_TIMESTAMP_LENGTH: Final = 64
+
 
 def _structure_datetime(value: Any, _: type) -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    if len(value) > _MAX_TIMESTAMP_LENGTH:
+        raise ValueError("expected an ISO 8601 timestamp, got a longer string")
     # Python 3.10's fromisoformat does not take a trailing "Z".
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {value!r} has no time zone")
+    try:
+        # 0001-01-01T00:00+01:00 parses, but every comparison or conversion of
+        # it later raises OverflowError: reject it here, where it is named.
+        parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"timestamp {value!r} is out of range in UTC") from None
     return parsed
 
 
@@ -69,7 +137,12 @@ converter.register_structure_hook(list[str] | None, _structure_event_types)
 
 def _structure_enum(value: Any, cls: type[_E]) -> _E:
     # Needed explicitly: the str hook above would otherwise claim str enums.
-    return cls(value)
+    # The message never repeats the value: it may be huge or hold control codes.
+    if isinstance(value, str):
+        for member in cls:
+            if member.value == value:
+                return member
+    raise ValueError(f"expected one of {', '.join(repr(m.value) for m in cls)}")
 
 
 for _enum in (AuthType, EventsMode, LastStatus):
@@ -116,10 +189,17 @@ def structure_response(body: Any, cls: type[T]) -> T:
     try:
         return converter.structure(body, cls)
     except Exception as exc:  # cattrs raises ClassValidationError/ExceptionGroup
-        details = _describe(exc)
+        details = _describe_safely(exc)
         raise UnexpectedResponseError(
             f"unexpected response shape: {details}", path=_first_path(details)
         ) from None
+
+
+def _describe_safely(exc: Exception) -> str:
+    try:
+        return _describe(exc)
+    except Exception:  # describing a pathological value must not replace the error
+        return f"{type(exc).__name__} @ $"
 
 
 def _describe(exc: Exception) -> str:

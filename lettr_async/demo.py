@@ -3,7 +3,8 @@
 Starts a ``FakeLettr`` in this process and walks a webhook's whole lifecycle
 through ``AsyncLettr``: create (every auth type, all or selected events),
 list, get, update, a local validation error, a 404, a bulk update with
-progress and the clean-up. Needs no API key, no network and no click.
+progress and the clean-up. Needs no API key, no network and no click: it
+uses only the public API of ``lettr_async`` (it does not import the CLI).
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ._client import AsyncLettr
-from .cli._output import render_table, render_webhook
-from .errors import NotFoundError, ValidationError
+from . import AsyncLettr, NotFoundError, ValidationError, Webhook
 from .testing import FakeLettr
 
 __all__ = ["DEMO_API_KEY", "main", "run_demo"]
@@ -44,6 +43,41 @@ class _Printer:
     def block(self, text: str, indent: str = "   ") -> None:
         for line in text.splitlines():
             self(indent + line)
+
+
+def _events(webhook: Webhook) -> str:
+    return "all" if webhook.event_types is None else ", ".join(webhook.event_types)
+
+
+def _table(webhooks: Sequence[Webhook]) -> str:
+    """A plain table of the demo's webhooks (the CLI has its own, richer one)."""
+    if not webhooks:
+        return "No webhooks."
+    headers = ("ID", "NAME", "ENABLED", "AUTH", "EVENTS")
+    rows = [
+        (w.id, w.name, "yes" if w.enabled else "no", str(w.auth_type), _events(w)) for w in webhooks
+    ]
+    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in (headers, *rows)
+    )
+
+
+def _details(webhook: Webhook) -> str:
+    auth = str(webhook.auth_type)
+    if webhook.has_auth_credentials:
+        auth += " (credentials stored)"
+    return "\n".join(
+        (
+            f"id:      {webhook.id}",
+            f"name:    {webhook.name}",
+            f"url:     {webhook.url}",
+            f"enabled: {'yes' if webhook.enabled else 'no'}",
+            f"auth:    {auth}",
+            f"events:  {_events(webhook)}",
+        )
+    )
 
 
 def _progress_printer(out: _Printer, width: int = 20) -> Callable[[int, int], None]:
@@ -106,10 +140,10 @@ async def run_demo(stream: TextIO | None = None) -> int:
             out(f"   created {staging.id}: 'Staging', no auth, all events")
 
             out.step("List them")
-            out.block(render_table(await hooks.list()))
+            out.block(_table(await hooks.list()))
 
             out.step(f"Get one: {billing.id}")
-            out.block(render_webhook(await hooks.get(billing.id)))
+            out.block(_details(await hooks.get(billing.id)))
             out("   (credentials are never returned: only 'credentials stored')")
 
             out.step(f"Update {staging.id}: rename and disable (active=False)")
@@ -156,7 +190,7 @@ async def run_demo(stream: TextIO | None = None) -> int:
                 on_progress=_progress_printer(out),
             )
             out(f"   ok={result.ok}: {len(result.succeeded)} updated, {len(result.failed)} failed")
-            out.block(render_table(await hooks.list()))
+            out.block(_table(await hooks.list()))
 
             out.step("Clean up: delete them all with delete_many")
             deleted = await hooks.delete_many([w.id for w in everyone])

@@ -7,12 +7,41 @@ share between tasks and threads, and cheap to build in bulk.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
 from .types import AuthType, LastStatus
 
-__all__ = ["RateLimitInfo", "Webhook"]
+__all__ = ["RateLimitInfo", "Webhook", "mask_url_credentials"]
+
+_MASK = "***"
+
+
+def mask_url_credentials(url: str) -> str:
+    """Return ``url`` with any ``user:password@`` replaced by ``***@``.
+
+    Why: a webhook URL such as ``https://user:pass@host/hook`` embeds
+    credentials, and it appears in ``repr(webhook)``, logs and CLI output.
+    Everything else (host, port, path, query) is kept so the URL stays
+    recognisable. Text that is not a URL with userinfo is returned unchanged;
+    anything unparsable is masked whole rather than risked.
+    """
+    if "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+    except ValueError:
+        return _MASK
+    if "@" not in netloc:
+        return url
+    host = netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{_MASK}@{host}"))
+
+
+def _url_repr(url: str) -> str:
+    return repr(mask_url_credentials(url))
 
 
 @attrs.frozen
@@ -22,12 +51,13 @@ class Webhook:
     ``event_types`` is None when the webhook receives every event type;
     otherwise it holds canonical names such as ``message.delivery``.
     Credentials are never returned by Lettr; ``has_auth_credentials`` says
-    whether some are stored.
+    whether some are stored. ``repr()`` masks credentials embedded in
+    ``url`` (``https://***@host/...``); the attribute itself is untouched.
     """
 
     id: str
     name: str
-    url: str
+    url: str = attrs.field(repr=_url_repr)
     enabled: bool
     auth_type: AuthType
     has_auth_credentials: bool

@@ -34,6 +34,7 @@ from lettr_async.events import (
 from lettr_async.events.aiohttp import webhook_handler
 from lettr_async.testing import (
     DEFAULT_RETRY_SCHEDULE,
+    DEFAULT_TIME_SCALE,
     USER_AGENT,
     DeliveryReport,
     FakeLettr,
@@ -80,6 +81,7 @@ class Receiver:
         self.seen: list[Seen] = []
         self.events: dict[str, list[list[WebhookEvent]]] = {}
         self.token_styles: list[str] = []
+        self.hostile_token_body = b""
         self.release = asyncio.Event()
         self.on_seen: Callable[[Seen], None] | None = None
         self.app = web.Application()
@@ -95,6 +97,7 @@ class Receiver:
         for name, route in routes.items():
             self.app.router.add_post(f"/hooks/{name}", self._recording(name, route))
         self.app.router.add_post("/oauth/token", self._recording("token", self._token))
+        self.app.router.add_post("/oauth/hostile", self._hostile_token)
 
     def _handler(self, route: str) -> Callable[[list[WebhookEvent]], Awaitable[None]]:
         async def handle(events: list[WebhookEvent]) -> None:
@@ -137,6 +140,9 @@ class Receiver:
         return web.json_response(
             {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600}
         )
+
+    async def _hostile_token(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(body=self.hostile_token_body, content_type="application/json")
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -467,6 +473,62 @@ async def test_default_schedule_is_scaled(fake: FakeLettr, receiver: Receiver) -
 
     assert sorted(len(r.attempts) for r in reports) == [1, ATTEMPTS]
     assert sum(DEFAULT_RETRY_SCHEDULE) == 124_560  # "about 35 hours"
+
+
+async def test_a_default_fake_retries_a_failing_receiver_in_about_a_second(
+    receiver: Receiver,
+) -> None:
+    """Without any scaling option, a failing receiver does not block a test for 35 hours."""
+    assert sum(DEFAULT_RETRY_SCHEDULE) * DEFAULT_TIME_SCALE < 2.0
+    async with FakeLettr() as fake:
+        assert fake.delivery_time_scale == DEFAULT_TIME_SCALE
+        fake.add_webhook(
+            name="Failing",
+            url=receiver.url("/hooks/basic"),
+            auth_type="basic",
+            auth_username=USER,
+            auth_password="wrong",  # every attempt gets 401
+        )
+        # The bound only turns the old 35-hour default into a failure instead of a hang.
+        (report,) = await asyncio.wait_for(fake.deliver(["message.delivery"]), timeout=120)
+    assert len(report.attempts) == ATTEMPTS
+    assert {status for status, _ in report.attempts} == {401}
+    assert not report.delivered
+
+
+def _oauth_hook(fake: FakeLettr, receiver: Receiver) -> None:
+    fake.add_webhook(
+        name="OAuth",
+        url=receiver.url("/hooks/bearer"),
+        auth_type="oauth2",
+        oauth_client_id=CLIENT_ID,
+        oauth_client_secret=CLIENT_SECRET,
+        oauth_token_url=receiver.url("/oauth/hostile"),
+    )
+
+
+async def test_a_hostile_token_endpoint_is_a_failed_attempt(
+    fake: FakeLettr, receiver: Receiver
+) -> None:
+    _oauth_hook(fake, receiver)
+    receiver.hostile_token_body = b"[" * 200_000  # RecursionError in json.loads, any Python
+    (report,) = await fake.deliver(["message.delivery"], retry_schedule=[0.0])
+    assert report.attempts == ((None, "token endpoint answered with invalid JSON"),) * 2
+    assert not report.delivered
+
+
+@pytest.mark.parametrize(
+    "expires_in", [b"1" + b"0" * 400, b'"' + b"9" * 5000 + b'"', b"1e999", b"-5", b'"12a"']
+)
+async def test_unusable_expires_in_means_no_expiry(
+    fake: FakeLettr, receiver: Receiver, expires_in: bytes
+) -> None:
+    _oauth_hook(fake, receiver)
+    receiver.hostile_token_body = (
+        b'{"access_token": "' + TOKEN.encode() + b'", "expires_in": ' + expires_in + b"}"
+    )
+    (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
+    assert report.delivered, report.attempts
 
 
 async def test_deliver_sync_refuses_the_fakes_own_loop(fake: FakeLettr) -> None:

@@ -1,12 +1,19 @@
-"""The ``lettr-webhooks`` click group, its global options and ``main()``."""
+"""The ``lettr-webhooks`` click group, its global options and ``main()``.
+
+Commands are registered in ``COMMANDS`` (one line each); the group class
+turns every failure into the ``--json`` error document when JSON output was
+asked for.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
-from .._version import __version__
+from .. import __version__
 from ._commands import (
     bulk_delete_command,
     bulk_update_command,
@@ -19,14 +26,59 @@ from ._commands import (
 )
 from ._context import Settings
 from ._declarative import apply_command, export_command, plan_command
-from ._errors import EXIT_CODES_HELP
+from ._errors import EXIT_CODES_HELP, EXIT_FAILURE, error_document
+from ._output import to_json
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "LettrGroup", "cli", "main"]
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=_CONTEXT, epilog=EXIT_CODES_HELP)
+def _json_requested(args: Sequence[str]) -> bool:
+    """Whether ``--json`` appears among the options (before a ``--``)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+class LettrGroup(click.Group):
+    """The command group; with ``--json``, failures print a JSON error document.
+
+    Why a subclass: click prints errors itself (to stderr, as text) inside
+    ``main``; catching them here covers usage errors, SDK errors and aborted
+    confirmations alike, in a terminal and under ``CliRunner``. Exit codes
+    are the same with and without ``--json``.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the CLI; report failures as JSON on stdout when ``--json`` was given."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if not _json_requested(argv):
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(argv, prog_name, complete_var, False, **extra)
+        except (click.ClickException, click.Abort) as exc:
+            document = error_document(exc)
+            click.echo(to_json(document))
+            code = document["error"]["exit_code"]
+        else:
+            code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=LettrGroup, context_settings=_CONTEXT, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="lettr-webhooks")
 @click.option(
     "--api-key",
@@ -88,7 +140,7 @@ def cli(
         ctx.obj.remember_secret(api_key)
 
 
-for _command in (
+COMMANDS: list[click.Command] = [
     list_command,
     get_command,
     create_command,
@@ -100,7 +152,10 @@ for _command in (
     plan_command,
     apply_command,
     export_command,
-):
+]
+"""Every subcommand, in help order; add new ones here (or with ``cli.add_command``)."""
+
+for _command in COMMANDS:
     cli.add_command(_command)
 
 
@@ -112,4 +167,5 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "lettr-webhooks") -
         code = exc.code
         if code is None:
             return 0
-        return code if isinstance(code, int) else 1
+        return code if isinstance(code, int) else EXIT_FAILURE
+    return 0

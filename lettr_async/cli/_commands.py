@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .._client import AsyncLettr
-from .._params import build_update_params
-from ..bulk import BulkResult
-from ..errors import LettrError
-from ..models import Webhook
+from .. import AsyncLettr, BulkResult, ValidationError, Webhook, normalize_event_type
 from ._context import Settings, get_settings, resolve_secret, run_client, stderr_is_tty
-from ._errors import EXIT_API, EXIT_CODES_HELP, EXIT_FAILURE, CliError, from_lettr_error, redact
+from ._errors import EXIT_API, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, CliError, redact
 from ._output import (
     bulk_document,
     render_bulk,
@@ -127,15 +124,29 @@ def _split_events(values: tuple[str, ...] | list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _validate_update(settings: Settings, fields: dict[str, Any]) -> dict[str, Any]:
-    """Validate locally (exit 2, nothing sent); return fields with events normalised."""
-    try:
-        params = build_update_params(**fields)
-    except LettrError as exc:
-        raise from_lettr_error(exc, settings.secrets) from None
-    if params.events is not None:
-        fields = {**fields, "events": params.events}
-    return fields
+def _normalise_events(fields: dict[str, Any]) -> dict[str, Any]:
+    """Canonical event names for the plan (exit 2 on an unknown one, nothing sent).
+
+    Every other field is validated by ``update_many`` itself, before any
+    write is sent.
+    """
+    if "events" not in fields:
+        return fields
+    events: list[str] = []
+    errors: dict[str, list[str]] = {}
+    for index, name in enumerate(fields["events"]):
+        try:
+            events.append(normalize_event_type(name))
+        except ValueError:
+            errors[f"events.{index}"] = [f"unknown event type {name!r}."]
+    if errors:
+        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+        raise CliError(
+            f"invalid arguments: {details}",
+            EXIT_USAGE,
+            {"type": "ValidationError", "fields": errors},
+        )
+    return {**fields, "events": list(dict.fromkeys(events))}
 
 
 # -- single-webhook commands --------------------------------------------------------
@@ -300,32 +311,56 @@ def selection_options(func: F) -> F:
     return func
 
 
-def _selected(
-    settings: Settings,
+_ITEM_PREFIX = re.compile(r"^[a-z_]+\[\d+\]\.")
+
+
+async def _same_fields_for_all(call: Awaitable[BulkResult[Any]]) -> BulkResult[Any]:
+    """Report a bulk validation error once per field, not once per webhook.
+
+    ``bulk-update`` sends the same fields to every webhook, so
+    ``updates[0].url`` and ``updates[7].url`` say the same thing: the error
+    is re-raised with the item prefixes removed and duplicates dropped.
+    """
+    try:
+        return await call
+    except ValidationError as exc:
+        if exc.status_code is not None:
+            raise
+        merged: dict[str, list[str]] = {}
+        for field, messages in exc.errors.items():
+            target = merged.setdefault(_ITEM_PREFIX.sub("", field), [])
+            target.extend(m for m in messages if m not in target)
+        raise ValidationError(exc.message, errors=merged) from None
+
+
+def _require_selection(
+    webhook_ids: tuple[str, ...], match_url: str | None, match_name: str | None
+) -> None:
+    if not webhook_ids and match_url is None and match_name is None:
+        raise click.UsageError("select webhooks: give IDs, --match-url or --match-name")
+
+
+def _choose(
+    webhooks: list[Webhook],
     webhook_ids: tuple[str, ...],
     match_url: str | None,
     match_name: str | None,
 ) -> list[Webhook]:
-    if not webhook_ids and match_url is None and match_name is None:
-        raise click.UsageError("select webhooks: give IDs, --match-url or --match-name")
-    webhooks = run_client(settings, lambda client: client.webhooks.list())
     selection = select(webhooks, webhook_ids, match_url, match_name)
     if selection.missing:
         raise CliError(f"no webhook with id: {', '.join(selection.missing)}", EXIT_API)
     return selection.webhooks
 
 
-def _run_bulk(
-    settings: Settings,
+async def _with_progress(
     as_json: bool,
     label: str,
-    call: Callable[[AsyncLettr, Callable[[int, int], None] | None], Any],
     total: int,
+    call: Callable[[Callable[[int, int], None] | None], Awaitable[BulkResult[Any]]],
 ) -> BulkResult[Any]:
-    """Run a bulk call, with a progress bar on stderr when it is a terminal."""
+    """Await a bulk call, with a progress bar on stderr when it is a terminal."""
     if _wants_json(as_json) or not stderr_is_tty():
-        result: BulkResult[Any] = run_client(settings, lambda client: call(client, None))
-        return result
+        return await call(None)
     bar: ProgressBar[int] = click.progressbar(length=total, label=label, file=sys.stderr)
     shown = 0
 
@@ -335,7 +370,38 @@ def _run_bulk(
         shown = done
 
     with bar:
-        return run_client(settings, lambda client: call(client, on_progress))
+        return await call(on_progress)
+
+
+def _run_bulk(
+    settings: Settings,
+    as_json: bool,
+    selection: tuple[tuple[str, ...], str | None, str | None],
+    plan: Callable[[list[Webhook]], list[dict[str, Any]]],
+    verb: str,
+    label: str,
+    call: Callable[
+        [AsyncLettr, list[Webhook], Callable[[int, int], None] | None],
+        Awaitable[BulkResult[Any]],
+    ],
+    dry_run: bool,
+    yes: bool,
+) -> BulkResult[Any] | None:
+    """List, choose, show the plan or confirm, then run the bulk call: one client throughout.
+
+    Returns ``None`` when nothing was sent (``--dry-run``).
+    """
+    _require_selection(*selection)
+
+    async def flow(client: AsyncLettr) -> BulkResult[Any] | None:
+        chosen = _choose(await client.webhooks.list(), *selection)
+        if not _show_plan_or_confirm(plan(chosen), verb, as_json, dry_run, yes):
+            return None
+        return await _with_progress(
+            as_json, label, len(chosen), lambda progress: call(client, chosen, progress)
+        )
+
+    return run_client(settings, flow)
 
 
 def _show_plan_or_confirm(
@@ -350,7 +416,11 @@ def _show_plan_or_confirm(
     return True
 
 
-def _finish_bulk(settings: Settings, as_json: bool, result: BulkResult[Any], verb: str) -> None:
+def _finish_bulk(
+    settings: Settings, as_json: bool, result: BulkResult[Any] | None, verb: str
+) -> None:
+    if result is None:
+        return
     document = bulk_document(result, lambda text: redact(text, settings.secrets))
     _emit(as_json, document, render_bulk(document, verb))
     if document["failed"]:
@@ -379,19 +449,24 @@ def bulk_update_command(
       lettr-webhooks bulk-update --match-url 'https://staging.*' --disable --dry-run
     """
     settings = get_settings()
-    fields = _validate_update(settings, _update_fields(settings, raw))
-    chosen = _selected(settings, webhook_ids, match_url, match_name)
-    if not _show_plan_or_confirm(update_plan(chosen, fields), "update", as_json, dry_run, yes):
-        return
-    updates = {w.id: fields for w in chosen}
+    fields = _normalise_events(_update_fields(settings, raw))
     result = _run_bulk(
         settings,
         as_json,
+        (webhook_ids, match_url, match_name),
+        lambda chosen: update_plan(chosen, fields),
+        "update",
         "Updating webhooks",
-        lambda client, progress: client.webhooks.update_many(
-            updates, concurrency=concurrency, fail_fast=fail_fast, on_progress=progress
+        lambda client, chosen, progress: _same_fields_for_all(
+            client.webhooks.update_many(
+                {w.id: fields for w in chosen},
+                concurrency=concurrency,
+                fail_fast=fail_fast,
+                on_progress=progress,
+            )
         ),
-        len(updates),
+        dry_run,
+        yes,
     )
     _finish_bulk(settings, as_json, result, "Updated")
 
@@ -416,18 +491,21 @@ def bulk_delete_command(
       lettr-webhooks bulk-delete --match-name 'tmp-*' --dry-run
     """
     settings = get_settings()
-    chosen = _selected(settings, webhook_ids, match_url, match_name)
-    if not _show_plan_or_confirm(delete_plan(chosen), "delete", as_json, dry_run, yes):
-        return
-    ids = [w.id for w in chosen]
     result = _run_bulk(
         settings,
         as_json,
+        (webhook_ids, match_url, match_name),
+        delete_plan,
+        "delete",
         "Deleting webhooks",
-        lambda client, progress: client.webhooks.delete_many(
-            ids, concurrency=concurrency, fail_fast=fail_fast, on_progress=progress
+        lambda client, chosen, progress: client.webhooks.delete_many(
+            [w.id for w in chosen],
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=progress,
         ),
-        len(ids),
+        dry_run,
+        yes,
     )
     _finish_bulk(settings, as_json, result, "Deleted")
 

@@ -1,8 +1,10 @@
 """What every command shares: global settings and running one client call.
 
-Each command invocation builds exactly one ``AsyncLettr`` inside
-``asyncio.run`` and closes it before returning, whatever happened; SDK errors
-become ``CliError`` with the right exit code and secrets masked.
+Each command invocation builds exactly one ``AsyncLettr`` inside one
+``asyncio.run`` (a bulk command lists, plans and writes with the same client,
+so its rate limiter keeps what it learned) and closes it before returning,
+whatever happened; SDK errors become ``CliError`` with the right exit code
+and secrets masked. Only the public API of ``lettr_async`` is used.
 """
 
 from __future__ import annotations
@@ -16,11 +18,20 @@ from typing import TypeVar
 import attrs
 import click
 
-from .._client import API_KEY_ENV, AsyncLettr
-from ..errors import LettrError
+from .. import AsyncLettr, LettrError
 from ._errors import EXIT_USAGE, CliError, from_lettr_error
 
-__all__ = ["Settings", "get_settings", "resolve_secret", "run_client", "stderr_is_tty"]
+__all__ = [
+    "API_KEY_ENV",
+    "Settings",
+    "get_settings",
+    "resolve_secret",
+    "run_client",
+    "stderr_is_tty",
+]
+
+API_KEY_ENV = "LETTR_API_KEY"
+"""The documented environment variable holding the API key."""
 
 T = TypeVar("T")
 
@@ -61,7 +72,11 @@ def get_settings() -> Settings:
 
 
 def run_client(settings: Settings, call: Callable[[AsyncLettr], Awaitable[T]]) -> T:
-    """Run ``call(client)`` with a fresh client in a fresh event loop; map SDK errors."""
+    """Run ``call(client)`` with one fresh client in a fresh event loop; map SDK errors.
+
+    ``call`` may make several requests (list, then a bulk update): they all
+    share the client, its connections and its rate limiter.
+    """
     api_key = settings.key()
 
     async def main() -> T:

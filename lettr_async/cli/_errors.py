@@ -2,22 +2,29 @@
 
 Every failure ends as a ``CliError`` (a ``click.ClickException``), so click
 prints it to stderr and exits with its code, both in a real terminal and
-under ``CliRunner``. Secret values the user passed are masked in every line.
+under ``CliRunner``. Secret values the user passed are masked in every line,
+and control characters from server messages are escaped.
+
+With ``--json`` a failure is instead one JSON document on **stdout**
+(``error_document``): ``{"error": {"message": ..., "exit_code": ..., ...}}``,
+so a script reading stdout always gets exactly one JSON document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import click
 
-from ..errors import (
+from .. import (
     APIConnectionError,
     APIStatusError,
     LettrError,
     UnexpectedResponseError,
     ValidationError,
 )
+from ._output import terminal_safe
 
 __all__ = [
     "EXIT_API",
@@ -28,6 +35,7 @@ __all__ = [
     "EXIT_CODES_HELP",
     "CliError",
     "describe",
+    "error_document",
     "exit_code_for",
     "from_lettr_error",
     "redact",
@@ -58,15 +66,38 @@ _MASK = "***"
 
 
 class CliError(click.ClickException):
-    """A failure reported as one ``error: ...`` line on stderr, with an exit code."""
+    """A failure reported as one ``error: ...`` line on stderr, with an exit code.
 
-    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+    ``details`` are extra, secret-free facts for the ``--json`` error
+    document (``type``, ``status_code``, ``error_code``, ``request_id``,
+    ``fields``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        exit_code: int = EXIT_FAILURE,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.exit_code = exit_code  # type: ignore[misc]  # click types it ClassVar
+        self.details: dict[str, Any] = dict(details or {})
 
     def show(self, file: object = None) -> None:
-        """Print ``error: <message>`` to stderr."""
-        click.echo(f"error: {self.format_message()}", err=True)
+        """Print ``error: <message>`` to stderr, control characters escaped."""
+        click.echo(f"error: {terminal_safe(self.format_message())}", err=True)
+
+
+def error_document(exc: click.ClickException | click.Abort) -> dict[str, Any]:
+    """The ``--json`` document for a failure: message, exit code and details."""
+    if isinstance(exc, click.Abort):
+        return {"error": {"message": "aborted", "exit_code": EXIT_FAILURE, "type": "Aborted"}}
+    error: dict[str, Any] = {"message": exc.format_message(), "exit_code": exc.exit_code}
+    if isinstance(exc, CliError):
+        error.update(exc.details)
+    elif isinstance(exc, click.UsageError):
+        error["type"] = "UsageError"
+    return {"error": error}
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
@@ -108,4 +139,15 @@ def exit_code_for(exc: LettrError) -> int:
 
 def from_lettr_error(exc: LettrError, secrets: Iterable[str | None] = ()) -> CliError:
     """Turn an SDK error into the ``CliError`` to raise, secrets masked."""
-    return CliError(redact(describe(exc), secrets), exit_code_for(exc))
+    secrets = list(secrets)
+    details: dict[str, Any] = {"type": type(exc).__name__}
+    for name in ("status_code", "error_code", "request_id"):
+        value = getattr(exc, name, None)
+        if value is None or isinstance(value, (int, str)):
+            details[name] = redact(value, secrets) if isinstance(value, str) else value
+    if isinstance(exc, ValidationError) and exc.errors:
+        details["fields"] = {
+            field: [redact(message, secrets) for message in messages]
+            for field, messages in exc.errors.items()
+        }
+    return CliError(redact(describe(exc), secrets), exit_code_for(exc), details)

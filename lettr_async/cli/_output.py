@@ -1,22 +1,27 @@
 """Rendering webhooks and bulk results as tables, details and JSON.
 
-Pure functions returning strings, with no click import, so the demo (which
-must run without the ``cli`` extra) can print the same tables.
+Pure functions returning strings. Everything that came from the server is
+made harmless for a terminal first: ``terminal_safe`` escapes control
+characters (C0, DEL, C1, ESC) and bidirectional overrides in readable output,
+``to_json`` escapes them inside JSON strings, and credentials embedded in
+webhook URLs are masked everywhere (``https://***@host/...``).
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..bulk import BulkResult
-from ..models import Webhook
+from .. import BulkResult
+from ..models import Webhook, mask_url_credentials
 
 __all__ = [
     "bulk_document",
+    "terminal_safe",
     "render_bulk",
     "render_plan",
     "render_table",
@@ -26,6 +31,31 @@ __all__ = [
 ]
 
 _EVENTS_SHOWN = 2
+
+# C0 controls (tab and newline included: a cell is one line), DEL, C1 controls,
+# and the Unicode bidi controls that can make text display in another order.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Inside JSON strings json.dumps already escapes C0; the rest is escaped here.
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """Escape control and bidi characters so server data cannot drive the terminal.
+
+    Why: a webhook name such as ``"\\x1b]0;pwned\\x07"`` would otherwise
+    retitle the terminal, hide text or reorder it. They are shown as
+    ``\\x1b`` / ``\\u202e`` instead.
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def _plain(value: Any) -> Any:
@@ -43,7 +73,7 @@ def webhook_document(webhook: Webhook) -> dict[str, Any]:
     return {
         "id": webhook.id,
         "name": webhook.name,
-        "url": webhook.url,
+        "url": mask_url_credentials(webhook.url),
         "enabled": webhook.enabled,
         "auth_type": _plain(webhook.auth_type),
         "has_auth_credentials": webhook.has_auth_credentials,
@@ -55,8 +85,13 @@ def webhook_document(webhook: Webhook) -> dict[str, Any]:
 
 
 def to_json(document: Any) -> str:
-    """Serialise one output document (indented, stable key order)."""
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    """Serialise one output document (indented, stable key order, terminal-safe).
+
+    Non-ASCII text stays readable; control and bidi characters are written
+    as ``\\uXXXX`` escapes, which JSON parsers read back unchanged.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(_json_escape, text)
 
 
 def _events_cell(event_types: Sequence[str] | None) -> str:
@@ -72,6 +107,7 @@ def _when(value: datetime | None) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    rows = [[terminal_safe(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -91,7 +127,7 @@ def render_table(webhooks: Sequence[Webhook]) -> str:
         [
             w.id,
             w.name,
-            w.url,
+            mask_url_credentials(w.url),
             "yes" if w.enabled else "no",
             str(_plain(w.auth_type)),
             _events_cell(w.event_types),
@@ -112,7 +148,7 @@ def render_webhook(webhook: Webhook) -> str:
     pairs = [
         ("id", webhook.id),
         ("name", webhook.name),
-        ("url", webhook.url),
+        ("url", mask_url_credentials(webhook.url)),
         ("enabled", "yes" if webhook.enabled else "no"),
         ("auth", auth),
         ("events", events),
@@ -121,7 +157,9 @@ def render_webhook(webhook: Webhook) -> str:
         ("last failure", _when(webhook.last_failure_at)),
     ]
     width = max(len(label) for label, _ in pairs) + 1
-    return "\n".join(f"{(label + ':').ljust(width)} {value}" for label, value in pairs)
+    return "\n".join(
+        f"{(label + ':').ljust(width)} {terminal_safe(value)}" for label, value in pairs
+    )
 
 
 def bulk_document(result: BulkResult[Any], redact: Any = None) -> dict[str, Any]:
@@ -144,10 +182,11 @@ def render_bulk(document: Mapping[str, Any], verb: str) -> str:
     """Readable lines for a bulk document: failures first named, then a summary."""
     lines = []
     for outcome in document["outcomes"]:
+        key = terminal_safe(str(outcome["key"]))
         if outcome["ok"]:
-            lines.append(f"  ok      {outcome['key']}")
+            lines.append(f"  ok      {key}")
         else:
-            lines.append(f"  FAILED  {outcome['key']}: {outcome['error']}")
+            lines.append(f"  FAILED  {key}: {terminal_safe(str(outcome['error']))}")
     lines.append(
         f"{verb} {document['succeeded']} of {document['total']} webhooks"
         + (f"; {document['failed']} failed." if document["failed"] else ".")
@@ -171,8 +210,9 @@ def render_plan(plan: Sequence[Mapping[str, Any]], action: str) -> str:
         return f"Dry run: no webhooks selected; nothing would be {action}d."
     lines = [f"Dry run: would {action} {len(plan)} webhook(s); nothing was sent."]
     for step in plan:
-        lines.append(f"  {step['id']}  {step['name']!r}  {step['url']}")
+        head = f"  {step['id']}  {step['name']!r}  {step['url']}"
+        lines.append(terminal_safe(head))
         for field, change in step.get("changes", {}).items():
             before, after = _change_text(change["from"]), _change_text(change["to"])
-            lines.append(f"      {field}: {before} -> {after}")
+            lines.append(terminal_safe(f"      {field}: {before} -> {after}"))
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ..models import Webhook
+from ..models import Webhook, mask_url_credentials
 
 __all__ = ["SECRET_FIELDS", "Selection", "delete_plan", "select", "update_plan"]
 
@@ -71,8 +71,8 @@ def update_plan(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[
     """What ``update_many`` with ``fields`` would change on each webhook.
 
     Secret values are shown as ``***``; credential fields the API never
-    returns have ``from: null``. Fields already at the requested value are
-    left out of ``changes``.
+    returns have ``from: null``; credentials embedded in URLs are masked.
+    Fields already at the requested value are left out of ``changes``.
     """
     plan = []
     for webhook in webhooks:
@@ -82,13 +82,15 @@ def update_plan(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[
             after = _MASK if field in SECRET_FIELDS else value
             if field not in SECRET_FIELDS and before == after:
                 continue
+            if field == "url":
+                before, after = mask_url_credentials(str(before)), mask_url_credentials(str(after))
             changes[field] = {"from": before, "to": after}
         plan.append(
             {
                 "action": "update",
                 "id": webhook.id,
                 "name": webhook.name,
-                "url": webhook.url,
+                "url": mask_url_credentials(webhook.url),
                 "changes": changes,
             }
         )
@@ -97,4 +99,7 @@ def update_plan(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[
 
 def delete_plan(webhooks: Sequence[Webhook]) -> list[dict[str, Any]]:
     """What ``delete_many`` would remove."""
-    return [{"action": "delete", "id": w.id, "name": w.name, "url": w.url} for w in webhooks]
+    return [
+        {"action": "delete", "id": w.id, "name": w.name, "url": mask_url_credentials(w.url)}
+        for w in webhooks
+    ]

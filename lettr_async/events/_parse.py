@@ -8,11 +8,11 @@ most forgiving way to read it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
 
+from lettr_async._converter import MAX_JSON_DEPTH, loads_json
 from lettr_async.events._errors import WebhookPayloadError
 from lettr_async.events._models import (
     BounceEvent,
@@ -68,17 +68,24 @@ def _timestamp(value: object) -> datetime | None:
         except ValueError:
             try:
                 parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
+                if parsed.tzinfo is None:
+                    return parsed.replace(tzinfo=timezone.utc)
+                # Near year 1 or 9999 an offset pushes UTC out of range.
+                return parsed.astimezone(timezone.utc)
+            except (ValueError, OverflowError):
                 return None
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=timezone.utc)
-            return parsed.astimezone(timezone.utc)
     else:
         return None
     try:
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _short(key: str, limit: int = 40) -> str:
+    """``repr`` of a sender-chosen key, cut short for error messages."""
+    text = repr(key)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _tags(data: Mapping[str, Any]) -> tuple[str, ...]:
@@ -181,12 +188,14 @@ def parse_events(body: bytes | str) -> list[WebhookEvent]:
     item (sent when a webhook is created or tested) yields no event; an item
     without ``msys`` yields a ``WebhookEvent`` of category ``unknown`` holding
     the whole item in ``raw``. Raises ``WebhookPayloadError`` when the body is
-    not JSON, not an array, or holds items (or family entries) that are not
-    objects, because such a body will never become valid on a retry.
+    not JSON, not an array, nested more than ``MAX_JSON_DEPTH`` levels, or
+    holds items (or family entries) that are not objects, because such a body
+    will never become valid on a retry. It raises nothing else, whatever the
+    body holds.
     """
     try:
-        data = json.loads(body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        data = loads_json(body, max_depth=MAX_JSON_DEPTH)
+    except ValueError as exc:  # JSON, UTF-8 and nesting errors
         raise WebhookPayloadError(f"delivery body is not valid JSON: {exc}") from None
     if not isinstance(data, list):
         raise WebhookPayloadError(
@@ -216,7 +225,7 @@ def parse_events(body: bytes | str) -> list[WebhookEvent]:
         for family, inner in msys.items():
             if not isinstance(inner, dict):
                 raise WebhookPayloadError(
-                    f"delivery item {index}: {family!r} must be a JSON object"
+                    f"delivery item {index}: {_short(family)} must be a JSON object"
                 )
             events.append(parse_event(family, inner))
     return events

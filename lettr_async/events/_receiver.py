@@ -22,9 +22,10 @@ from lettr_async.events._parse import parse_events
 from lettr_async.events._verify import (
     DEFAULT_TOLERANCE,
     SIGNATURE_HEADER,
+    check_tolerance,
+    require_signature,
     verify_basic_auth,
     verify_bearer,
-    verify_signature,
 )
 
 __all__ = ["AsyncHandler", "Handler", "SyncHandler", "WebhookReceiver", "WebhookResponse"]
@@ -118,7 +119,7 @@ class WebhookReceiver:
         self._basic_auth = basic_auth
         self._bearer_token = bearer_token
         self._signing_secret = signing_secret
-        self._tolerance = tolerance
+        self._tolerance = check_tolerance(tolerance)
         self._dedup: DedupStore | None = (
             InMemoryDedupStore()
             if dedup_store is None
@@ -157,7 +158,7 @@ class WebhookReceiver:
                     "missing or invalid Authorization credentials", reason=reason
                 )
         if self._signing_secret is not None:
-            verify_signature(
+            require_signature(
                 body,
                 _header(headers, SIGNATURE_HEADER),
                 self._signing_secret,

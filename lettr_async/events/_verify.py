@@ -6,6 +6,13 @@ earlier version of its docs described an HMAC ``Lettr-Signature`` header.
 Every comparison here goes through ``hmac.compare_digest`` so response timing
 does not reveal how much of a guess was right, and no secret is ever put in
 an exception, a repr or a log line.
+
+Each check comes in two spellings with one behaviour: ``verify_*`` returns
+``True``/``False`` (so ``if not verify_signature(...): return 401`` is
+right), and ``require_*`` returns nothing and raises
+``WebhookVerificationError`` with a machine-readable ``reason`` instead.
+Configuration mistakes (an empty secret, a NaN tolerance) raise
+``ValueError`` from both, because they are bugs, not bad deliveries.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import time
 from typing import Final
 
@@ -22,6 +30,10 @@ from lettr_async.events._errors import WebhookVerificationError
 __all__ = [
     "DEFAULT_TOLERANCE",
     "SIGNATURE_HEADER",
+    "check_tolerance",
+    "require_basic_auth",
+    "require_bearer",
+    "require_signature",
     "sign_payload",
     "verify_basic_auth",
     "verify_bearer",
@@ -33,6 +45,25 @@ SIGNATURE_HEADER: Final = "Lettr-Signature"
 
 DEFAULT_TOLERANCE: Final = 300.0
 """Seconds a signed timestamp may differ from now before it is rejected (replays)."""
+
+
+_MAX_TIMESTAMP_DIGITS: Final = 12
+"""Unix seconds have 10 digits until the year 2286; longer ``t=`` values are malformed."""
+
+
+def check_tolerance(tolerance: object) -> float:
+    """Return ``tolerance`` as a float, or raise ``ValueError`` unless finite and >= 0.
+
+    Why: ``abs(now - t) > nan`` is always false, so a NaN tolerance would
+    accept every timestamp, replays included. Used by ``verify_signature``,
+    ``require_signature`` and ``WebhookReceiver``.
+    """
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)):
+        raise ValueError(f"tolerance must be a number of seconds, not {type(tolerance).__name__}")
+    value = float(tolerance)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"tolerance must be a finite number of seconds >= 0, not {value!r}")
+    return value
 
 
 def _as_bytes(value: str | bytes) -> bytes:
@@ -79,6 +110,27 @@ def verify_bearer(authorization_header: str | None, expected_token: str) -> bool
     return hmac.compare_digest(token.encode("utf-8"), expected_token.encode("utf-8"))
 
 
+def require_basic_auth(authorization_header: str | None, username: str, password: str) -> None:
+    """Like ``verify_basic_auth`` but raise ``WebhookVerificationError`` on failure.
+
+    ``reason`` is ``missing_header`` when there is no ``Authorization``
+    header and ``bad_credentials`` otherwise.
+    """
+    if not verify_basic_auth(authorization_header, username, password):
+        raise _credentials_error(authorization_header)
+
+
+def require_bearer(authorization_header: str | None, expected_token: str) -> None:
+    """Like ``verify_bearer`` but raise ``WebhookVerificationError`` on failure."""
+    if not verify_bearer(authorization_header, expected_token):
+        raise _credentials_error(authorization_header)
+
+
+def _credentials_error(authorization_header: str | None) -> WebhookVerificationError:
+    reason = "missing_header" if not authorization_header else "bad_credentials"
+    return WebhookVerificationError("missing or invalid Authorization credentials", reason=reason)
+
+
 def _digest(timestamp: str, body: bytes, secret: bytes) -> str:
     return hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
 
@@ -102,6 +154,29 @@ def verify_signature(
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     now: float | None = None,
+) -> bool:
+    """Tell whether a ``Lettr-Signature`` header is valid for ``body``: ``True`` or ``False``.
+
+    Why a boolean: it reads like ``verify_basic_auth`` and ``verify_bearer``,
+    so ``if not verify_signature(...)`` rejects exactly the bad deliveries.
+    Use ``require_signature`` to learn *why* one failed. Raises
+    ``ValueError`` only for configuration mistakes (empty secret, tolerance
+    that is not a finite number >= 0).
+    """
+    try:
+        require_signature(body, signature_header, secret, tolerance=tolerance, now=now)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def require_signature(
+    body: bytes | str,
+    signature_header: str | None,
+    secret: str | bytes,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    now: float | None = None,
 ) -> None:
     """Check a ``Lettr-Signature`` header; raise ``WebhookVerificationError`` if it fails.
 
@@ -109,11 +184,12 @@ def verify_signature(
     several ``v1`` entries are allowed (the sender may sign with an old and a
     new secret while rotating) and one match suffices. ``body`` must be the
     raw bytes received (a ``str`` is UTF-8 encoded). Timestamps more than
-    ``tolerance`` seconds in the past or the future are rejected to stop
-    replays. ``now`` exists for tests. Returns ``None`` on success.
+    ``tolerance`` seconds (finite, >= 0) in the past or the future are
+    rejected to stop replays. ``now`` exists for tests. Returns ``None``.
     """
     if not secret:
         raise ValueError("the signing secret must not be empty")
+    limit = check_tolerance(tolerance)
     if not signature_header:
         raise WebhookVerificationError(
             f"missing {SIGNATURE_HEADER} header", reason="missing_header"
@@ -129,7 +205,12 @@ def verify_signature(
             timestamps.append(value)
         elif key == "v1" and value:
             candidates.append(value.lower().encode("utf-8"))
-    if len(timestamps) != 1 or not timestamps[0].isdigit() or not timestamps[0].isascii():
+    if (
+        len(timestamps) != 1
+        or not timestamps[0].isdigit()
+        or not timestamps[0].isascii()
+        or len(timestamps[0]) > _MAX_TIMESTAMP_DIGITS
+    ):
         raise WebhookVerificationError(
             f"malformed {SIGNATURE_HEADER} header: expected one numeric 't=' entry",
             reason="malformed_header",
@@ -149,8 +230,8 @@ def verify_signature(
             f"no {SIGNATURE_HEADER} signature matches the body", reason="no_matching_signature"
         )
     current = time.time() if now is None else now
-    if abs(current - int(ts)) > tolerance:
+    if not abs(current - int(ts)) <= limit:  # also rejects a NaN ``now``
         raise WebhookVerificationError(
-            f"{SIGNATURE_HEADER} timestamp is outside the {tolerance:g} s tolerance",
+            f"{SIGNATURE_HEADER} timestamp is outside the {limit:g} s tolerance",
             reason="timestamp_out_of_tolerance",
         )

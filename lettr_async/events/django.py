@@ -29,10 +29,14 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import threading
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol, overload
 
 from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from lettr_async.events._dedup import DEFAULT_DEDUP_TTL, DedupStore
@@ -48,6 +52,7 @@ from lettr_async.events._verify import DEFAULT_TOLERANCE
 __all__ = [
     "AsyncWebhookView",
     "DjangoCacheDedupStore",
+    "PerProcessCacheWarning",
     "WebhookView",
     "lettr_webhook",
     "webhook_view",
@@ -80,18 +85,59 @@ class AsyncWebhookView(Protocol):
         ...
 
 
+class PerProcessCacheWarning(RuntimeWarning):
+    """``DjangoCacheDedupStore`` sits on a cache that other processes cannot see.
+
+    With Django's default ``LocMemCache`` every worker process keeps its own
+    memory, so under ``gunicorn -w 4`` one event can be processed four times;
+    ``DummyCache`` remembers nothing at all. Emitted once per process and
+    cache alias.
+    """
+
+
+_PER_PROCESS_BACKENDS: tuple[tuple[type[Any], str], ...] = (
+    (LocMemCache, "keeps its entries in each process's own memory"),
+    (DummyCache, "stores nothing, so no duplicate is ever detected"),
+)
+_warned_aliases: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_if_per_process(alias: str, cache: object) -> None:
+    problem = next((text for cls, text in _PER_PROCESS_BACKENDS if isinstance(cache, cls)), None)
+    if problem is None:
+        return
+    with _warned_lock:
+        if alias in _warned_aliases:
+            return
+        _warned_aliases.add(alias)
+    warnings.warn(
+        f"DjangoCacheDedupStore: the {alias!r} cache ({type(cache).__name__}) {problem}: "
+        "with several worker processes (gunicorn -w 4) a duplicate delivery is processed "
+        "once per process. Configure a shared cache (Redis, Memcached, database) for it, "
+        "or pass warn_per_process=False when only one process receives webhooks.",
+        PerProcessCacheWarning,
+        stacklevel=4,
+    )
+
+
 class DjangoCacheDedupStore:
     """A ``DedupStore`` on a Django cache, shared by every process using it.
 
     Why: the default in-memory store forgets on restart and is per process.
-    ``cache.add`` is atomic on Django's cache backends (Redis, Memcached,
-    database; the local-memory backend is per process), so concurrent
-    duplicate deliveries are still processed once. Keys are hashed so any
-    event id makes a valid cache key. Calls are synchronous, also from async
-    views.
+    ``cache.add`` is atomic on Django's shared cache backends (Redis,
+    Memcached, database), so concurrent duplicate deliveries are still
+    processed once. Keys are hashed so any event id makes a valid cache key.
+    Calls are synchronous, also from async views.
+
+    The cache must be shared between processes: on first use the store
+    emits a ``PerProcessCacheWarning`` (once per process and alias) when the
+    alias is a ``LocMemCache`` (Django's default) or a ``DummyCache``.
+    ``warn_per_process=False`` silences it for single-process deployments
+    and tests.
     """
 
-    __slots__ = ("_alias", "_prefix", "_timeout")
+    __slots__ = ("_alias", "_checked", "_prefix", "_timeout")
 
     def __init__(
         self,
@@ -99,21 +145,31 @@ class DjangoCacheDedupStore:
         *,
         timeout: float = DEFAULT_DEDUP_TTL,
         key_prefix: str = "lettr-webhook-event:",
+        warn_per_process: bool = True,
     ) -> None:
         self._alias = alias
         self._timeout = timeout
         self._prefix = key_prefix
+        # Checked on first use, not here: settings (and CACHES) may change until then.
+        self._checked = not warn_per_process
+
+    def _cache(self) -> Any:
+        cache = caches[self._alias]
+        if not self._checked:
+            self._checked = True
+            _warn_if_per_process(self._alias, cache)
+        return cache
 
     def _key(self, event_id: str) -> str:
         return self._prefix + hashlib.sha256(event_id.encode("utf-8")).hexdigest()
 
     def add(self, event_id: str) -> bool:
         """Claim ``event_id`` with ``cache.add``; ``False`` if already claimed."""
-        return bool(caches[self._alias].add(self._key(event_id), 1, timeout=self._timeout))
+        return bool(self._cache().add(self._key(event_id), 1, timeout=self._timeout))
 
     def discard(self, event_id: str) -> None:
         """Forget ``event_id`` so a retried delivery is processed."""
-        caches[self._alias].delete(self._key(event_id))
+        self._cache().delete(self._key(event_id))
 
     def __repr__(self) -> str:
         return f"DjangoCacheDedupStore(alias={self._alias!r}, timeout={self._timeout})"

@@ -12,13 +12,14 @@ Run ``python -m lettr_async.testing`` for a standalone server.
 
 from __future__ import annotations
 
-from ._delivery import DEFAULT_RETRY_SCHEDULE, USER_AGENT, DeliveryReport
+from ._delivery import DEFAULT_RETRY_SCHEDULE, DEFAULT_TIME_SCALE, USER_AGENT, DeliveryReport
 from ._faults import Fault
 from ._server import FakeLettr, RecordedRequest
 from .events import make_event, make_events
 
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
+    "DEFAULT_TIME_SCALE",
     "USER_AGENT",
     "DeliveryReport",
     "FakeLettr",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal
@@ -22,8 +23,11 @@ from urllib.parse import quote_plus
 import aiohttp
 import attrs
 
+from .._converter import loads_json
+
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
+    "DEFAULT_TIME_SCALE",
     "USER_AGENT",
     "DeliveryReport",
     "Deliverer",
@@ -42,6 +46,16 @@ DEFAULT_RETRY_SCHEDULE: Final[tuple[float, ...]] = (
 )
 """Lettr's documented retries, in seconds to wait before each one: immediately,
 1 min, 5 min, 30 min, 2 h, 8 h, 24 h (7 retries, 8 attempts, about 35 hours)."""
+
+DEFAULT_TIME_SCALE: Final = 1e-5
+"""``FakeLettr``'s default factor on ``DEFAULT_RETRY_SCHEDULE``: a test server.
+
+At 1e-5 the whole schedule takes about 1.25 s (first retry at once, the last
+after ~0.9 s), so a test against a failing receiver ends in about a second
+instead of blocking for 35 hours, while the retries keep Lettr's order and
+proportions. Pass ``delivery_time_scale=1.0`` (or ``time_scale=1.0`` to
+``deliver``) for the real timing.
+"""
 
 USER_AGENT: Final = "Lettr-Webhooks/1.0"
 """The ``User-Agent`` of every delivery and token request."""
@@ -273,16 +287,30 @@ def _b64(text: str) -> str:
 def _parse_token(raw: bytes) -> _Token:
     """Read ``access_token`` (and ``expires_in``) from a token endpoint's JSON answer."""
     try:
-        answer = json.loads(raw)
-    except ValueError:
+        answer = loads_json(raw)
+    except ValueError:  # also hostile nesting, which json.loads raises RecursionError for
         raise _TokenError("token endpoint answered with invalid JSON") from None
     value = answer.get("access_token") if isinstance(answer, dict) else None
     if not isinstance(value, str) or not value:
         raise _TokenError("token endpoint answer has no access_token")
-    expires_in = answer.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.isdigit():
-        expires_in = int(expires_in)
-    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+    expires_in = _seconds(answer.get("expires_in"))
+    if expires_in is not None:
         leeway = min(_TOKEN_LEEWAY_MAX, expires_in / 10)
         return _Token(value, time.monotonic() + expires_in - leeway)
     return _Token(value, None)
+
+
+def _seconds(value: object) -> float | None:
+    """``expires_in`` as finite, non-negative seconds; ``None`` when absent or unusable."""
+    if isinstance(value, str):
+        # Beyond 12 digits int() may refuse it (str->int limit) and no token lasts that long.
+        if not (value.isdigit() and value.isascii() and len(value) <= 12):
+            return None
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -29,7 +29,14 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from lettr_async.types import AuthType, EventsMode
 
-from ._delivery import DEFAULT_RETRY_SCHEDULE, Deliverer, DeliveryReport, Outcome, Target
+from ._delivery import (
+    DEFAULT_RETRY_SCHEDULE,
+    DEFAULT_TIME_SCALE,
+    Deliverer,
+    DeliveryReport,
+    Outcome,
+    Target,
+)
 from ._faults import DEFAULT_BODY, Fault, FaultKind, FaultQueue, default_error_body
 from ._ratelimit import RateLimiter
 from ._validation import (
@@ -179,13 +186,14 @@ class FakeLettr:
         rate_limit: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        delivery_time_scale: float = 1.0,
+        delivery_time_scale: float = DEFAULT_TIME_SCALE,
         oauth_client_auth: Literal["basic", "body"] = "basic",
     ) -> None:
         """Configure accepted keys, the per-second team rate limit and where to listen.
 
         ``delivery_time_scale`` multiplies Lettr's retry schedule in
-        ``deliver`` (``1e-5`` turns its 35 hours into about a second);
+        ``deliver``; the default ``DEFAULT_TIME_SCALE`` (1e-5) turns its 35
+        hours into about a second, ``1.0`` is the real timing;
         ``oauth_client_auth`` is how ``deliver`` authenticates to OAuth 2
         token endpoints (see ``Deliverer``).
         """

@@ -18,10 +18,30 @@ from ._helpers import API_KEY
 
 TIMEOUT = 60
 
-# Runs ``python -m lettr_async`` with ``import click`` made to fail, as on a core install.
+# A meta-path finder that refuses ``click``, as on a core install (no ``cli`` extra).
+BLOCK_CLICK = (
+    "import sys\n"
+    "class NoClick:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'click' or name.startswith('click.'):\n"
+    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+    "        return None\n"
+    "sys.meta_path.insert(0, NoClick())\n"
+)
+# Runs ``python -m lettr_async`` without click.
 WITHOUT_CLICK = (
-    "import runpy, sys; sys.modules['click'] = None; "
-    "runpy.run_module('lettr_async', run_name='__main__', alter_sys=True)"
+    BLOCK_CLICK
+    + "import runpy\nrunpy.run_module('lettr_async', run_name='__main__', alter_sys=True)"
+)
+# Runs the ``lettr-webhooks`` console script (its installed entry point) without click.
+SCRIPT_WITHOUT_CLICK = (
+    BLOCK_CLICK + "from importlib.metadata import entry_points\n"
+    "(script,) = entry_points(group='console_scripts', name='lettr-webhooks')\n"
+    "sys.exit(script.load()())\n"
+)
+HINT = (
+    "error: this command needs the optional command-line extra: "
+    "pip install 'lettr-async[cli]' (the demo works without it)"
 )
 
 
@@ -96,9 +116,23 @@ def test_demo_subprocess() -> None:
     assert result.stderr == ""
 
 
-def test_demo_runs_without_click() -> None:
+def test_click_blocker_really_blocks() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_CLICK, "demo"],
+        [sys.executable, "-c", BLOCK_CLICK + "import click"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=child_env(),
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "No module named 'click'" in result.stderr
+
+
+@pytest.mark.parametrize("runner", [WITHOUT_CLICK, SCRIPT_WITHOUT_CLICK], ids=["-m", "script"])
+def test_demo_runs_without_click(runner: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", runner, "demo"],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -107,11 +141,14 @@ def test_demo_runs_without_click() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Done. The fake server received" in result.stdout
+    assert result.stderr == ""
 
 
-def test_cli_without_click_prints_hint() -> None:
+@pytest.mark.parametrize("runner", [WITHOUT_CLICK, SCRIPT_WITHOUT_CLICK], ids=["-m", "script"])
+@pytest.mark.parametrize("args", [["list"], ["--help"], []])
+def test_cli_without_click_prints_hint(runner: str, args: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_CLICK, "list"],
+        [sys.executable, "-c", runner, *args],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -120,9 +157,7 @@ def test_cli_without_click_prints_hint() -> None:
     )
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.strip().splitlines() == [
-        "error: this command needs the optional command-line extra: pip install 'lettr-async[cli]'"
-    ]
+    assert result.stderr.strip().splitlines() == [HINT]  # no traceback
 
 
 def _drain(fd: int, sink: bytearray) -> None:

@@ -131,7 +131,19 @@ async def test_signature(post: Any, recorder: Recorder) -> None:
     assert recorder.ids == ["s1"]
 
 
-@pytest.mark.parametrize("body", [b"", b"{not json", b'{"msys": {}}', b"[1]"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{not json",
+        b'{"msys": {}}',
+        b"[1]",
+        b"[" * 1001 + b"]" * 1001,  # RecursionError in json.loads: was a 500, retried 35 h
+        b"[" * 100_000,
+        b'[{"msys": {"message_event": ' + b"[" * 300 + b"]" * 300 + b"}}]",
+    ],
+    ids=["empty", "not-json", "object", "scalar-item", "nested-1001", "unclosed", "deep-item"],
+)
 async def test_malformed_body_gets_400(post: Any, recorder: Recorder, body: bytes) -> None:
     status, payload, _ = await post("/basic", body, AUTH)
     assert status == 400

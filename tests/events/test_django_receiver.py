@@ -6,6 +6,7 @@ import base64
 import inspect
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,11 @@ from django.core.cache import caches
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 
 from lettr_async.events import InMemoryDedupStore, WebhookEvent, sign_payload
-from lettr_async.events.django import DjangoCacheDedupStore, webhook_view
+from lettr_async.events.django import (
+    DjangoCacheDedupStore,
+    PerProcessCacheWarning,
+    webhook_view,
+)
 
 from .django_app import settings as app_settings
 from .django_app import urls
@@ -182,10 +187,86 @@ def test_request_factory_with_a_fresh_view() -> None:
 
 
 def test_django_cache_store() -> None:
-    store = DjangoCacheDedupStore(timeout=60)
+    store = DjangoCacheDedupStore(timeout=60, warn_per_process=False)
     long_id = "id with spaces " + "x" * 300  # would be an invalid memcached key unhashed
     assert store.add(long_id)
     assert not store.add(long_id)
     store.discard(long_id)
     assert store.add(long_id)
     assert "timeout=60" in repr(store)
+
+
+# --- DjangoCacheDedupStore on a per-process cache (issue 10, item 15) ---------------
+
+
+@pytest.fixture
+def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget which aliases were already warned about in this process."""
+    import lettr_async.events.django as receiver_module
+
+    monkeypatch.setattr(receiver_module, "_warned_aliases", set())
+
+
+def _caches(tmp_path: Any) -> dict[str, Any]:
+    return {
+        **app_settings.OVERRIDES["CACHES"],
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "l"},
+        "dummy": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+        "files": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        },
+    }
+
+
+def _emitted(action: Any) -> list[warnings.WarningMessage]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        action()
+    return [w for w in caught if issubclass(w.category, PerProcessCacheWarning)]
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_locmem_cache_warns_once_per_process(tmp_path: Any) -> None:
+    with override_settings(CACHES=_caches(tmp_path)):
+        first, second = DjangoCacheDedupStore("local"), DjangoCacheDedupStore("local")
+
+        def use_both() -> None:
+            assert first.add("e1")
+            assert not first.add("e1")
+            assert not second.add("e1")
+            second.discard("e1")
+
+        caught = _emitted(use_both)
+        assert len(caught) == 1
+        message = str(caught[0].message)
+        assert "'local'" in message
+        assert "LocMemCache" in message
+        assert "gunicorn -w 4" in message
+        assert caught[0].filename == __file__  # points at the caller's line
+        assert _emitted(lambda: DjangoCacheDedupStore("local").add("e2")) == []
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_dummy_cache_warns_that_nothing_is_deduplicated(tmp_path: Any) -> None:
+    with override_settings(CACHES=_caches(tmp_path)):
+        store = DjangoCacheDedupStore("dummy")
+        caught = _emitted(lambda: (store.add("e1"), store.add("e1")))
+        assert len(caught) == 1
+        assert "DummyCache" in str(caught[0].message)
+        assert "stores nothing" in str(caught[0].message)
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_shared_cache_does_not_warn(tmp_path: Any) -> None:
+    with override_settings(CACHES=_caches(tmp_path)):
+        store = DjangoCacheDedupStore("files")  # visible to every process on the host
+        assert _emitted(lambda: store.add("e1")) == []
+        assert not store.add("e1")  # warnings are errors here: none was emitted
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_per_process_warning_can_be_turned_off(tmp_path: Any) -> None:
+    with override_settings(CACHES=_caches(tmp_path)):
+        store = DjangoCacheDedupStore("local", warn_per_process=False)
+        assert _emitted(lambda: store.add("e1")) == []

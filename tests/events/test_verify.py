@@ -16,6 +16,9 @@ from lettr_async.events import (
     InMemoryDedupStore,
     WebhookReceiver,
     WebhookVerificationError,
+    require_basic_auth,
+    require_bearer,
+    require_signature,
     sign_payload,
     verify_basic_auth,
     verify_bearer,
@@ -111,29 +114,37 @@ def test_sign_payload_format() -> None:
 
 
 def test_signature_round_trip() -> None:
-    verify_signature(BODY, sign_payload(BODY, SECRET, timestamp=NOW), SECRET, now=NOW)
-    verify_signature(BODY.decode(), sign_payload(BODY, SECRET), SECRET.encode())  # real clock
+    assert (
+        verify_signature(BODY, sign_payload(BODY, SECRET, timestamp=NOW), SECRET, now=NOW) is True
+    )
+    assert (
+        verify_signature(BODY.decode(), sign_payload(BODY, SECRET), SECRET.encode()) is True
+    )  # real clock
 
 
 def test_signature_accepts_any_of_several_v1_secret_rotation() -> None:
     old = sign_payload(BODY, "old-secret", timestamp=NOW).split(",")[1]
     new = sign_payload(BODY, SECRET, timestamp=NOW).split(",")[1]
-    verify_signature(BODY, f"t={NOW},{old},{new}", SECRET, now=NOW)
-    verify_signature(BODY, f"t={NOW}, {new}, {old}", SECRET, now=NOW)
-    verify_signature(BODY, f"t={NOW},{old},{new.upper()},v0=ignored", "old-secret", now=NOW)
+    assert verify_signature(BODY, f"t={NOW},{old},{new}", SECRET, now=NOW) is True
+    assert verify_signature(BODY, f"t={NOW}, {new}, {old}", SECRET, now=NOW) is True
+    assert (
+        verify_signature(BODY, f"t={NOW},{old},{new.upper()},v0=ignored", "old-secret", now=NOW)
+        is True
+    )
 
 
 def test_signature_compares_every_candidate_with_compare_digest(
     compare_calls: list[tuple[Any, Any]],
 ) -> None:
     good = sign_payload(BODY, SECRET, timestamp=NOW).split(",")[1]
-    verify_signature(BODY, f"t={NOW},{good},v1=00,v1=ff", SECRET, now=NOW)
+    assert verify_signature(BODY, f"t={NOW},{good},v1=00,v1=ff", SECRET, now=NOW) is True
     assert len(compare_calls) == 3  # no early exit on the first match
 
 
 def _reason(body: bytes, header: str | None, **kwargs: Any) -> str:
+    assert verify_signature(body, header, SECRET, **kwargs) is False
     with pytest.raises(WebhookVerificationError) as info:
-        verify_signature(body, header, SECRET, **kwargs)
+        require_signature(body, header, SECRET, **kwargs)
     assert isinstance(info.value, LettrError)
     assert SECRET not in str(info.value)
     assert SECRET not in repr(info.value)
@@ -181,18 +192,23 @@ def test_signature_stale_or_future_timestamp(offset: int) -> None:
 
 @pytest.mark.parametrize("offset", [-300, 0, 300])
 def test_signature_within_tolerance(offset: int) -> None:
-    verify_signature(BODY, sign_payload(BODY, SECRET, timestamp=NOW + offset), SECRET, now=NOW)
+    assert (
+        verify_signature(BODY, sign_payload(BODY, SECRET, timestamp=NOW + offset), SECRET, now=NOW)
+        is True
+    )
 
 
 def test_signature_custom_tolerance() -> None:
     header = sign_payload(BODY, SECRET, timestamp=NOW - 20)
     assert _reason(BODY, header, now=NOW, tolerance=10) == "timestamp_out_of_tolerance"
-    verify_signature(BODY, header, SECRET, now=NOW, tolerance=30)
+    assert verify_signature(BODY, header, SECRET, now=NOW, tolerance=30) is True
 
 
 def test_empty_secret_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="empty"):
         verify_signature(BODY, "t=1,v1=00", "")
+    with pytest.raises(ValueError, match="empty"):
+        require_signature(BODY, "t=1,v1=00", "")
     with pytest.raises(ValueError, match="empty"):
         sign_payload(BODY, b"")
 
@@ -267,3 +283,64 @@ def test_in_memory_store_is_bounded_and_expires() -> None:
         InMemoryDedupStore(max_size=0)
     with pytest.raises(ValueError, match="ttl"):
         InMemoryDedupStore(ttl=0)
+
+
+# --- Consistent results (issue 13) and tolerance validation (issue 10) ---------
+
+
+def test_the_obvious_if_not_verify_usage_accepts_valid_deliveries() -> None:
+    """``if not verify_x(...): reject`` is right for all three checks."""
+    signed = sign_payload(BODY, SECRET, timestamp=NOW)
+    accepted = [
+        verify_signature(BODY, signed, SECRET, now=NOW),
+        verify_basic_auth(basic("u", "p"), "u", "p"),
+        verify_bearer("Bearer tok", "tok"),
+    ]
+    assert accepted == [True, True, True]
+    rejected = [
+        verify_signature(BODY + b"x", signed, SECRET, now=NOW),
+        verify_basic_auth(basic("u", "wrong"), "u", "p"),
+        verify_bearer("Bearer nope", "tok"),
+    ]
+    assert rejected == [False, False, False]
+
+
+def test_require_variants_raise_with_a_reason() -> None:
+    require_basic_auth(basic("u", "p"), "u", "p")
+    require_bearer("Bearer tok", "tok")
+    require_signature(BODY, sign_payload(BODY, SECRET, timestamp=NOW), SECRET, now=NOW)
+    with pytest.raises(WebhookVerificationError) as missing:
+        require_basic_auth(None, "u", "p")
+    assert missing.value.reason == "missing_header"
+    with pytest.raises(WebhookVerificationError) as bad:
+        require_bearer("Bearer nope", "tok")
+    assert bad.value.reason == "bad_credentials"
+    assert "tok" not in str(bad.value)
+
+
+@pytest.mark.parametrize("tolerance", [float("nan"), float("inf"), -1, -0.5, "300", None, True])
+def test_tolerance_must_be_finite_and_not_negative(tolerance: Any) -> None:
+    header = sign_payload(BODY, SECRET, timestamp=NOW - 10**6)  # a replayed delivery
+    with pytest.raises(ValueError, match="tolerance"):
+        verify_signature(BODY, header, SECRET, now=NOW, tolerance=tolerance)
+    with pytest.raises(ValueError, match="tolerance"):
+        require_signature(BODY, header, SECRET, now=NOW, tolerance=tolerance)
+    with pytest.raises(ValueError, match="tolerance"):
+        WebhookReceiver(signing_secret=SECRET, tolerance=tolerance)
+
+
+def test_zero_tolerance_accepts_only_the_exact_second() -> None:
+    header = sign_payload(BODY, SECRET, timestamp=NOW)
+    assert verify_signature(BODY, header, SECRET, now=NOW, tolerance=0) is True
+    assert verify_signature(BODY, header, SECRET, now=NOW + 1, tolerance=0) is False
+
+
+def test_nan_clock_is_rejected_not_accepted() -> None:
+    header = sign_payload(BODY, SECRET, timestamp=NOW)
+    assert _reason(BODY, header, now=float("nan")) == "timestamp_out_of_tolerance"
+
+
+def test_overlong_timestamp_is_malformed_not_overflow() -> None:
+    ts = "9" * 400
+    digest = hmac.new(SECRET.encode(), f"{ts}.".encode() + BODY, hashlib.sha256).hexdigest()
+    assert _reason(BODY, f"t={ts},v1={digest}", now=NOW) == "malformed_header"
