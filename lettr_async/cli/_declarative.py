@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .._client import AsyncLettr
+from .. import AsyncLettr
 from ..declarative import (
     WRITE_ONLY_SENT,
     Action,

@@ -13,7 +13,13 @@ import lettr_async
 
 PACKAGE = Path(lettr_async.__file__).parent
 # Public modules of lettr_async the CLI and the demo may import from.
-PUBLIC = {"lettr_async", "lettr_async.testing", "lettr_async.models", "lettr_async.demo"}
+PUBLIC = {
+    "lettr_async",
+    "lettr_async.testing",
+    "lettr_async.models",
+    "lettr_async.demo",
+    "lettr_async.declarative",
+}
 FILES = [*sorted((PACKAGE / "cli").glob("*.py")), PACKAGE / "demo.py"]
 
 
