@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,27 @@ def test_the_plugin_is_registered_and_loads_nothing_heavy() -> None:
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _example_test_file() -> str:
+    """The complete example test file of docs/testing.md, as the reader sees it."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text()
+    marker = "<!-- not-run: a complete pytest file;"
+    after = page[page.index(marker) :]
+    start = after.index("```python\n") + len("```python\n")
+    return after[start : after.index("\n```", start)]
+
+
+def test_the_documented_example_test_file_passes(inner: pytest.Pytester) -> None:
+    inner.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+        """
+    )
+    inner.makepyfile(test_my_app=_example_test_file())
+    result = inner.runpytest_subprocess()
+    result.assert_outcomes(passed=6)
