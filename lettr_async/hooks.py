@@ -200,6 +200,7 @@ class Hooks:
     """
 
     __slots__ = (
+        "_active",
         "_failures",
         "on_call_end",
         "on_rate_limit_wait",
@@ -224,6 +225,13 @@ class Hooks:
         self.on_rate_limit_wait = _callables(on_rate_limit_wait, "on_rate_limit_wait")
         self.on_call_end = _callables(on_call_end, "on_call_end")
         self._failures = _Failures()
+        self._active = bool(
+            self.on_request
+            or self.on_response
+            or self.on_retry
+            or self.on_rate_limit_wait
+            or self.on_call_end
+        )
 
     def __repr__(self) -> str:
         counts = ", ".join(
@@ -251,13 +259,7 @@ class Hooks:
     @property
     def active(self) -> bool:
         """Whether any hook is registered (the pipeline then builds records)."""
-        return bool(
-            self.on_request
-            or self.on_response
-            or self.on_retry
-            or self.on_rate_limit_wait
-            or self.on_call_end
-        )
+        return self._active
 
     def start_call(self, method: str, path: str, base_url: str) -> CallTracker:
         """The tracker of one logical call to ``base_url + path`` (the pipeline's entry point).
