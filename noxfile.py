@@ -1,7 +1,7 @@
-"""Developer sessions: tests on every Python found, lint, typecheck, codegen, bench, demo.
+"""Developer sessions: tests on every Python found, lint, typecheck, codegen, bench, demo, docs.
 
-``nox`` runs tests, lint, typecheck and the generator check; ``nox -s bench``
-and ``nox -s demo`` run on demand.
+``nox`` runs tests, lint, typecheck and the generator check; ``nox -s bench``,
+``nox -s demo``, ``nox -s docs`` and ``nox -s docs_serve`` run on demand.
 """
 
 from __future__ import annotations
@@ -93,3 +93,22 @@ def demo(session: nox.Session) -> None:
     """The README's first command: the lifecycle against the embedded fake server."""
     session.install(".")
     session.run("python", "-m", "lettr_async", "demo")
+
+
+# mkdocs-material prints a banner about its future on every build; it is not a warning
+# about these docs, and --strict ignores it anyway.
+_QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (any warning fails), offline, into site/."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env=_QUIET_MKDOCS)
+
+
+@nox.session
+def docs_serve(session: nox.Session) -> None:
+    """Serve the documentation at http://127.0.0.1:8000 with live reload."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "serve", *session.posargs, env=_QUIET_MKDOCS)

@@ -35,6 +35,7 @@ import attrs
 from ._ratelimit import Lane, RateLimiter, current_lane
 from ._retry import RetryPolicy, is_retryable
 from .errors import LettrError, RateLimitError, ValidationError
+from .hooks import NO_HOOKS, Hooks
 from .models import RateLimitInfo
 
 if TYPE_CHECKING:
@@ -112,8 +113,10 @@ class _SharedState:
         limiter: RateLimiter,
         retry_policy: RetryPolicy,
         connection_limit: int,
+        hooks: Hooks,
     ) -> None:
         self.base_url = base_url
+        self.hooks = hooks
         self.headers = {
             **headers,
             "Authorization": f"Bearer {api_key}",
@@ -185,6 +188,8 @@ class AsyncLettr:
     overridden per call or with ``with_options``. ``rate_limit`` is the
     starting budget in requests per second (Lettr's default is 3; the client
     follows ``X-RateLimit-Limit`` from then on), or None to disable pacing.
+    ``hooks`` (``lettr_async.hooks.Hooks``) observe every call, attempt,
+    retry and rate-limit wait; ``with_options`` views share them.
 
     Use it as ``async with AsyncLettr() as client:`` or call ``aclose()``.
     """
@@ -203,7 +208,13 @@ class AsyncLettr:
         default_headers: Mapping[str, str] | None = None,
         connection_limit: int = 100,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
+        if hooks is not None and not isinstance(hooks, Hooks):
+            raise ValidationError(
+                "hooks must be a lettr_async.hooks.Hooks",
+                errors={"hooks": ["must be a lettr_async.hooks.Hooks instance."]},
+            )
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         if not key or not key.strip():
             raise ValidationError(
@@ -233,6 +244,7 @@ class AsyncLettr:
             limiter=RateLimiter(rate_limit),
             retry_policy=retry_policy or RetryPolicy(),
             connection_limit=connection_limit,
+            hooks=hooks if hooks is not None else NO_HOOKS,
         )
         self._bind_resources()
 
@@ -325,7 +337,12 @@ class AsyncLettr:
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Any:
-        """Send ``method path`` with retries; return the decoded JSON body."""
+        """Send ``method path`` with retries; return the decoded JSON body.
+
+        Observability (``lettr_async.hooks``): one tracker per call; per
+        attempt ``rate_limit_wait`` (when the limiter held it), ``request`` and
+        ``response``; ``retry`` when a retry begins; ``end`` exactly once.
+        """
         from ._transport import decode_success, raise_for_status, send
 
         options = self._options(timeout, max_retries)
@@ -334,46 +351,81 @@ class AsyncLettr:
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         lane = current_lane.get()
         what = f"{method} {path}"
+        tracker = state.hooks.start_call(method, path, state.base_url)
+        attempts = 0
+        last_error: LettrError | None = None
 
         async def attempt() -> Any:
+            nonlocal attempts, last_error
+            attempts += 1
+            number = attempts
             # Interactive calls fail early rather than queue past their timeout.
             max_wait = options.timeout if lane is Lane.INTERACTIVE else None
+            queued = time.perf_counter()
             await state.limiter.acquire(lane, max_wait=max_wait)
-            session = state.session_for_running_loop()
             started = time.perf_counter()
-            response = await send(session, method, url, body=payload, timeout=options.timeout)
-            logger.debug(
-                "%s -> %d in %.1f ms", what, response.status, 1000 * (time.perf_counter() - started)
-            )
-            state.limiter.observe(response.headers)
+            if started - queued > _WAIT_WORTH_REPORTING:
+                tracker.rate_limit_wait(number, started - queued, lane.name.lower())
+            session = state.session_for_running_loop()
+            tracker.request(number)
             try:
-                raise_for_status(response)
-            except RateLimitError as exc:
-                # Hold every request of this client, not just this one's retry.
-                state.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                response = await send(session, method, url, body=payload, timeout=options.timeout)
+                logger.debug(
+                    "%s -> %d in %.1f ms",
+                    what,
+                    response.status,
+                    1000 * (time.perf_counter() - started),
+                )
+                state.limiter.observe(response.headers)
+                try:
+                    raise_for_status(response)
+                except RateLimitError as exc:
+                    # Hold every request of this client, not just this one's retry.
+                    state.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
+                    raise
+                result = decode_success(response)
+            except LettrError as exc:
+                last_error = exc
+                tracker.response(number, error=exc)
                 raise
-            return decode_success(response)
+            tracker.response(number, status_code=response.status, headers=response.headers)
+            return result
 
-        # Fast path: most calls succeed at once, and building and driving a
-        # tenacity controller costs more than the rest of this method. Only a
-        # retryable failure enters tenacity, which replays that failure as its
-        # first attempt, so numbering, waits and logs are unchanged.
         try:
-            return await attempt()
-        except LettrError as exc:
-            if options.max_retries == 0 or not is_retryable(exc, idempotent=idempotent):
-                raise
-            first_failure: LettrError | None = exc
-        retrying = state.retry_policy.retrying(
-            max_retries=options.max_retries, idempotent=idempotent, what=what
-        )
-        async for try_ in retrying:
-            with try_:
-                if first_failure is not None:
-                    failure, first_failure = first_failure, None
-                    raise failure
+            # Fast path: most calls succeed at once, and building and driving a
+            # tenacity controller costs more than the rest of this method. Only a
+            # retryable failure enters tenacity, which replays that failure as its
+            # first attempt, so numbering, waits and logs are unchanged.
+            try:
                 result = await attempt()
+            except LettrError as exc:
+                if options.max_retries == 0 or not is_retryable(exc, idempotent=idempotent):
+                    raise
+                first_failure: LettrError | None = exc
+            else:
+                tracker.end()
+                return result
+            retrying = state.retry_policy.retrying(
+                max_retries=options.max_retries, idempotent=idempotent, what=what
+            )
+            idle = 0.0
+            async for try_ in retrying:
+                with try_:
+                    if first_failure is not None:
+                        failure, first_failure = first_failure, None
+                        raise failure
+                    waited, idle = try_.retry_state.idle_for - idle, try_.retry_state.idle_for
+                    if last_error is not None:
+                        tracker.retry(attempts, waited, last_error)
+                    result = await attempt()
+        except BaseException as exc:
+            tracker.end(exc)
+            raise
+        tracker.end()
         return result
+
+
+_WAIT_WORTH_REPORTING = 0.001  # seconds; shorter limiter waits are just scheduling noise
 
 
 def _check_timeout(value: Any) -> float | None:

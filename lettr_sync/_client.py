@@ -40,6 +40,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from lettr_async import AsyncLettr, LettrError, RateLimitInfo, RetryPolicy
 from lettr_async._client import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT, NOT_GIVEN
+from lettr_async.hooks import Hooks
 
 from ._generated import Resources, bind_resources
 
@@ -185,6 +186,7 @@ class Lettr(Resources):
         default_headers: Mapping[str, str] | None = None,
         connection_limit: int = 100,
         retry_policy: RetryPolicy | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         """Validate the settings now (like ``AsyncLettr``); start nothing yet."""
         headers = dict(default_headers) if default_headers is not None else None
@@ -197,6 +199,7 @@ class Lettr(Resources):
             default_headers=headers,
             connection_limit=connection_limit,
             retry_policy=retry_policy,
+            hooks=hooks,
         )
         resolved_url = first.base_url
         built = [first]
@@ -213,6 +216,7 @@ class Lettr(Resources):
                 default_headers=headers,
                 connection_limit=connection_limit,
                 retry_policy=retry_policy,
+                hooks=hooks,
             )
 
         self._runtime = _Runtime(factory)

@@ -1,0 +1,501 @@
+"""Observability hooks: typed, immutable records of what every API call did.
+
+Why: metrics, tracing and audit logs need to see each call, each attempt,
+each retry and each wait for the rate limiter, without monkeypatching the
+SDK or reading its private state. A ``Hooks`` object holds plain callables
+per event; the request pipeline drives one ``CallTracker`` per logical call,
+which builds the records and hands them to the callables.
+
+Guarantees:
+
+* Records are frozen attrs classes carrying the method, the path template
+  (``/webhooks/{id}``), attempt numbers, status, durations, waits, the API
+  ``error_code`` and the server's request id. They never carry the API key,
+  request headers or bodies, so no credential can leak through a hook.
+* A hook that raises never breaks a call: the exception is logged once per
+  hook (on the ``lettr_async.hooks`` logger) and later failures of the same
+  hook are ignored silently.
+* With no hooks registered the tracker is a shared no-op object: the cost in
+  the pipeline is a few empty method calls.
+
+``capture_response()`` gives the headers and request id of the calls made
+inside a ``with`` block (the "raw response" of a successful call).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import attrs
+
+__all__ = [
+    "CallEnd",
+    "CallInfo",
+    "CallTracker",
+    "CapturedResponse",
+    "Hooks",
+    "RateLimitWait",
+    "Request",
+    "Response",
+    "Retry",
+    "capture_response",
+    "path_template",
+]
+
+logger = logging.getLogger("lettr_async.hooks")
+
+_EMPTY_HEADERS: Mapping[str, str] = {}
+_call_ids = itertools.count(1)
+
+
+def path_template(path: str) -> str:
+    """The low-cardinality route of a request path: ``/webhooks/abc`` -> ``/webhooks/{id}``.
+
+    Metrics and span names must not contain ids (one time series per webhook
+    would explode a metrics backend), so every record carries the template.
+    """
+    bare = path.split("?", 1)[0]
+    segments = bare.strip("/").split("/")
+    if len(segments) >= 2 and segments[0] == "webhooks":
+        return "/webhooks/{id}" + ("/" + "/".join(segments[2:]) if len(segments) > 2 else "")
+    return "/" + "/".join(segments)
+
+
+@attrs.frozen
+class CallInfo:
+    """One logical API call (all its attempts), shared by every record of that call.
+
+    ``call_id`` is unique in the process, so concurrent calls' records can be
+    told apart; ``server_address``/``server_port`` come from the base URL.
+    """
+
+    call_id: int
+    method: str
+    path_template: str
+    server_address: str
+    server_port: int | None
+    url_scheme: str
+
+
+@attrs.frozen
+class Request:
+    """``on_request``: attempt ``attempt`` (1-based) is about to be sent."""
+
+    call: CallInfo
+    attempt: int
+
+
+@attrs.frozen
+class RateLimitWait:
+    """``on_rate_limit_wait``: the client-side limiter held this attempt for ``wait`` seconds."""
+
+    call: CallInfo
+    attempt: int
+    wait: float
+    lane: str
+
+
+@attrs.frozen
+class Response:
+    """``on_response``: one attempt ended, with an HTTP answer or a transport error.
+
+    ``status_code`` is None when no answer arrived (timeout, dropped
+    connection). ``error_type`` is None on success, else the status code as a
+    string (``"503"``) or the exception class name (``"APITimeoutError"``),
+    as OpenTelemetry's ``error.type`` wants. ``headers`` are the response
+    headers (empty without an answer); ``duration`` is in seconds.
+    """
+
+    call: CallInfo
+    attempt: int
+    duration: float
+    status_code: int | None
+    error_type: str | None
+    error_code: str | None
+    request_id: str | None
+    headers: Mapping[str, str] = attrs.field(repr=False)
+
+
+@attrs.frozen
+class Retry:
+    """``on_retry``: ``attempt`` failed with ``error_type``; the next one starts after ``wait``."""
+
+    call: CallInfo
+    attempt: int
+    wait: float
+    error_type: str
+
+
+@attrs.frozen
+class CallEnd:
+    """``on_call_end``: the logical call finished, successfully or not, after ``attempts``."""
+
+    call: CallInfo
+    attempts: int
+    duration: float
+    status_code: int | None
+    error_type: str | None
+    error_code: str | None
+    request_id: str | None
+    headers: Mapping[str, str] = attrs.field(repr=False)
+
+
+R = TypeVar("R")
+_OneOrMany = Callable[[R], object] | Sequence[Callable[[R], object]] | None
+
+
+def _callables(value: _OneOrMany[R], name: str) -> tuple[Callable[[R], object], ...]:
+    hooks: tuple[Callable[[R], object], ...]
+    if value is None:
+        hooks = ()
+    elif callable(value):
+        hooks = (value,)
+    else:
+        hooks = tuple(value)
+    for hook in hooks:
+        if not callable(hook):
+            raise TypeError(f"Hooks({name}=...) needs callables, got {hook!r}")
+    return hooks
+
+
+class _Failures:
+    """Which hooks already had their failure logged (each is logged once)."""
+
+    def __init__(self) -> None:
+        self.logged: set[int] = set()
+
+
+def _safe_call(
+    hooks: tuple[Callable[[R], object], ...], record: R, event: str, failures: _Failures
+) -> None:
+    for hook in hooks:
+        try:
+            hook(record)
+        except Exception:
+            key = id(hook)
+            if key not in failures.logged:
+                failures.logged.add(key)
+                logger.exception(
+                    "lettr_async %s hook %r raised; the call goes on and further "
+                    "failures of this hook are not logged",
+                    event,
+                    hook,
+                )
+
+
+class Hooks:
+    """Callables per event, called with one immutable record each.
+
+    Pass one callable or a sequence per event. Treat ``Hooks`` as immutable;
+    ``a + b`` runs both sets (``a``'s first), which is how an OpenTelemetry
+    adapter and your own logging hooks combine. Clients share their hooks
+    with ``with_options`` views and the sync facade.
+    """
+
+    __slots__ = (
+        "_active",
+        "_failures",
+        "on_call_end",
+        "on_rate_limit_wait",
+        "on_request",
+        "on_response",
+        "on_retry",
+    )
+
+    def __init__(
+        self,
+        *,
+        on_request: _OneOrMany[Request] = None,
+        on_response: _OneOrMany[Response] = None,
+        on_retry: _OneOrMany[Retry] = None,
+        on_rate_limit_wait: _OneOrMany[RateLimitWait] = None,
+        on_call_end: _OneOrMany[CallEnd] = None,
+    ) -> None:
+        """Collect the callables; a non-callable raises ``TypeError`` here, not mid-call."""
+        self.on_request = _callables(on_request, "on_request")
+        self.on_response = _callables(on_response, "on_response")
+        self.on_retry = _callables(on_retry, "on_retry")
+        self.on_rate_limit_wait = _callables(on_rate_limit_wait, "on_rate_limit_wait")
+        self.on_call_end = _callables(on_call_end, "on_call_end")
+        self._failures = _Failures()
+        self._active = bool(
+            self.on_request
+            or self.on_response
+            or self.on_retry
+            or self.on_rate_limit_wait
+            or self.on_call_end
+        )
+
+    def __repr__(self) -> str:
+        counts = ", ".join(
+            f"{name}={len(getattr(self, name))}"
+            for name in (
+                "on_request",
+                "on_response",
+                "on_retry",
+                "on_rate_limit_wait",
+                "on_call_end",
+            )
+        )
+        return f"Hooks({counts})"
+
+    def __add__(self, other: Hooks) -> Hooks:
+        """Both sets of hooks, this one's first."""
+        return Hooks(
+            on_request=self.on_request + other.on_request,
+            on_response=self.on_response + other.on_response,
+            on_retry=self.on_retry + other.on_retry,
+            on_rate_limit_wait=self.on_rate_limit_wait + other.on_rate_limit_wait,
+            on_call_end=self.on_call_end + other.on_call_end,
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether any hook is registered (the pipeline then builds records)."""
+        return self._active
+
+    def start_call(self, method: str, path: str, base_url: str) -> CallTracker:
+        """The tracker of one logical call to ``base_url + path`` (the pipeline's entry point).
+
+        Returns a no-op tracker when nothing listens (no hooks and no
+        ``capture_response`` block), so the pipeline always has one code path.
+        """
+        if not self.active and not _captures.get():
+            return _NULL_TRACKER
+        parts = urlsplit(base_url)
+        info = CallInfo(
+            call_id=next(_call_ids),
+            method=method.upper(),
+            path_template=path_template(path),
+            server_address=parts.hostname or "",
+            server_port=parts.port,
+            url_scheme=parts.scheme,
+        )
+        return CallTracker(self, info)
+
+
+NO_HOOKS = Hooks()
+"""The empty set of hooks, a client's default."""
+
+
+def describe_error(
+    error: BaseException,
+) -> tuple[int | None, str, str | None, str | None, Mapping[str, str]]:
+    """``(status_code, error_type, error_code, request_id, headers)`` of a failed attempt.
+
+    API errors are typed by their status code, everything else by class name.
+    Reads only public attributes of ``lettr_async.errors`` exceptions.
+    """
+    status = getattr(error, "status_code", None)
+    status = status if isinstance(status, int) else None
+    error_code = getattr(error, "error_code", None)
+    request_id = getattr(error, "request_id", None)
+    headers = getattr(error, "headers", None)
+    return (
+        status,
+        str(status) if status is not None and status >= 400 else type(error).__name__,
+        error_code if isinstance(error_code, str) else None,
+        request_id if isinstance(request_id, str) else None,
+        headers if isinstance(headers, Mapping) else _EMPTY_HEADERS,
+    )
+
+
+class CallTracker:
+    """Builds and dispatches the records of one logical call; the pipeline's only interface.
+
+    Call order for a call: per attempt ``rate_limit_wait`` (if it waited),
+    ``request``, ``response``; between attempts ``retry``; finally ``end``
+    exactly once.
+    """
+
+    def __init__(self, hooks: Hooks, call: CallInfo) -> None:
+        """Start timing ``call``."""
+        self.hooks = hooks
+        self.call = call
+        self.started = time.perf_counter()
+        self.attempts = 0
+        self._attempt_started = self.started
+        self._last: Response | None = None
+
+    def rate_limit_wait(self, attempt: int, wait: float, lane: str) -> None:
+        """The limiter held ``attempt`` for ``wait`` seconds before it could be sent."""
+        h = self.hooks
+        if h.on_rate_limit_wait:
+            record = RateLimitWait(self.call, attempt, wait, lane)
+            _safe_call(h.on_rate_limit_wait, record, "on_rate_limit_wait", h._failures)
+
+    def request(self, attempt: int) -> None:
+        """``attempt`` is being sent now (after any rate-limit wait)."""
+        self.attempts = attempt
+        self._attempt_started = time.perf_counter()
+        h = self.hooks
+        if h.on_request:
+            _safe_call(h.on_request, Request(self.call, attempt), "on_request", h._failures)
+
+    def response(
+        self,
+        attempt: int,
+        *,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """``attempt`` ended: with a 2xx (``status_code``, ``headers``) or with ``error``."""
+        duration = time.perf_counter() - self._attempt_started
+        if error is not None:
+            status, error_type, error_code, request_id, hdrs = describe_error(error)
+            record = Response(
+                self.call, attempt, duration, status, error_type, error_code, request_id, hdrs
+            )
+        else:
+            hdrs = headers if headers is not None else _EMPTY_HEADERS
+            record = Response(
+                self.call,
+                attempt,
+                duration,
+                status_code,
+                None,
+                None,
+                hdrs.get("X-Request-Id"),
+                hdrs,
+            )
+        self._last = record
+        h = self.hooks
+        if h.on_response:
+            _safe_call(h.on_response, record, "on_response", h._failures)
+
+    def retry(self, attempt: int, wait: float, error: BaseException) -> None:
+        """``attempt`` failed with ``error``; attempt ``attempt + 1`` follows after ``wait`` s."""
+        h = self.hooks
+        if h.on_retry:
+            record = Retry(self.call, attempt, wait, describe_error(error)[1])
+            _safe_call(h.on_retry, record, "on_retry", h._failures)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """The call returned (``error`` None) or raised ``error``; call exactly once."""
+        last = self._last
+        error_type: str | None
+        error_code: str | None
+        if error is not None:
+            status, error_type, error_code, request_id, headers = describe_error(error)
+            if last is not None and status is None and error_type == last.error_type:
+                status = last.status_code
+        else:
+            status = last.status_code if last is not None else None
+            error_type = error_code = None
+            request_id = last.request_id if last is not None else None
+            headers = last.headers if last is not None else _EMPTY_HEADERS
+        record = CallEnd(
+            self.call,
+            self.attempts,
+            time.perf_counter() - self.started,
+            status,
+            error_type,
+            error_code,
+            request_id,
+            headers,
+        )
+        for capture in _captures.get():
+            capture._record(record)
+        h = self.hooks
+        if h.on_call_end:
+            _safe_call(h.on_call_end, record, "on_call_end", h._failures)
+
+
+class _NullTracker(CallTracker):
+    """The tracker used when nothing listens: every method does nothing."""
+
+    def __init__(self) -> None:
+        """No call to describe."""
+
+    def rate_limit_wait(self, attempt: int, wait: float, lane: str) -> None:
+        """Nothing listens."""
+
+    def request(self, attempt: int) -> None:
+        """Nothing listens."""
+
+    def response(
+        self,
+        attempt: int,
+        *,
+        status_code: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Nothing listens."""
+
+    def retry(self, attempt: int, wait: float, error: BaseException) -> None:
+        """Nothing listens."""
+
+    def end(self, error: BaseException | None = None) -> None:
+        """Nothing listens."""
+
+
+_NULL_TRACKER = _NullTracker()
+
+
+class CapturedResponse:
+    """What the server said to the calls made inside a ``capture_response()`` block.
+
+    ``calls`` lists every finished call's ``CallEnd`` in order; ``last`` is the
+    latest one, and ``headers``, ``request_id`` and ``status_code`` read it
+    (None/empty before any call finished).
+    """
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.calls: list[CallEnd] = []
+
+    def _record(self, record: CallEnd) -> None:
+        self.calls.append(record)
+
+    @property
+    def last(self) -> CallEnd | None:
+        """The most recent finished call, if any."""
+        return self.calls[-1] if self.calls else None
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Response headers of the last call (empty if none, or no answer arrived)."""
+        return self.calls[-1].headers if self.calls else _EMPTY_HEADERS
+
+    @property
+    def request_id(self) -> str | None:
+        """``X-Request-Id`` of the last call: quote it to Lettr's support."""
+        return self.calls[-1].request_id if self.calls else None
+
+    @property
+    def status_code(self) -> int | None:
+        """HTTP status of the last call's final attempt."""
+        return self.calls[-1].status_code if self.calls else None
+
+
+_captures: contextvars.ContextVar[tuple[CapturedResponse, ...]] = contextvars.ContextVar(
+    "lettr_async_captures", default=()
+)
+
+
+@contextlib.contextmanager
+def capture_response() -> Iterator[CapturedResponse]:
+    """Collect the response headers and request ids of the calls made in this block.
+
+    It follows the current context (task), so concurrent tasks each see only
+    their own calls::
+
+        with capture_response() as captured:
+            hook = await client.webhooks.get(hook_id)
+        print(captured.request_id, captured.headers["X-RateLimit-Remaining"])
+    """
+    capture = CapturedResponse()
+    token = _captures.set((*_captures.get(), capture))
+    try:
+        yield capture
+    finally:
+        _captures.reset(token)
