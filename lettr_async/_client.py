@@ -1,8 +1,8 @@
 """``AsyncLettr``: configuration, session lifecycle and the request pipeline.
 
-Every API call goes through ``AsyncLettr._request``: rate limiter, send,
-map errors, retry. Resources (``client.webhooks``) only build paths and
-bodies and structure the results.
+Every API call goes through the pipeline (``_pipeline.py``): rate limiter,
+send, map errors, retry. Resources (``client.webhooks``) only validate,
+build an ``ApiRequest`` and structure the results.
 
 Session lifecycle, and why it looks like this:
 
@@ -16,33 +16,44 @@ Session lifecycle, and why it looks like this:
   "attached to a different loop" errors.
 * Using the client from a second loop while the first is still running is
   refused with a clear ``LettrError``: connections cannot be shared.
-* Nothing is ever scheduled from ``__del__``.
+* Nothing is ever scheduled from ``__del__``. A session whose loop was
+  closed without ``aclose()`` is released at once; only sessions of a
+  loop from a parent process (after ``os.fork()``) are kept referenced,
+  so their sockets, shared with the parent, are never closed here, and
+  those are bounded (``_FORK_ORPHANS``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import collections
 import logging
 import os
-import time
+import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import attrs
-
-from ._ratelimit import Lane, RateLimiter, current_lane
-from ._retry import RetryPolicy, is_retryable
-from .errors import LettrError, RateLimitError, ValidationError
+from ._pipeline import ApiChannel, CallOptions, Pipeline
+from ._ratelimit import RateLimiter
+from ._retry import RetryPolicy
+from ._sentinel import NOT_GIVEN, NotGiven
+from ._validation import (
+    check_api_key,
+    check_base_url,
+    check_connection_limit,
+    check_max_retries,
+    check_rate_limit,
+    check_timeout,
+    check_verify,
+)
+from .errors import LettrError, ValidationError
 from .models import RateLimitInfo
 
 if TYPE_CHECKING:
-    import aiohttp
-
+    from ._transport import HttpSessions
     from .resources.webhooks import AsyncWebhooks
 
-__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "RequestOptions"]
+__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven", "RequestOptions"]
 
 logger = logging.getLogger("lettr_async")
 
@@ -50,36 +61,28 @@ DEFAULT_BASE_URL = "https://app.lettr.com/api"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_RATE_LIMIT = 3.0
+DEFAULT_CONNECTION_LIMIT = 100
 API_KEY_ENV = "LETTR_API_KEY"
 BASE_URL_ENV = "LETTR_BASE_URL"
 
-
-class _Unset:
-    """Marks an option that ``with_options`` leaves as it is."""
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Any = _Unset()
-
-
-@attrs.frozen
-class RequestOptions:
-    """Per-call settings; ``with_options`` and per-call arguments override them."""
-
-    timeout: float | None
-    max_retries: int
+RequestOptions = CallOptions
+"""Per-call settings (kept under its former name)."""
 
 
 class _Session:
-    """The aiohttp session of one event loop, plus the guardian that closes it."""
+    """The aiohttp sessions of one event loop, plus the guardian that closes them."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, headers: Mapping[str, str], limit: int):
-        from ._transport import open_http_session  # aiohttp loads on first use
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        headers: Mapping[str, str],
+        limit: int,
+        ssl_context: ssl.SSLContext | None,
+    ):
+        from ._transport import HttpSessions
 
         self.loop = loop
-        self.http = open_http_session(headers, limit)
+        self.http = HttpSessions(headers, limit, ssl_context)
         self._guardian = loop.create_task(self._guard(), name="lettr-async session guardian")
 
     async def _guard(self) -> None:
@@ -93,7 +96,7 @@ class _Session:
         return not self.http.closed and not self._guardian.done()
 
     async def close(self) -> None:
-        """Close the session from inside its own loop."""
+        """Close the sessions from inside their own loop."""
         if not self._guardian.done():
             self._guardian.cancel()
         # wait() neither raises the guardian's CancelledError nor hides ours.
@@ -112,21 +115,29 @@ class _SharedState:
         limiter: RateLimiter,
         retry_policy: RetryPolicy,
         connection_limit: int,
+        ssl_context: ssl.SSLContext | None,
     ) -> None:
-        self.base_url = base_url
         self.headers = {
             **headers,
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
         }
-        self.limiter = limiter
-        self.retry_policy = retry_policy
         self.connection_limit = connection_limit
+        self.ssl_context = ssl_context
         self.session: _Session | None = None
         self.closed = False
         self.pid = os.getpid()
+        self.pipeline = Pipeline(
+            base_url=base_url,
+            limiter=limiter,
+            retry_policy=retry_policy,
+            sessions=self.session_for_running_loop,
+        )
 
-    def session_for_running_loop(self) -> aiohttp.ClientSession:
+    def __repr__(self) -> str:
+        return f"<lettr_async client state for {self.pipeline.base_url!r}>"
+
+    def session_for_running_loop(self) -> HttpSessions:
         if self.closed:
             raise LettrError("this client has been closed; create a new AsyncLettr")
         loop = asyncio.get_running_loop()
@@ -141,50 +152,74 @@ class _SharedState:
                 )
             # The owning loop is stopped, closed or lives in a parent process:
             # its connections are unusable. Drop them without touching the loop.
-            _abandon(current)
+            _abandon(current, forked=self.pid != os.getpid())
         self.pid = os.getpid()
-        self.session = _Session(loop, self.headers, self.connection_limit)
+        self.session = _Session(loop, self.headers, self.connection_limit, self.ssl_context)
         return self.session.http
 
     async def close(self) -> None:
         self.closed = True
         current, self.session = self.session, None
-        if current is None or not current.usable:
-            return
-        if current.loop is asyncio.get_running_loop():
-            await current.close()
-        elif current.loop.is_running() and self.pid == os.getpid():
-            future = asyncio.run_coroutine_threadsafe(current.close(), current.loop)
-            await asyncio.wrap_future(future)
-        else:
-            _abandon(current)
+        try:
+            if current is None or not current.usable:
+                return
+            if current.loop is asyncio.get_running_loop():
+                await current.close()
+            elif current.loop.is_running() and self.pid == os.getpid():
+                future = asyncio.run_coroutine_threadsafe(current.close(), current.loop)
+                await asyncio.wrap_future(future)
+            else:
+                _abandon(current, forked=self.pid != os.getpid())
+        finally:
+            await self.pipeline.limiter.aclose()
 
 
-_abandoned: list[_Session] = []
+_FORK_ORPHANS: collections.deque[_Session] = collections.deque(maxlen=16)
+"""Sessions inherited from a parent process, kept so their sockets are left alone."""
 
 
-def _abandon(session: _Session) -> None:
+def _abandon(session: _Session, *, forked: bool) -> None:
     """Forget a session whose loop is gone, without waking that loop.
 
-    Its connector is marked closed (aiohttp skips all I/O when the loop is
-    closed) and the object is kept referenced so no ``__del__`` warns about
-    transports that belonged to a dead loop or a parent process.
+    After ``os.fork()`` the sockets are shared with the parent: the session
+    is kept referenced (bounded) so no finaliser of ours closes them. A
+    session of a loop that was merely stopped or closed in this process is
+    marked closed and released.
     """
-    connector = session.http.connector
-    if connector is not None and session.loop.is_closed():
-        connector._close()  # aiohttp's synchronous path for a connector on a closed loop
-    _abandoned.append(session)
+    if forked:
+        _FORK_ORPHANS.append(session)
+        return
+    if session.loop.is_closed():
+        _mark_closed_on_dead_loop(session.http)
+    else:
+        _FORK_ORPHANS.append(session)  # a stopped loop may still run again
+
+
+def _mark_closed_on_dead_loop(http: HttpSessions) -> None:
+    """Mark both connectors closed; aiohttp skips all I/O for a closed loop.
+
+    The one use of a private aiohttp API (``BaseConnector._close``): the
+    public ``close()`` is a coroutine that needs the dead loop.
+    """
+    for session in (http.pooled, http.fresh):
+        connector = session.connector
+        if connector is not None:
+            connector._close()
 
 
 class AsyncLettr:
     """Async client for the Lettr webhooks API.
 
     ``api_key`` falls back to ``$LETTR_API_KEY`` and ``base_url`` to
-    ``$LETTR_BASE_URL``, then ``https://app.lettr.com/api``. ``timeout`` (in
-    seconds, None for none) and ``max_retries`` apply to each call unless
-    overridden per call or with ``with_options``. ``rate_limit`` is the
-    starting budget in requests per second (Lettr's default is 3; the client
-    follows ``X-RateLimit-Limit`` from then on), or None to disable pacing.
+    ``$LETTR_BASE_URL``, then ``https://app.lettr.com/api``. ``timeout``
+    (seconds for a whole call, all retries and waits included; None for no
+    timeout) and ``max_retries`` apply to each call unless overridden per
+    call or with ``with_options``. ``rate_limit`` is the starting budget in
+    requests per second (Lettr's default is 3; the client follows
+    ``X-RateLimit-Limit`` from then on), or None to disable pacing; the last
+    headers the server sent are in ``rate_limit_info``. ``verify`` is True
+    (system CAs), a CA bundle path or an ``ssl.SSLContext``; proxies come
+    from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``.
 
     Use it as ``async with AsyncLettr() as client:`` or call ``aclose()``.
     """
@@ -201,70 +236,74 @@ class AsyncLettr:
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
         default_headers: Mapping[str, str] | None = None,
-        connection_limit: int = 100,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         retry_policy: RetryPolicy | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        if not key or not key.strip():
-            raise ValidationError(
-                "no Lettr API key: pass api_key='lttr_...' or set the LETTR_API_KEY "
-                "environment variable",
-                errors={"api_key": ["is required."]},
-            )
-        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        parsed = urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValidationError(
-                "base_url must be an absolute http(s) URL",
-                errors={"base_url": ["must be an absolute http(s) URL."]},
-            )
-        self._defaults = RequestOptions(
-            timeout=_check_timeout(timeout), max_retries=_check_retries(max_retries)
+        key = check_api_key(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
+        url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        defaults = CallOptions(
+            timeout=check_timeout(timeout), max_retries=check_max_retries(max_retries)
         )
-        if rate_limit is not None and (not isinstance(rate_limit, (int, float)) or rate_limit <= 0):
+        budget = check_rate_limit(rate_limit)
+        limit = check_connection_limit(connection_limit)
+        ssl_context = check_verify(verify)
+        headers = _check_headers(default_headers)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise ValidationError(
-                "rate_limit must be a positive number or None",
-                errors={"rate_limit": ["must be a positive number of requests per second."]},
+                "invalid retry_policy", errors={"retry_policy": ["must be a RetryPolicy."]}
             )
+        policy = retry_policy or RetryPolicy()
+        self._rate_limit = budget
         self._state = _SharedState(
-            api_key=key.strip(),
-            base_url=url.rstrip("/"),
-            headers=default_headers or {},
-            limiter=RateLimiter(rate_limit),
-            retry_policy=retry_policy or RetryPolicy(),
-            connection_limit=connection_limit,
+            api_key=key,
+            base_url=url,
+            headers=headers,
+            limiter=RateLimiter(budget, max_pause=policy.max_retry_after),
+            retry_policy=policy,
+            connection_limit=limit,
+            ssl_context=ssl_context,
         )
+        self._channel = ApiChannel(self._state.pipeline, defaults)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
         from .resources.webhooks import AsyncWebhooks
 
-        self.webhooks = AsyncWebhooks(self)
+        self.webhooks = AsyncWebhooks(self._channel)
 
     # -- configuration -------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         """The API root every path is relative to."""
-        return self._state.base_url
+        return self._state.pipeline.base_url
 
     @property
     def timeout(self) -> float | None:
-        """Default per-call timeout in seconds (None: no timeout)."""
-        return self._defaults.timeout
+        """Default timeout of a whole call in seconds (None: no timeout)."""
+        return self._channel.defaults.timeout
 
     @property
     def max_retries(self) -> int:
         """Default number of retries after the first attempt."""
-        return self._defaults.max_retries
+        return self._channel.defaults.max_retries
 
     @property
-    def rate_limit(self) -> RateLimitInfo:
+    def rate_limit(self) -> float | None:
+        """The configured starting budget in requests per second (None: no pacing)."""
+        return self._rate_limit
+
+    @property
+    def rate_limit_info(self) -> RateLimitInfo:
         """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
-        return self._state.limiter.info
+        return self._state.pipeline.limiter.info
 
     def with_options(
-        self, *, timeout: float | None = NOT_GIVEN, max_retries: int = NOT_GIVEN
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncLettr:
         """A view of this client with other defaults, sharing session and limiter.
 
@@ -272,19 +311,15 @@ class AsyncLettr:
         """
         view = object.__new__(type(self))
         view._state = self._state
-        view._defaults = RequestOptions(
-            timeout=self._defaults.timeout if timeout is NOT_GIVEN else _check_timeout(timeout),
-            max_retries=(
-                self._defaults.max_retries
-                if max_retries is NOT_GIVEN
-                else _check_retries(max_retries)
-            ),
+        view._rate_limit = self._rate_limit
+        view._channel = ApiChannel(
+            self._state.pipeline, self._channel.defaults.override(timeout, max_retries)
         )
         view._bind_resources()
         return view
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._state.base_url!r})"
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -303,94 +338,16 @@ class AsyncLettr:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # -- the request pipeline -----------------------------------------------------
 
-    def _options(self, timeout: float | None, max_retries: int | None) -> RequestOptions:
-        if timeout is None and max_retries is None:
-            return self._defaults
-        return RequestOptions(
-            timeout=self._defaults.timeout if timeout is None else _check_timeout(timeout),
-            max_retries=(
-                self._defaults.max_retries if max_retries is None else _check_retries(max_retries)
-            ),
-        )
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        idempotent: bool,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> Any:
-        """Send ``method path`` with retries; return the decoded JSON body."""
-        from ._transport import decode_success, raise_for_status, send
-
-        options = self._options(timeout, max_retries)
-        state = self._state
-        url = state.base_url + path
-        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        lane = current_lane.get()
-        what = f"{method} {path}"
-
-        async def attempt() -> Any:
-            # Interactive calls fail early rather than queue past their timeout.
-            max_wait = options.timeout if lane is Lane.INTERACTIVE else None
-            await state.limiter.acquire(lane, max_wait=max_wait)
-            session = state.session_for_running_loop()
-            started = time.perf_counter()
-            response = await send(session, method, url, body=payload, timeout=options.timeout)
-            logger.debug(
-                "%s -> %d in %.1f ms", what, response.status, 1000 * (time.perf_counter() - started)
-            )
-            state.limiter.observe(response.headers)
-            try:
-                raise_for_status(response)
-            except RateLimitError as exc:
-                # Hold every request of this client, not just this one's retry.
-                state.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
-                raise
-            return decode_success(response)
-
-        # Fast path: most calls succeed at once, and building and driving a
-        # tenacity controller costs more than the rest of this method. Only a
-        # retryable failure enters tenacity, which replays that failure as its
-        # first attempt, so numbering, waits and logs are unchanged.
-        try:
-            return await attempt()
-        except LettrError as exc:
-            if options.max_retries == 0 or not is_retryable(exc, idempotent=idempotent):
-                raise
-            first_failure: LettrError | None = exc
-        retrying = state.retry_policy.retrying(
-            max_retries=options.max_retries, idempotent=idempotent, what=what
-        )
-        async for try_ in retrying:
-            with try_:
-                if first_failure is not None:
-                    failure, first_failure = first_failure, None
-                    raise failure
-                result = await attempt()
-        return result
-
-
-def _check_timeout(value: Any) -> float | None:
+def _check_headers(value: Any) -> dict[str, str]:
     if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and "\r" not in k + v and "\n" not in k + v
+        for k, v in value.items()
+    ):
         raise ValidationError(
-            "timeout must be a positive number of seconds or None",
-            errors={"timeout": ["must be a positive number of seconds or None."]},
+            "invalid default_headers",
+            errors={"default_headers": ["must map header names to single-line strings."]},
         )
-    return float(value)
-
-
-def _check_retries(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(
-            "max_retries must be a non-negative integer",
-            errors={"max_retries": ["must be a non-negative integer."]},
-        )
-    return value
+    return dict(value)

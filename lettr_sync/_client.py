@@ -39,7 +39,13 @@ from typing import Any, TypeVar
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from lettr_async import AsyncLettr, LettrError, RateLimitInfo, RetryPolicy
-from lettr_async._client import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT, NOT_GIVEN
+from lettr_async._client import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+)
 
 from ._generated import Resources, bind_resources
 
@@ -248,12 +254,20 @@ class Lettr(Resources):
         return self._async().max_retries
 
     @property
-    def rate_limit(self) -> RateLimitInfo:
-        """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
+    def rate_limit(self) -> float | None:
+        """The configured starting budget in requests per second (None: no pacing)."""
         return self._async().rate_limit
 
+    @property
+    def rate_limit_info(self) -> RateLimitInfo:
+        """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
+        return self._async().rate_limit_info
+
     def with_options(
-        self, *, timeout: float | None = NOT_GIVEN, max_retries: int = NOT_GIVEN
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Lettr:
         """A view with other defaults, sharing this client's portal, connections and limiter.
 

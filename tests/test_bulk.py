@@ -184,7 +184,7 @@ async def test_cancelling_a_bulk_run_leaves_nothing_behind(fake: FakeLettr) -> N
             if not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler.")
         ]
         assert leftover == []
-        connector = session.connector
+        connector = session.pooled.connector
         assert connector is not None
         # aiohttp closes a connection whose request was cancelled: none is leased.
         assert len(connector._acquired) == 0

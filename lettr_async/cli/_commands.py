@@ -133,8 +133,8 @@ def _validate_update(settings: Settings, fields: dict[str, Any]) -> dict[str, An
         params = build_update_params(**fields)
     except LettrError as exc:
         raise from_lettr_error(exc, settings.secrets) from None
-    if params.events is not None:
-        fields = {**fields, "events": params.events}
+    if params.get("events") is not None:
+        fields = {**fields, "events": params["events"]}
     return fields
 
 
@@ -383,7 +383,7 @@ def bulk_update_command(
     chosen = _selected(settings, webhook_ids, match_url, match_name)
     if not _show_plan_or_confirm(update_plan(chosen, fields), "update", as_json, dry_run, yes):
         return
-    updates = {w.id: fields for w in chosen}
+    updates: dict[str, Any] = {w.id: fields for w in chosen}
     result = _run_bulk(
         settings,
         as_json,
