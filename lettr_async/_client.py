@@ -78,11 +78,12 @@ class _Session:
         headers: Mapping[str, str],
         limit: int,
         ssl_context: ssl.SSLContext | None,
+        base_url: str,
     ):
         from ._transport import HttpSessions
 
         self.loop = loop
-        self.http = HttpSessions(headers, limit, ssl_context)
+        self.http = HttpSessions(headers, limit, ssl_context, base_url)
         self._guardian = loop.create_task(self._guard(), name="lettr-async session guardian")
 
     async def _guard(self) -> None:
@@ -154,7 +155,9 @@ class _SharedState:
             # its connections are unusable. Drop them without touching the loop.
             _abandon(current, forked=self.pid != os.getpid())
         self.pid = os.getpid()
-        self.session = _Session(loop, self.headers, self.connection_limit, self.ssl_context)
+        self.session = _Session(
+            loop, self.headers, self.connection_limit, self.ssl_context, self.pipeline.base_url
+        )
         return self.session.http
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "HttpSessions",
     "Response",
     "decode_success",
+    "env_proxy",
     "error_for_response",
     "send",
 ]
@@ -86,12 +88,19 @@ class HttpSessions:
     opens a new connection for every non-idempotent request (``create``),
     so a POST can never be written into a connection the server already
     closed, the one case where "sent but not processed" is indistinguishable
-    from "processed". Both trust ``HTTP(S)_PROXY``/``NO_PROXY``.
+    from "processed". Both use the proxy ``HTTP(S)_PROXY``/``NO_PROXY`` name
+    for ``base_url``, looked up once here: aiohttp's ``trust_env`` would look
+    it (and ``~/.netrc``) up in a worker thread on every request.
     """
 
     def __init__(
-        self, headers: Mapping[str, str], limit: int, ssl_context: ssl.SSLContext | None
+        self,
+        headers: Mapping[str, str],
+        limit: int,
+        ssl_context: ssl.SSLContext | None,
+        base_url: str,
     ) -> None:
+        self.proxy, self.proxy_auth = env_proxy(base_url)
         default_headers = {**headers, "User-Agent": USER_AGENT}
         verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self.pooled = self._open(
@@ -112,7 +121,6 @@ class HttpSessions:
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None),
             raise_for_status=False,
-            trust_env=True,
             middlewares=(_no_hidden_retry,),
         )
 
@@ -125,6 +133,28 @@ class HttpSessions:
         """Close both sessions (inside their loop)."""
         await self.pooled.close()
         await self.fresh.close()
+
+
+def env_proxy(base_url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``base_url`` (like httpx and requests).
+
+    ``HTTP_PROXY``/``HTTPS_PROXY`` (any case) by the URL's scheme, unless
+    ``NO_PROXY`` covers its host; credentials in the proxy URL become
+    ``Proxy-Authorization``.
+    """
+    url = URL(base_url)
+    host = url.host
+    if host is None or urllib.request.proxy_bypass(host):
+        return None, None
+    raw = urllib.request.getproxies().get(url.scheme)
+    if not raw:
+        return None, None
+    try:
+        proxy = URL(raw if "://" in raw else f"http://{raw}")
+    except ValueError:
+        return None, None
+    auth = aiohttp.BasicAuth(proxy.user, proxy.password or "") if proxy.user else None
+    return proxy.with_user(None), auth
 
 
 @attrs.frozen
@@ -178,6 +208,8 @@ async def send(
             headers=_JSON_HEADERS if body is not None else None,
             timeout=aiohttp.ClientTimeout(total=timeout),
             allow_redirects=False,
+            proxy=sessions.proxy,
+            proxy_auth=sessions.proxy_auth,
         ) as resp:
             payload = await _read_body(resp, max_body)
             if payload is not None:

@@ -190,7 +190,6 @@ class ValidationError(LettrError, ValueError):
     ``APIStatusError``.
     """
 
-    status_code: int | None
     error_code: str | None
     errors: dict[str, list[str]]
     headers: Mapping[str, str]
@@ -208,11 +207,16 @@ class ValidationError(LettrError, ValueError):
     ) -> None:
         LettrError.__init__(self, message)
         self.errors = {field: list(msgs) for field, msgs in (errors or {}).items()}
-        self.status_code = status_code
+        self._status_code = status_code
         self.error_code = "validation_error"
         self.headers = CIMultiDictProxy(CIMultiDict(headers or {}))
         self.request_id = _find_request_id(self.headers)
         self.body = body
+
+    @property
+    def status_code(self) -> int | None:
+        """422 when the server refused the request, None when caught locally (nothing sent)."""
+        return self._status_code
 
     def __str__(self) -> str:
         details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in self.errors.items())
@@ -223,7 +227,8 @@ class ValidationError(LettrError, ValueError):
         return f"{text} ({details})" if details else text
 
 
-# ValidationError.status_code is Optional (None: caught locally); here it is always 422.
+# ValidationError.status_code is a read-only Optional (None: caught locally), here
+# always 422; a property, so mypy still narrows ``isinstance(exc, APIStatusError)``.
 class UnprocessableEntityError(ValidationError, APIStatusError):  # type: ignore[misc]
     """422 from the server: a ``ValidationError`` and an ``APIStatusError`` at once."""
 

@@ -29,6 +29,7 @@ import asyncio
 import atexit
 import contextlib
 import os
+import ssl
 import threading
 import warnings
 import weakref
@@ -191,6 +192,7 @@ class Lettr(Resources):
         default_headers: Mapping[str, str] | None = None,
         connection_limit: int = 100,
         retry_policy: RetryPolicy | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
     ) -> None:
         """Validate the settings now (like ``AsyncLettr``); start nothing yet."""
         headers = dict(default_headers) if default_headers is not None else None
@@ -203,6 +205,7 @@ class Lettr(Resources):
             default_headers=headers,
             connection_limit=connection_limit,
             retry_policy=retry_policy,
+            verify=verify,
         )
         resolved_url = first.base_url
         built = [first]
@@ -219,6 +222,7 @@ class Lettr(Resources):
                 default_headers=headers,
                 connection_limit=connection_limit,
                 retry_policy=retry_policy,
+                verify=verify,
             )
 
         self._runtime = _Runtime(factory)
