@@ -20,7 +20,7 @@ Session lifecycle, and why it looks like this:
   closed without ``aclose()`` is released at once; only sessions of a
   loop from a parent process (after ``os.fork()``) are kept referenced,
   so their sockets, shared with the parent, are never closed here, and
-  those are bounded (``_FORK_ORPHANS``).
+  those are bounded (``_ORPHANS``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import collections
 import logging
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._pipeline import ApiChannel, CallOptions, Pipeline
@@ -70,7 +70,17 @@ RequestOptions = CallOptions
 
 
 class _Session:
-    """The aiohttp sessions of one event loop, plus the guardian that closes them."""
+    """The aiohttp sessions of one event loop, closed when that loop shuts down.
+
+    The guardian is an async generator, not a task: the loop's asyncgen
+    hooks register it, ``asyncio.run`` (and anyone calling
+    ``loop.shutdown_asyncgens()``) closes it while the loop is alive, and its
+    ``finally`` closes the sessions. A hand-managed loop closed without that
+    leaves no pending task behind; its connections are released without I/O
+    when the client next notices (reuse, ``aclose()``) or is collected. No
+    reference cycle runs through here, so ``__del__`` runs before aiohttp's
+    own finalisers would warn.
+    """
 
     def __init__(
         self,
@@ -84,24 +94,63 @@ class _Session:
 
         self.loop = loop
         self.http = HttpSessions(headers, limit, ssl_context, base_url)
-        self._guardian = loop.create_task(self._guard(), name="lettr-async session guardian")
-
-    async def _guard(self) -> None:
-        try:
-            await asyncio.get_running_loop().create_future()
-        finally:
-            await self.http.close()
+        self._flags = _GuardFlags()
+        self._guardian = _guard(self.http, self._flags)
+        _drive(self._guardian.__anext__())  # registers it with the running loop
 
     @property
     def usable(self) -> bool:
-        return not self.http.closed and not self._guardian.done()
+        return not self._flags.finished and not self.http.closed
 
     async def close(self) -> None:
         """Close the sessions from inside their own loop."""
-        if not self._guardian.done():
-            self._guardian.cancel()
-        # wait() neither raises the guardian's CancelledError nor hides ours.
-        await asyncio.wait([self._guardian])
+        await self._guardian.aclose()
+
+    def abandon(self) -> None:
+        """Finish the guardian without its loop: release everything, no I/O."""
+        if not self._flags.finished:
+            self._flags.abandoned = True
+            _drive(self._guardian.aclose())
+
+    def __del__(self) -> None:
+        # Only for a loop that is already closed: nothing is scheduled, sockets
+        # of a dead loop are closed synchronously. A live loop's asyncgen
+        # finaliser closes the sessions itself.
+        if not self._flags.finished and self.loop.is_closed() and self._flags.pid == os.getpid():
+            self.abandon()
+
+
+class _GuardFlags:
+    """State the guardian shares with its ``_Session`` (kept apart: no cycle)."""
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.abandoned = False
+        self.pid = os.getpid()
+
+
+async def _guard(http: HttpSessions, flags: _GuardFlags) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        flags.finished = True
+        if flags.abandoned:
+            from ._transport import release_on_dead_loop
+
+            release_on_dead_loop(http)
+        else:
+            await http.close()
+
+
+def _drive(step: Coroutine[Any, Any, Any] | Awaitable[Any]) -> None:
+    """Run an awaitable that completes without suspending, synchronously."""
+    coro: Any = step
+    try:
+        coro.send(None)
+    except StopIteration:
+        return
+    coro.close()  # pragma: no cover - the guardian never suspends here
+    raise RuntimeError("lettr_async session guardian suspended unexpectedly")
 
 
 class _SharedState:
@@ -128,15 +177,11 @@ class _SharedState:
         self.session: _Session | None = None
         self.closed = False
         self.pid = os.getpid()
-        self.pipeline = Pipeline(
-            base_url=base_url,
-            limiter=limiter,
-            retry_policy=retry_policy,
-            sessions=self.session_for_running_loop,
-        )
+        self.base_url = base_url
+        self.limiter = limiter
 
     def __repr__(self) -> str:
-        return f"<lettr_async client state for {self.pipeline.base_url!r}>"
+        return f"<lettr_async client state for {self.base_url!r}>"
 
     def session_for_running_loop(self) -> HttpSessions:
         if self.closed:
@@ -156,7 +201,7 @@ class _SharedState:
             _abandon(current, forked=self.pid != os.getpid())
         self.pid = os.getpid()
         self.session = _Session(
-            loop, self.headers, self.connection_limit, self.ssl_context, self.pipeline.base_url
+            loop, self.headers, self.connection_limit, self.ssl_context, self.base_url
         )
         return self.session.http
 
@@ -174,40 +219,25 @@ class _SharedState:
             else:
                 _abandon(current, forked=self.pid != os.getpid())
         finally:
-            await self.pipeline.limiter.aclose()
+            await self.limiter.aclose()
 
 
-_FORK_ORPHANS: collections.deque[_Session] = collections.deque(maxlen=16)
-"""Sessions inherited from a parent process, kept so their sockets are left alone."""
+_ORPHANS: collections.deque[_Session] = collections.deque(maxlen=16)
+"""Sessions of a parent process or of a stopped (not closed) loop: their sockets are left alone."""
 
 
 def _abandon(session: _Session, *, forked: bool) -> None:
     """Forget a session whose loop is gone, without waking that loop.
 
-    After ``os.fork()`` the sockets are shared with the parent: the session
-    is kept referenced (bounded) so no finaliser of ours closes them. A
-    session of a loop that was merely stopped or closed in this process is
-    marked closed and released.
+    After ``os.fork()`` the sockets are shared with the parent, and a loop
+    that is merely stopped may run again: those sessions are kept referenced
+    (bounded) so no finaliser closes their sockets. A session of a loop that
+    was closed in this process is marked closed and released.
     """
-    if forked:
-        _FORK_ORPHANS.append(session)
+    if forked or not session.loop.is_closed():
+        _ORPHANS.append(session)
         return
-    if session.loop.is_closed():
-        _mark_closed_on_dead_loop(session.http)
-    else:
-        _FORK_ORPHANS.append(session)  # a stopped loop may still run again
-
-
-def _mark_closed_on_dead_loop(http: HttpSessions) -> None:
-    """Mark both connectors closed; aiohttp skips all I/O for a closed loop.
-
-    The one use of a private aiohttp API (``BaseConnector._close``): the
-    public ``close()`` is a coroutine that needs the dead loop.
-    """
-    for session in (http.pooled, http.fresh):
-        connector = session.connector
-        if connector is not None:
-            connector._close()
+    session.abandon()
 
 
 class AsyncLettr:
@@ -267,7 +297,15 @@ class AsyncLettr:
             connection_limit=limit,
             ssl_context=ssl_context,
         )
-        self._channel = ApiChannel(self._state.pipeline, defaults)
+        # The pipeline holds the state (for sessions), never the reverse: no
+        # reference cycle, so a dropped client is released by refcounting.
+        pipeline = Pipeline(
+            base_url=url,
+            limiter=self._state.limiter,
+            retry_policy=policy,
+            sessions=self._state.session_for_running_loop,
+        )
+        self._channel = ApiChannel(pipeline, defaults)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -280,7 +318,7 @@ class AsyncLettr:
     @property
     def base_url(self) -> str:
         """The API root every path is relative to."""
-        return self._state.pipeline.base_url
+        return self._state.base_url
 
     @property
     def timeout(self) -> float | None:
@@ -300,7 +338,7 @@ class AsyncLettr:
     @property
     def rate_limit_info(self) -> RateLimitInfo:
         """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
-        return self._state.pipeline.limiter.info
+        return self._state.limiter.info
 
     def with_options(
         self,
@@ -316,7 +354,7 @@ class AsyncLettr:
         view._state = self._state
         view._rate_limit = self._rate_limit
         view._channel = ApiChannel(
-            self._state.pipeline, self._channel.defaults.override(timeout, max_retries)
+            self._channel.pipeline, self._channel.defaults.override(timeout, max_retries)
         )
         view._bind_resources()
         return view

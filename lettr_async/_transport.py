@@ -19,6 +19,7 @@ that reaches the server went through our retry policy and the rate limiter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import urllib.request
@@ -47,6 +48,7 @@ __all__ = [
     "decode_success",
     "env_proxy",
     "error_for_response",
+    "release_on_dead_loop",
     "send",
 ]
 
@@ -155,6 +157,43 @@ def env_proxy(base_url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
         return None, None
     auth = aiohttp.BasicAuth(proxy.user, proxy.password or "") if proxy.user else None
     return proxy.with_user(None), auth
+
+
+def release_on_dead_loop(http: HttpSessions) -> None:
+    """Close both sessions' sockets synchronously, for a loop already closed.
+
+    aiohttp's ``close()`` is a coroutine that needs the loop, and asyncio's
+    ``transport.abort()`` cannot schedule its cleanup on a closed loop. This
+    is the one place that uses private APIs (``BaseConnector._close``,
+    ``_conns`` and asyncio's ``_call_connection_lost``); each step is guarded,
+    so a future aiohttp/asyncio change degrades to a ResourceWarning, never
+    an exception.
+    """
+    for session in (http.pooled, http.fresh):
+        connector = session.connector
+        if connector is None:
+            continue
+        conns: Any = getattr(connector, "_conns", {})
+        for pooled in list(conns.values()):
+            for proto, _ in list(pooled):
+                _close_dead_transport(getattr(proto, "transport", None))
+        with contextlib.suppress(Exception):
+            connector._close()
+
+
+def _close_dead_transport(transport: Any) -> None:
+    if transport is None:
+        return
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    for candidate in (transport, inner):
+        if candidate is None or getattr(candidate, "_sock", None) is None:
+            continue
+        with contextlib.suppress(RuntimeError):
+            candidate.abort()  # marks it lost; scheduling the rest fails on a closed loop
+        finish = getattr(candidate, "_call_connection_lost", None)
+        if finish is not None and getattr(candidate, "_sock", None) is not None:
+            with contextlib.suppress(Exception):
+                finish(None)
 
 
 @attrs.frozen
