@@ -22,7 +22,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -120,7 +120,7 @@ class Pipeline:
         url = self.base_url + request.path
         body = request.body
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        what = f"{request.method} {request.path}"
+        debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
         while True:
             attempt += 1
@@ -132,7 +132,7 @@ class Pipeline:
                     deadline = now + timeout
                 remaining = None if deadline is None else deadline - now
                 if remaining is not None and remaining <= 0:
-                    raise APITimeoutError(f"{what} timed out")
+                    raise APITimeoutError(f"{request.method} {request.path} timed out")
                 response = await transport.send(
                     self._sessions(),
                     request.method,
@@ -141,7 +141,11 @@ class Pipeline:
                     timeout=remaining,
                     idempotent=request.idempotent,
                 )
-                logger.debug("%s -> %d in %.1f ms", what, response.status, 1000 * (clock() - now))
+                if debug:
+                    what = f"{request.method} {request.path}"
+                    logger.debug(
+                        "%s -> %d in %.1f ms", what, response.status, 1000 * (clock() - now)
+                    )
                 self.limiter.observe(response.headers)
                 error = transport.error_for_response(response)
                 if error is None:
@@ -163,6 +167,7 @@ class Pipeline:
             now = clock()
             if delay is not None and deadline is not None and now + delay >= deadline:
                 delay = None  # the retry could not even start within the timeout
+            what = f"{request.method} {request.path}"
             if delay is None:
                 raise _finish(failure, what, attempt, now - started, timeout)
             logger.debug(
@@ -177,21 +182,22 @@ class Pipeline:
 
 
 class ApiChannel:
-    """What a resource holds: the pipeline plus the defaults of one client view."""
+    """What a resource holds: the pipeline plus the defaults of one client view.
 
-    __slots__ = ("defaults", "pipeline")
+    ``send(request, options)`` is ``Pipeline.send`` itself (bound once, so a
+    call pays for no extra coroutine layer).
+    """
+
+    __slots__ = ("defaults", "pipeline", "send")
 
     def __init__(self, pipeline: Pipeline, defaults: CallOptions) -> None:
         self.pipeline = pipeline
         self.defaults = defaults
+        self.send: Callable[[ApiRequest, CallOptions], Awaitable[Any]] = pipeline.send
 
     def options(self, timeout: float | NotGiven | None, max_retries: int | NotGiven) -> CallOptions:
         """The effective options of one call (validated)."""
         return self.defaults.override(timeout, max_retries)
-
-    async def send(self, request: ApiRequest, options: CallOptions) -> Any:
-        """Send ``request`` through the pipeline with ``options``."""
-        return await self.pipeline.send(request, options)
 
 
 def _finish(

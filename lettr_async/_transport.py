@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import ssl
 import urllib.request
@@ -208,8 +209,10 @@ class Response:
 
 async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The whole body, or None when it is larger than ``limit`` bytes."""
-    if resp.content_length is not None and resp.content_length > limit:
-        return None
+    length = resp.content_length
+    if length is not None:
+        # A declared length is enforced by aiohttp's parser: read it at once.
+        return None if length > limit else await resp.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(_CHUNK):
@@ -235,8 +238,7 @@ async def send(
     ``url_text`` is already percent-encoded: it is passed on as it is, so an
     encoded ``%2F`` in an id stays one path segment.
     """
-    url = URL(url_text, encoded=True)
-    what = f"{method} {url.path}"
+    url = _url(url_text)
     session = sessions.pooled if idempotent else sessions.fresh
     error: LettrError
     try:
@@ -254,11 +256,12 @@ async def send(
             if payload is not None:
                 return Response(resp.status, resp.reason, resp.headers, payload)
             error = UnexpectedResponseError(
-                f"HTTP {resp.status} response to {what} is larger than {max_body} bytes",
+                f"HTTP {resp.status} response to {method} {url.path} is larger than "
+                f"{max_body} bytes",
                 status_code=resp.status,
             )
     except asyncio.TimeoutError:
-        error = APITimeoutError(f"{what} timed out after {timeout}s")
+        error = APITimeoutError(f"{method} {url.path} timed out after {timeout}s")
     except aiohttp.ClientConnectorCertificateError as exc:
         error = TLSCertificateError(
             f"TLS certificate of {url.host} failed verification: {_reason(exc.certificate_error)}"
@@ -270,10 +273,20 @@ async def send(
             request_sent=False,
         )
     except _DroppedConnection as exc:
-        error = APIConnectionError(f"{what} failed: connection dropped ({exc.description})")
+        error = APIConnectionError(
+            f"{method} {url.path} failed: connection dropped ({exc.description})"
+        )
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        error = APIConnectionError(f"{what} failed: {type(exc).__name__}: {_reason(exc)}")
+        error = APIConnectionError(
+            f"{method} {url.path} failed: {type(exc).__name__}: {_reason(exc)}"
+        )
     raise error
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(url_text: str) -> URL:
+    """Parsed once per distinct URL: ids repeat, and yarl parsing is not free."""
+    return URL(url_text, encoded=True)
 
 
 def _reason(exc: BaseException) -> str:

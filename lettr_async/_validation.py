@@ -14,8 +14,10 @@ from them, and a test checks the resource signatures against them.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import re
 import ssl
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -47,6 +49,7 @@ __all__ = [
     "webhook_path",
 ]
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 NAME_MAX = 255
 URL_MAX = 2048
 SECRET_MAX = 255
@@ -118,7 +121,7 @@ def _invalid(field: str, message: str, what: str | None = None) -> ValidationErr
 
 
 def _has_control(text: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    return _CONTROL.search(text) is not None
 
 
 def check_api_key(value: Any) -> str:
@@ -483,6 +486,12 @@ def webhook_path(webhook_id: Any) -> str:
         raise _invalid(
             "webhook_id", f"must be a string, not {type(webhook_id).__name__}.", "webhook id"
         )
+    return _webhook_path(webhook_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _webhook_path(webhook_id: str) -> str:
+    """``webhook_path`` for a str: cached, since the same ids come back (errors are not)."""
     if not webhook_id.strip():
         raise _invalid("webhook_id", "must not be empty.", "webhook id")
     if len(webhook_id) > ID_MAX or not _encodable(webhook_id) or _has_control(webhook_id):
