@@ -532,3 +532,20 @@ async def test_http_proxy_from_the_environment_is_used(monkeypatch: pytest.Monke
         ) as client:
             assert await client.webhooks.list() == []
     assert seen_targets == ["http://lettr.invalid/api/webhooks"]
+
+
+def test_a_sync_call_without_timeout_is_not_frozen_by_a_huge_retry_after(
+    fake_thread: FakeLettr,
+) -> None:
+    import lettr_sync
+
+    fake_thread.inject(Fault.status(429, headers={"Retry-After": "86400"}))
+    policy = RetryPolicy(backoff_initial=0.01, backoff_max=0.05, max_retry_after=0.3)
+    with lettr_sync.Lettr(
+        API_KEY, base_url=fake_thread.base_url, rate_limit=None, timeout=None, retry_policy=policy
+    ) as client:
+        started = time.monotonic()
+        assert client.webhooks.list() == []
+        # Waited the capped 0.3 s, not a day (the call has no timeout to stop it).
+        assert 0.29 <= time.monotonic() - started < 60
+    assert [r.status for r in fake_thread.requests] == [429, 200]
