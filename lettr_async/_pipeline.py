@@ -126,7 +126,9 @@ class Pipeline:
             attempt += 1
             failure: LettrError
             try:
-                await self.limiter.acquire(lane, deadline=deadline)
+                # The limiter contract: a deadline for interactive calls only.
+                interactive = lane is Lane.INTERACTIVE
+                await self.limiter.acquire(lane, deadline=deadline if interactive else None)
                 now = clock()
                 if deadline is None and timeout is not None:
                     deadline = now + timeout
