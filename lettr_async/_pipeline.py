@@ -13,7 +13,7 @@ One call, in order (each step is where an instrumentation hook would go):
    ``observe`` the response headers, pause the limiter after a 429;
 3. on failure ``RetryPolicy.decide`` says whether and after how long to
    retry; a retry that cannot start before the deadline is not attempted.
-   The raised error carries ``attempts`` and ``elapsed``.
+   The raised error carries ``attempts`` (requests sent) and ``elapsed``.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class Pipeline:
         body = request.body
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         debug = logger.isEnabledFor(logging.DEBUG)
-        attempt = 0
+        attempt = sent = 0
         while True:
             attempt += 1
             failure: LettrError
@@ -135,8 +135,10 @@ class Pipeline:
                 remaining = None if deadline is None else deadline - now
                 if remaining is not None and remaining <= 0:
                     raise APITimeoutError(f"{request.method} {request.path} timed out")
+                sessions = self._sessions()
+                sent += 1
                 response = await transport.send(
-                    self._sessions(),
+                    sessions,
                     request.method,
                     url,
                     body=payload,
@@ -171,7 +173,7 @@ class Pipeline:
                 delay = None  # the retry could not even start within the timeout
             what = f"{request.method} {request.path}"
             if delay is None:
-                raise _finish(failure, what, attempt, now - started, timeout)
+                raise _finish(failure, what, sent, now - started, timeout)
             logger.debug(
                 "%s: attempt %d of %d failed (%s); retrying in %.2fs",
                 what,

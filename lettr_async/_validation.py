@@ -109,8 +109,9 @@ UPDATE_FIELDS: frozenset[str] = frozenset(WebhookUpdateFields.__annotations__) |
 )
 """Keyword arguments ``webhooks.update`` accepts (``target`` is deprecated)."""
 
-_BASIC_FIELDS = ("auth_username", "auth_password")
-_OAUTH_FIELDS = ("oauth_client_id", "oauth_client_secret", "oauth_token_url")
+# Required per auth_type, derived from the one field list.
+_BASIC_FIELDS = tuple(f for f in AUTH_FIELDS if f.startswith("auth_"))
+_OAUTH_FIELDS = tuple(f for f in AUTH_FIELDS if f.startswith("oauth_"))
 
 
 def _invalid(field: str, message: str, what: str | None = None) -> ValidationError:

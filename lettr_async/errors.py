@@ -47,7 +47,7 @@ class LettrError(Exception):
 
     message: str
     attempts: int | None = None
-    """How many requests the failed call sent (None when it never reached the pipeline)."""
+    """How many requests the failed call sent (0: refused before sending; None: not a call)."""
     elapsed: float | None = None
     """Seconds the whole call took, all attempts and waits included (None: see ``attempts``)."""
 

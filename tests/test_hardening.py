@@ -453,6 +453,7 @@ async def test_a_long_pause_fails_a_call_at_once_instead_of_outliving_its_timeou
         # The pause (capped at 60 s) is beyond the timeout: refused without waiting it out.
         assert time.monotonic() - started < 1.0
     assert info.value.error_code == "client_rate_limited"
+    assert info.value.attempts == 0  # refused before sending anything
     assert len(fake.requests) == 1
 
 
