@@ -535,6 +535,17 @@ async def test_http_proxy_from_the_environment_is_used(monkeypatch: pytest.Monke
     assert seen_targets == ["http://lettr.invalid/api/webhooks"]
 
 
+async def test_no_proxy_exempts_the_api_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with raw_server() as server:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        direct = f"http://127.0.0.1:{closed_port()}/api"
+        async with AsyncLettr(API_KEY, base_url=direct, rate_limit=None, max_retries=0) as client:
+            with pytest.raises(APIConnectionError):
+                await client.webhooks.list()
+    assert server.seen == []  # went straight to the (closed) host, not through the proxy
+
+
 def test_a_sync_call_without_timeout_is_not_frozen_by_a_huge_retry_after(
     fake_thread: FakeLettr,
 ) -> None:
