@@ -193,7 +193,10 @@ class Webhooks:
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[None]:
-        """Delete many webhooks concurrently; one outcome per id, in input order."""
+        """Delete many webhooks concurrently; one outcome per id, in input order.
+
+        ``timeout`` bounds each item, from the moment its first slot is granted.
+        """
         return self._client._run(
             lambda c: c.webhooks.delete_many(
                 webhook_ids,
@@ -218,6 +221,7 @@ class Webhooks:
         """Create many webhooks; each item holds ``create``'s keyword arguments.
 
         Outcome keys are the items' indexes. Every item is validated first.
+        ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         return self._client._run(
             lambda c: c.webhooks.create_many(

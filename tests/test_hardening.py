@@ -489,6 +489,18 @@ async def test_target_deprecation_points_at_the_async_caller(fake: FakeLettr) ->
     assert record[0].filename == __file__
 
 
+async def test_target_deprecation_in_update_many_points_at_the_caller(fake: FakeLettr) -> None:
+    hook = fake.add_webhook(name="n", url="https://example.com/old")
+    async with make_client(fake) as client:
+        with pytest.warns(DeprecationWarning, match="target") as record:
+            result = await client.webhooks.update_many(
+                {hook["id"]: {"target": "https://example.com/new"}}
+            )
+    assert result.ok
+    assert record[0].filename == __file__
+    assert fake.webhooks[hook["id"]]["url"] == "https://example.com/new"
+
+
 def test_target_deprecation_points_at_the_sync_caller(fake_thread: FakeLettr) -> None:
     import lettr_sync
 

@@ -219,7 +219,10 @@ class AsyncWebhooks:
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[None]:
-        """Delete many webhooks concurrently; one outcome per id, in input order."""
+        """Delete many webhooks concurrently; one outcome per id, in input order.
+
+        ``timeout`` bounds each item, from the moment its first slot is granted.
+        """
         options = self._api.options(timeout, max_retries)
         check_concurrency(concurrency)
         if isinstance(webhook_ids, str):
@@ -247,6 +250,7 @@ class AsyncWebhooks:
         """Create many webhooks; each item holds ``create``'s keyword arguments.
 
         Outcome keys are the items' indexes. Every item is validated first.
+        ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
         check_concurrency(concurrency)
