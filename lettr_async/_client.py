@@ -116,8 +116,13 @@ class _Session:
         # Only for a loop that is already closed: nothing is scheduled, sockets
         # of a dead loop are closed synchronously. A live loop's asyncgen
         # finaliser closes the sessions itself.
-        if not self._flags.finished and self.loop.is_closed() and self._flags.pid == os.getpid():
-            self.abandon()
+        try:
+            if self._flags.finished or self._flags.pid != os.getpid():
+                return
+            if self.loop.is_closed():
+                self.abandon()
+        except Exception:  # noqa: S110 - interpreter shutdown: modules may be gone
+            pass
 
 
 class _GuardFlags:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
+import logging
 import subprocess
 import sys
 import time
@@ -214,17 +214,38 @@ async def test_remaining_zero_waits_for_the_reset() -> None:
     assert arrivals[1] >= reset - 0.005  # the second call waited for the new window
 
 
+class _Saw429(logging.Handler):
+    """Sets ``event`` when the pipeline logs a 429 (it pauses the limiter right after)."""
+
+    def __init__(self, event: anyio.Event) -> None:
+        super().__init__(logging.DEBUG)
+        self.event = event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.args, tuple) and 429 in record.args:
+            self.event.set()
+
+
 async def test_a_429_pauses_tasks_that_start_during_the_pause(fake: FakeLettr) -> None:
     fake.inject(Fault.status(429, headers={"Retry-After": "1"}))
-    async with make_client(fake) as client:
-        limiter = client._state.limiter
-        async with anyio.create_task_group() as group:
+    saw_429 = anyio.Event()
+    handler = _Saw429(saw_429)
+    log = logging.getLogger("lettr_async")
+    log.addHandler(handler)
+    old_level = log.level
+    log.setLevel(logging.DEBUG)
+    try:
+        async with make_client(fake) as client, anyio.create_task_group() as group:
             group.start_soon(client.webhooks.list)
             with anyio.fail_after(10):
-                while limiter.seconds_until_free() <= 0:  # noqa: ASYNC110 - client-side state
-                    await asyncio.sleep(0.005)
+                await saw_429.wait()
+            # The 429 was logged and the client paused in the same step: these
+            # four calls start while the pause is on.
             for _ in range(4):
                 group.start_soon(client.webhooks.list)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
     first, *later = fake.requests
     assert first.status == 429
     assert len(later) == 5  # the retry and the four new calls
