@@ -1,4 +1,4 @@
-"""``AsyncLettr``: configuration, session lifecycle and the request pipeline.
+"""``AsyncLettr``: configuration and session lifecycle.
 
 Every API call goes through the pipeline (``_pipeline.py``): rate limiter,
 send, map errors, retry. Resources (``client.webhooks``) only validate,
@@ -6,21 +6,22 @@ build an ``ApiRequest`` and structure the results.
 
 Session lifecycle, and why it looks like this:
 
-* The aiohttp session is created lazily inside the running loop and reused
-  for every request (keep-alive pool).
+* The aiohttp sessions are created lazily inside the running loop and
+  reused for every request (keep-alive pool).
 * Pooled connections belong to one event loop. When the loop that owns the
-  session ends (``asyncio.run`` returning), a small guardian task that
-  ``asyncio.run`` cancels closes the session while the loop is still alive,
-  so a module-level client used by two ``asyncio.run`` calls just opens a
-  fresh session in the second loop, without "Event loop is closed" or
-  "attached to a different loop" errors.
+  sessions ends, a guardian (an async generator registered with that loop,
+  which ``asyncio.run`` closes through ``shutdown_asyncgens()``) closes them
+  while the loop is still alive, so a module-level client used by two
+  ``asyncio.run`` calls just opens fresh sessions in the second loop,
+  without "Event loop is closed" or "attached to a different loop" errors.
 * Using the client from a second loop while the first is still running is
   refused with a clear ``LettrError``: connections cannot be shared.
-* Nothing is ever scheduled from ``__del__``. A session whose loop was
-  closed without ``aclose()`` is released at once; only sessions of a
-  loop from a parent process (after ``os.fork()``) are kept referenced,
-  so their sockets, shared with the parent, are never closed here, and
-  those are bounded (``_ORPHANS``).
+* Nothing is ever scheduled from ``__del__``. Sessions of a hand-managed
+  loop closed without ``aclose()`` are released without I/O (their sockets
+  closed) when the client notices or is collected; only sessions of a loop
+  from a parent process (after ``os.fork()``) or of a stopped, unclosed
+  loop are kept referenced, bounded (``_ORPHANS``), so sockets shared with
+  the parent are never closed here.
 """
 
 from __future__ import annotations
