@@ -14,11 +14,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import Config
 from ._servers import API_KEY, fake_lettr
 from ._stats import interleave
+
+if TYPE_CHECKING:
+    from lettr_async import WebhookUpdateFields
 
 __all__ = ["ASYNC_BULK", "SYNC_BULK", "run"]
 
@@ -76,7 +79,7 @@ def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
             ids = asyncio.run(_ids(url))[:n]
             round_number = [0]
 
-            def updates() -> dict[str, dict[str, Any]]:
+            def updates() -> dict[str, WebhookUpdateFields]:
                 round_number[0] += 1
                 return {wid: {"name": f"Bulk round {round_number[0]} {wid}"} for wid in ids}
 

@@ -6,16 +6,19 @@ from here: models, enums, event type names and the exception hierarchy.
 """
 
 from ._client import DEFAULT_BASE_URL, AsyncLettr
-from ._ratelimit import Lane
 from ._retry import RetryPolicy
+from ._sentinel import NOT_GIVEN, NotGiven
+from ._validation import WebhookCreateFields, WebhookUpdateFields
 from ._version import __version__
-from .bulk import BulkError, BulkOutcome, BulkResult
+from .bulk import BulkOutcome, BulkResult, ProgressCallback
 from .errors import (
+    CLIENT_RATE_LIMITED,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BulkError,
     ConflictError,
     ForbiddenError,
     LettrError,
@@ -23,7 +26,9 @@ from .errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    TLSCertificateError,
     UnexpectedResponseError,
+    UnprocessableEntityError,
     ValidationError,
 )
 from .models import RateLimitInfo, Webhook
@@ -38,6 +43,7 @@ from .types import (
 )
 
 __all__ = [
+    "CLIENT_RATE_LIMITED",
     "DEFAULT_BASE_URL",
     "EVENT_TYPES",
     "APIConnectionError",
@@ -55,18 +61,24 @@ __all__ = [
     "EventType",
     "EventsMode",
     "ForbiddenError",
-    "Lane",
     "LastStatus",
     "LettrError",
+    "NOT_GIVEN",
+    "NotGiven",
     "NotAttemptedError",
     "NotFoundError",
+    "ProgressCallback",
     "RateLimitError",
     "RateLimitInfo",
     "RetryPolicy",
     "ServerError",
+    "TLSCertificateError",
     "UnexpectedResponseError",
+    "UnprocessableEntityError",
     "ValidationError",
     "Webhook",
+    "WebhookCreateFields",
+    "WebhookUpdateFields",
     "__version__",
     "normalize_event_type",
 ]

@@ -1,49 +1,62 @@
-"""``AsyncLettr``: configuration, session lifecycle and the request pipeline.
+"""``AsyncLettr``: configuration and session lifecycle.
 
-Every API call goes through ``AsyncLettr._request``: rate limiter, send,
-map errors, retry. Resources (``client.webhooks``) only build paths and
-bodies and structure the results.
+Every API call goes through the pipeline (``_pipeline.py``): rate limiter,
+send, map errors, retry. Resources (``client.webhooks``) only validate,
+build an ``ApiRequest`` and structure the results.
 
 Session lifecycle, and why it looks like this:
 
-* The aiohttp session is created lazily inside the running loop and reused
-  for every request (keep-alive pool).
+* The aiohttp sessions are created lazily inside the running loop and
+  reused for every request (keep-alive pool).
 * Pooled connections belong to one event loop. When the loop that owns the
-  session ends (``asyncio.run`` returning), a small guardian task that
-  ``asyncio.run`` cancels closes the session while the loop is still alive,
-  so a module-level client used by two ``asyncio.run`` calls just opens a
-  fresh session in the second loop, without "Event loop is closed" or
-  "attached to a different loop" errors.
+  sessions ends, a guardian (an async generator registered with that loop,
+  which ``asyncio.run`` closes through ``shutdown_asyncgens()``) closes them
+  while the loop is still alive, so a module-level client used by two
+  ``asyncio.run`` calls just opens fresh sessions in the second loop,
+  without "Event loop is closed" or "attached to a different loop" errors.
 * Using the client from a second loop while the first is still running is
   refused with a clear ``LettrError``: connections cannot be shared.
-* Nothing is ever scheduled from ``__del__``.
+* Nothing is ever scheduled from ``__del__``. Sessions of a hand-managed
+  loop closed without ``aclose()`` are released without I/O (their sockets
+  closed) when the client notices or is collected; only sessions of a loop
+  from a parent process (after ``os.fork()``) or of a stopped, unclosed
+  loop are kept referenced, bounded (``_ORPHANS``), so sockets shared with
+  the parent are never closed here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import collections
 import logging
 import os
-import time
-from collections.abc import Mapping
+import ssl
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import attrs
-
-from ._ratelimit import Lane, RateLimiter, current_lane
-from ._retry import RetryPolicy, is_retryable
-from .errors import LettrError, RateLimitError, ValidationError
-from .hooks import NO_HOOKS, Hooks
+from ._pipeline import ApiChannel, CallOptions, Pipeline
+from ._ratelimit import RateLimiter
+from ._retry import RetryPolicy
+from ._sentinel import NOT_GIVEN, NotGiven
+from ._validation import (
+    check_api_key,
+    check_base_url,
+    check_connection_limit,
+    check_hooks,
+    check_max_retries,
+    check_rate_limit,
+    check_timeout,
+    check_verify,
+)
+from .errors import LettrError, ValidationError
 from .models import RateLimitInfo
 
 if TYPE_CHECKING:
-    import aiohttp
-
+    from ._transport import HttpSessions
+    from .hooks import Hooks
     from .resources.webhooks import AsyncWebhooks
 
-__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "RequestOptions"]
+__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven", "RequestOptions"]
 
 logger = logging.getLogger("lettr_async")
 
@@ -51,54 +64,101 @@ DEFAULT_BASE_URL = "https://app.lettr.com/api"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_RATE_LIMIT = 3.0
+DEFAULT_CONNECTION_LIMIT = 100
 API_KEY_ENV = "LETTR_API_KEY"
 BASE_URL_ENV = "LETTR_BASE_URL"
 
-
-class _Unset:
-    """Marks an option that ``with_options`` leaves as it is."""
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Any = _Unset()
-
-
-@attrs.frozen
-class RequestOptions:
-    """Per-call settings; ``with_options`` and per-call arguments override them."""
-
-    timeout: float | None
-    max_retries: int
+RequestOptions = CallOptions
+"""Per-call settings (kept under its former name)."""
 
 
 class _Session:
-    """The aiohttp session of one event loop, plus the guardian that closes it."""
+    """The aiohttp sessions of one event loop, closed when that loop shuts down.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, headers: Mapping[str, str], limit: int):
-        from ._transport import open_http_session  # aiohttp loads on first use
+    The guardian is an async generator, not a task: the loop's asyncgen
+    hooks register it, ``asyncio.run`` (and anyone calling
+    ``loop.shutdown_asyncgens()``) closes it while the loop is alive, and its
+    ``finally`` closes the sessions. A hand-managed loop closed without that
+    leaves no pending task behind; its connections are released without I/O
+    when the client next notices (reuse, ``aclose()``) or is collected. No
+    reference cycle runs through here, so ``__del__`` runs before aiohttp's
+    own finalisers would warn.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        headers: Mapping[str, str],
+        limit: int,
+        ssl_context: ssl.SSLContext | None,
+        base_url: str,
+    ):
+        from ._transport import HttpSessions
 
         self.loop = loop
-        self.http = open_http_session(headers, limit)
-        self._guardian = loop.create_task(self._guard(), name="lettr-async session guardian")
-
-    async def _guard(self) -> None:
-        try:
-            await asyncio.get_running_loop().create_future()
-        finally:
-            await self.http.close()
+        self.http = HttpSessions(headers, limit, ssl_context, base_url)
+        self._flags = _GuardFlags()
+        self._guardian = _guard(self.http, self._flags)
+        _drive(self._guardian.__anext__())  # registers it with the running loop
 
     @property
     def usable(self) -> bool:
-        return not self.http.closed and not self._guardian.done()
+        return not self._flags.finished and not self.http.closed
 
     async def close(self) -> None:
-        """Close the session from inside its own loop."""
-        if not self._guardian.done():
-            self._guardian.cancel()
-        # wait() neither raises the guardian's CancelledError nor hides ours.
-        await asyncio.wait([self._guardian])
+        """Close the sessions from inside their own loop."""
+        await self._guardian.aclose()
+
+    def abandon(self) -> None:
+        """Finish the guardian without its loop: release everything, no I/O."""
+        if not self._flags.finished:
+            self._flags.abandoned = True
+            _drive(self._guardian.aclose())
+
+    def __del__(self) -> None:
+        # Only for a loop that is already closed: nothing is scheduled, sockets
+        # of a dead loop are closed synchronously. A live loop's asyncgen
+        # finaliser closes the sessions itself.
+        try:
+            if self._flags.finished or self._flags.pid != os.getpid():
+                return
+            if self.loop.is_closed():
+                self.abandon()
+        except Exception:  # noqa: S110 - interpreter shutdown: modules may be gone
+            pass
+
+
+class _GuardFlags:
+    """State the guardian shares with its ``_Session`` (kept apart: no cycle)."""
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.abandoned = False
+        self.pid = os.getpid()
+
+
+async def _guard(http: HttpSessions, flags: _GuardFlags) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        flags.finished = True
+        if flags.abandoned:
+            from ._transport import release_on_dead_loop
+
+            release_on_dead_loop(http)
+        else:
+            await http.close()
+
+
+def _drive(step: Coroutine[Any, Any, Any] | Awaitable[Any]) -> None:
+    """Run an awaitable that completes without suspending, synchronously."""
+    coro: Any = step
+    try:
+        coro.send(None)
+    except StopIteration:
+        return
+    coro.close()  # pragma: no cover - the guardian never suspends here
+    raise RuntimeError("lettr_async session guardian suspended unexpectedly")
 
 
 class _SharedState:
@@ -113,23 +173,25 @@ class _SharedState:
         limiter: RateLimiter,
         retry_policy: RetryPolicy,
         connection_limit: int,
-        hooks: Hooks,
+        ssl_context: ssl.SSLContext | None,
     ) -> None:
-        self.base_url = base_url
-        self.hooks = hooks
         self.headers = {
             **headers,
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
         }
-        self.limiter = limiter
-        self.retry_policy = retry_policy
         self.connection_limit = connection_limit
+        self.ssl_context = ssl_context
         self.session: _Session | None = None
         self.closed = False
         self.pid = os.getpid()
+        self.base_url = base_url
+        self.limiter = limiter
 
-    def session_for_running_loop(self) -> aiohttp.ClientSession:
+    def __repr__(self) -> str:
+        return f"<lettr_async client state for {self.base_url!r}>"
+
+    def session_for_running_loop(self) -> HttpSessions:
         if self.closed:
             raise LettrError("this client has been closed; create a new AsyncLettr")
         loop = asyncio.get_running_loop()
@@ -144,52 +206,63 @@ class _SharedState:
                 )
             # The owning loop is stopped, closed or lives in a parent process:
             # its connections are unusable. Drop them without touching the loop.
-            _abandon(current)
+            _abandon(current, forked=self.pid != os.getpid())
         self.pid = os.getpid()
-        self.session = _Session(loop, self.headers, self.connection_limit)
+        self.session = _Session(
+            loop, self.headers, self.connection_limit, self.ssl_context, self.base_url
+        )
         return self.session.http
 
     async def close(self) -> None:
         self.closed = True
         current, self.session = self.session, None
-        if current is None or not current.usable:
-            return
-        if current.loop is asyncio.get_running_loop():
-            await current.close()
-        elif current.loop.is_running() and self.pid == os.getpid():
-            future = asyncio.run_coroutine_threadsafe(current.close(), current.loop)
-            await asyncio.wrap_future(future)
-        else:
-            _abandon(current)
+        try:
+            if current is None or not current.usable:
+                return
+            if current.loop is asyncio.get_running_loop():
+                await current.close()
+            elif current.loop.is_running() and self.pid == os.getpid():
+                future = asyncio.run_coroutine_threadsafe(current.close(), current.loop)
+                await asyncio.wrap_future(future)
+            else:
+                _abandon(current, forked=self.pid != os.getpid())
+        finally:
+            await self.limiter.aclose()
 
 
-_abandoned: list[_Session] = []
+_ORPHANS: collections.deque[_Session] = collections.deque(maxlen=16)
+"""Sessions of a parent process or of a stopped (not closed) loop: their sockets are left alone."""
 
 
-def _abandon(session: _Session) -> None:
+def _abandon(session: _Session, *, forked: bool) -> None:
     """Forget a session whose loop is gone, without waking that loop.
 
-    Its connector is marked closed (aiohttp skips all I/O when the loop is
-    closed) and the object is kept referenced so no ``__del__`` warns about
-    transports that belonged to a dead loop or a parent process.
+    After ``os.fork()`` the sockets are shared with the parent, and a loop
+    that is merely stopped may run again: those sessions are kept referenced
+    (bounded) so no finaliser closes their sockets. A session of a loop that
+    was closed in this process is marked closed and released.
     """
-    connector = session.http.connector
-    if connector is not None and session.loop.is_closed():
-        connector._close()  # aiohttp's synchronous path for a connector on a closed loop
-    _abandoned.append(session)
+    if forked or not session.loop.is_closed():
+        _ORPHANS.append(session)
+        return
+    session.abandon()
 
 
 class AsyncLettr:
     """Async client for the Lettr webhooks API.
 
     ``api_key`` falls back to ``$LETTR_API_KEY`` and ``base_url`` to
-    ``$LETTR_BASE_URL``, then ``https://app.lettr.com/api``. ``timeout`` (in
-    seconds, None for none) and ``max_retries`` apply to each call unless
-    overridden per call or with ``with_options``. ``rate_limit`` is the
-    starting budget in requests per second (Lettr's default is 3; the client
-    follows ``X-RateLimit-Limit`` from then on), or None to disable pacing.
-    ``hooks`` (``lettr_async.hooks.Hooks``) observe every call, attempt,
-    retry and rate-limit wait; ``with_options`` views share them.
+    ``$LETTR_BASE_URL``, then ``https://app.lettr.com/api``. ``timeout``
+    (seconds for a whole call, all retries and waits included; None for no
+    timeout) and ``max_retries`` apply to each call unless overridden per
+    call or with ``with_options``. ``rate_limit`` is the starting budget in
+    requests per second (Lettr's default is 3; the client follows
+    ``X-RateLimit-Limit`` from then on), or None to disable pacing; the last
+    headers the server sent are in ``rate_limit_info``. ``verify`` is True
+    (system CAs), a CA bundle path or an ``ssl.SSLContext``; proxies come
+    from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``. ``hooks``
+    (``lettr_async.hooks.Hooks``) observe every call, attempt, retry and
+    rate-limit wait; ``with_options`` views share them.
 
     Use it as ``async with AsyncLettr() as client:`` or call ``aclose()``.
     """
@@ -206,52 +279,52 @@ class AsyncLettr:
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
         default_headers: Mapping[str, str] | None = None,
-        connection_limit: int = 100,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         retry_policy: RetryPolicy | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         hooks: Hooks | None = None,
     ) -> None:
-        if hooks is not None and not isinstance(hooks, Hooks):
-            raise ValidationError(
-                "hooks must be a lettr_async.hooks.Hooks",
-                errors={"hooks": ["must be a lettr_async.hooks.Hooks instance."]},
-            )
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        if not key or not key.strip():
-            raise ValidationError(
-                "no Lettr API key: pass api_key='lttr_...' or set the LETTR_API_KEY "
-                "environment variable",
-                errors={"api_key": ["is required."]},
-            )
-        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        parsed = urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValidationError(
-                "base_url must be an absolute http(s) URL",
-                errors={"base_url": ["must be an absolute http(s) URL."]},
-            )
-        self._defaults = RequestOptions(
-            timeout=_check_timeout(timeout), max_retries=_check_retries(max_retries)
+        key = check_api_key(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
+        url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        defaults = CallOptions(
+            timeout=check_timeout(timeout), max_retries=check_max_retries(max_retries)
         )
-        if rate_limit is not None and (not isinstance(rate_limit, (int, float)) or rate_limit <= 0):
+        budget = check_rate_limit(rate_limit)
+        limit = check_connection_limit(connection_limit)
+        ssl_context = check_verify(verify)
+        headers = _check_headers(default_headers)
+        observers = check_hooks(hooks)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise ValidationError(
-                "rate_limit must be a positive number or None",
-                errors={"rate_limit": ["must be a positive number of requests per second."]},
+                "invalid retry_policy", errors={"retry_policy": ["must be a RetryPolicy."]}
             )
+        policy = retry_policy or RetryPolicy()
+        self._rate_limit = budget
         self._state = _SharedState(
-            api_key=key.strip(),
-            base_url=url.rstrip("/"),
-            headers=default_headers or {},
-            limiter=RateLimiter(rate_limit),
-            retry_policy=retry_policy or RetryPolicy(),
-            connection_limit=connection_limit,
-            hooks=hooks if hooks is not None else NO_HOOKS,
+            api_key=key,
+            base_url=url,
+            headers=headers,
+            limiter=RateLimiter(budget, max_pause=policy.max_retry_after),
+            retry_policy=policy,
+            connection_limit=limit,
+            ssl_context=ssl_context,
         )
+        # The pipeline holds the state (for sessions), never the reverse: no
+        # reference cycle, so a dropped client is released by refcounting.
+        pipeline = Pipeline(
+            base_url=url,
+            limiter=self._state.limiter,
+            retry_policy=policy,
+            sessions=self._state.session_for_running_loop,
+            hooks=observers,
+        )
+        self._channel = ApiChannel(pipeline, defaults)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
         from .resources.webhooks import AsyncWebhooks
 
-        self.webhooks = AsyncWebhooks(self)
+        self.webhooks = AsyncWebhooks(self._channel)
 
     # -- configuration -------------------------------------------------------------
 
@@ -262,21 +335,29 @@ class AsyncLettr:
 
     @property
     def timeout(self) -> float | None:
-        """Default per-call timeout in seconds (None: no timeout)."""
-        return self._defaults.timeout
+        """Default timeout of a whole call in seconds (None: no timeout)."""
+        return self._channel.defaults.timeout
 
     @property
     def max_retries(self) -> int:
         """Default number of retries after the first attempt."""
-        return self._defaults.max_retries
+        return self._channel.defaults.max_retries
 
     @property
-    def rate_limit(self) -> RateLimitInfo:
+    def rate_limit(self) -> float | None:
+        """The configured starting budget in requests per second (None: no pacing)."""
+        return self._rate_limit
+
+    @property
+    def rate_limit_info(self) -> RateLimitInfo:
         """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
         return self._state.limiter.info
 
     def with_options(
-        self, *, timeout: float | None = NOT_GIVEN, max_retries: int = NOT_GIVEN
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncLettr:
         """A view of this client with other defaults, sharing session and limiter.
 
@@ -284,19 +365,15 @@ class AsyncLettr:
         """
         view = object.__new__(type(self))
         view._state = self._state
-        view._defaults = RequestOptions(
-            timeout=self._defaults.timeout if timeout is NOT_GIVEN else _check_timeout(timeout),
-            max_retries=(
-                self._defaults.max_retries
-                if max_retries is NOT_GIVEN
-                else _check_retries(max_retries)
-            ),
+        view._rate_limit = self._rate_limit
+        view._channel = ApiChannel(
+            self._channel.pipeline, self._channel.defaults.override(timeout, max_retries)
         )
         view._bind_resources()
         return view
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._state.base_url!r})"
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -315,134 +392,16 @@ class AsyncLettr:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # -- the request pipeline -----------------------------------------------------
 
-    def _options(self, timeout: float | None, max_retries: int | None) -> RequestOptions:
-        if timeout is None and max_retries is None:
-            return self._defaults
-        return RequestOptions(
-            timeout=self._defaults.timeout if timeout is None else _check_timeout(timeout),
-            max_retries=(
-                self._defaults.max_retries if max_retries is None else _check_retries(max_retries)
-            ),
-        )
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        idempotent: bool,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> Any:
-        """Send ``method path`` with retries; return the decoded JSON body.
-
-        Observability (``lettr_async.hooks``): one tracker per call; per
-        attempt ``rate_limit_wait`` (when the limiter held it), ``request`` and
-        ``response``; ``retry`` when a retry begins; ``end`` exactly once.
-        """
-        from ._transport import decode_success, raise_for_status, send
-
-        options = self._options(timeout, max_retries)
-        state = self._state
-        url = state.base_url + path
-        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        lane = current_lane.get()
-        what = f"{method} {path}"
-        tracker = state.hooks.start_call(method, path, state.base_url)
-        attempts = 0
-        last_error: LettrError | None = None
-
-        async def attempt() -> Any:
-            nonlocal attempts, last_error
-            attempts += 1
-            number = attempts
-            # Interactive calls fail early rather than queue past their timeout.
-            max_wait = options.timeout if lane is Lane.INTERACTIVE else None
-            queued = time.perf_counter()
-            await state.limiter.acquire(lane, max_wait=max_wait)
-            started = time.perf_counter()
-            if started - queued > _WAIT_WORTH_REPORTING:
-                tracker.rate_limit_wait(number, started - queued, lane.name.lower())
-            session = state.session_for_running_loop()
-            tracker.request(number)
-            try:
-                response = await send(session, method, url, body=payload, timeout=options.timeout)
-                logger.debug(
-                    "%s -> %d in %.1f ms",
-                    what,
-                    response.status,
-                    1000 * (time.perf_counter() - started),
-                )
-                state.limiter.observe(response.headers)
-                try:
-                    raise_for_status(response)
-                except RateLimitError as exc:
-                    # Hold every request of this client, not just this one's retry.
-                    state.limiter.pause(exc.retry_after if exc.retry_after is not None else 1.0)
-                    raise
-                result = decode_success(response)
-            except LettrError as exc:
-                last_error = exc
-                tracker.response(number, error=exc)
-                raise
-            tracker.response(number, status_code=response.status, headers=response.headers)
-            return result
-
-        try:
-            # Fast path: most calls succeed at once, and building and driving a
-            # tenacity controller costs more than the rest of this method. Only a
-            # retryable failure enters tenacity, which replays that failure as its
-            # first attempt, so numbering, waits and logs are unchanged.
-            try:
-                result = await attempt()
-            except LettrError as exc:
-                if options.max_retries == 0 or not is_retryable(exc, idempotent=idempotent):
-                    raise
-                first_failure: LettrError | None = exc
-            else:
-                tracker.end()
-                return result
-            retrying = state.retry_policy.retrying(
-                max_retries=options.max_retries, idempotent=idempotent, what=what
-            )
-            idle = 0.0
-            async for try_ in retrying:
-                with try_:
-                    if first_failure is not None:
-                        failure, first_failure = first_failure, None
-                        raise failure
-                    waited, idle = try_.retry_state.idle_for - idle, try_.retry_state.idle_for
-                    if last_error is not None:
-                        tracker.retry(attempts, waited, last_error)
-                    result = await attempt()
-        except BaseException as exc:
-            tracker.end(exc)
-            raise
-        tracker.end()
-        return result
-
-
-_WAIT_WORTH_REPORTING = 0.001  # seconds; shorter limiter waits are just scheduling noise
-
-
-def _check_timeout(value: Any) -> float | None:
+def _check_headers(value: Any) -> dict[str, str]:
     if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and "\r" not in k + v and "\n" not in k + v
+        for k, v in value.items()
+    ):
         raise ValidationError(
-            "timeout must be a positive number of seconds or None",
-            errors={"timeout": ["must be a positive number of seconds or None."]},
+            "invalid default_headers",
+            errors={"default_headers": ["must map header names to single-line strings."]},
         )
-    return float(value)
-
-
-def _check_retries(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(
-            "max_retries must be a non-negative integer",
-            errors={"max_retries": ["must be a non-negative integer."]},
-        )
-    return value
+    return dict(value)

@@ -66,10 +66,15 @@ class RateLimiter:
         self,
         per_second: float | None,
         *,
+        max_pause: float = 60.0,
+        store: object | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if per_second is not None and per_second <= 0:
-            raise ValueError("rate_limit must be a positive number of requests per second or None")
+        from ._validation import check_rate_limit
+
+        per_second = check_rate_limit(per_second)
+        self.per_second = per_second
+        self._max_pause = max_pause
         self._clock = clock
         self.pacing = per_second is not None
         self._interval = SAFETY_FACTOR / per_second if per_second else 0.0
@@ -88,29 +93,31 @@ class RateLimiter:
         ready = max(self._next_slot, self._paused_until) if self.pacing else self._paused_until
         return max(0.0, ready - self._clock())
 
-    async def acquire(self, lane: Lane, *, max_wait: float | None = None) -> None:
+    async def acquire(self, lane: Lane, *, deadline: float | None = None) -> float:
         """Wait for this request's slot.
 
         Interactive requests reserve the earliest slot at once (pushing
         bulk items back); bulk items take a slot only when one is free right
         now, so they never hold a place ahead of an interactive call. If an
-        interactive wait would exceed ``max_wait`` (the call's timeout), fail
-        at once with ``RateLimitError`` instead of sleeping into a timeout.
+        interactive wait would start after ``deadline`` (a ``clock()`` value),
+        fail at once with ``RateLimitError`` instead of sleeping into a
+        timeout. Returns the seconds waited.
         """
+        began = self._clock()
         while True:
             now = self._clock()
             ready = max(self._next_slot, self._paused_until) if self.pacing else self._paused_until
             wait = ready - now
             if wait <= 0:
                 self._take(now, ready)
-                return
+                return now - began
             if lane is Lane.BULK:
                 await anyio.sleep(min(wait, BULK_NAP))
                 continue
-            if max_wait is not None and wait > max_wait:
+            if deadline is not None and ready > deadline:
                 raise RateLimitError(
                     f"client-side rate limit: the next free slot is {wait:.2f}s away, "
-                    f"beyond this call's timeout of {max_wait:.2f}s",
+                    "beyond this call's timeout",
                     retry_after=wait,
                     status_code=429,
                     error_code=CLIENT_RATE_LIMITED,
@@ -120,7 +127,7 @@ class RateLimiter:
                 self._last_start = ready
             await anyio.sleep(wait)
             if self._paused_until <= ready:
-                return
+                return self._clock() - began
             # A 429 arrived while we slept: our slot is void, queue again.
 
     def _take(self, now: float, ready: float) -> None:
@@ -139,8 +146,17 @@ class RateLimiter:
         self._next_slot = base + self._interval
 
     def pause(self, seconds: float) -> None:
-        """Hold every request for ``seconds`` (after a 429's Retry-After)."""
-        self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+        """Hold every request for ``seconds`` (after a 429's Retry-After).
+
+        Clamped to ``[0, max_pause]``; NaN counts as 0. Never raises.
+        """
+        if not seconds >= 0:
+            seconds = 0.0
+        seconds = min(seconds, self._max_pause)
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def aclose(self) -> None:
+        """Release store resources (none for the in-memory limiter)."""
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the budget from a response's ``X-RateLimit-*`` headers."""
@@ -153,9 +169,7 @@ class RateLimiter:
         self.info = RateLimitInfo(
             limit=limit if limit is not None else info.limit,
             remaining=remaining if remaining is not None else info.remaining,
-            reset=datetime.fromtimestamp(reset, tz=timezone.utc)
-            if reset is not None
-            else info.reset,
+            reset=_timestamp(reset) if reset is not None else info.reset,
         )
         if not self.pacing:
             return
@@ -178,5 +192,12 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):
+        return None
+
+
+def _timestamp(seconds: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
         return None

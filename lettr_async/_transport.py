@@ -2,15 +2,28 @@
 
 This is the only module that touches aiohttp's request API, so no raw
 aiohttp exception, JSON error or hang can escape to users: transport
-problems become ``APIConnectionError``/``APITimeoutError``, error statuses
-become the typed ``APIStatusError`` family, and undecodable success bodies
-become ``UnexpectedResponseError``.
+problems become ``APIConnectionError``/``APITimeoutError``/
+``TLSCertificateError``, error statuses become the typed ``APIStatusError``
+family, and undecodable or oversized bodies become
+``UnexpectedResponseError``.
+
+Errors are raised *outside* the ``except`` blocks that caught aiohttp's
+exceptions, so neither ``__cause__`` nor ``__context__`` reaches an aiohttp
+object whose repr holds the request headers (and with them the API key).
+
+aiohttp silently re-sends an idempotent request once when a pooled
+connection turns out dead; a client middleware stops that, so every attempt
+that reaches the server went through our retry policy and the rate limiter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
+import ssl
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,32 +37,164 @@ from .errors import (
     APIConnectionError,
     APITimeoutError,
     LettrError,
+    TLSCertificateError,
     UnexpectedResponseError,
     error_for_status,
 )
 
-__all__ = ["Response", "decode_success", "open_http_session", "raise_for_status", "send"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "HttpSessions",
+    "Response",
+    "decode_success",
+    "env_proxy",
+    "error_for_response",
+    "release_on_dead_loop",
+    "send",
+]
 
 USER_AGENT = f"lettr-async/{__version__} (python; aiohttp/{aiohttp.__version__})"
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+"""Larger response bodies are refused (``UnexpectedResponseError``), read in bounded chunks."""
+_CHUNK = 64 * 1024
 _JSON_HEADERS = {"Content-Type": "application/json"}
-_TIMEOUTS: dict[float | None, aiohttp.ClientTimeout] = {}
+# Servers commonly close idle keep-alive connections after 5 s; never reuse
+# one that has been idle for longer than that.
+KEEPALIVE_SECONDS = 4.0
 
 
-def open_http_session(headers: Mapping[str, str], limit: int) -> aiohttp.ClientSession:
-    """A keep-alive pooled session for the running loop, with our default headers."""
-    return aiohttp.ClientSession(
-        headers={**headers, "User-Agent": USER_AGENT},
-        connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300),
-        timeout=aiohttp.ClientTimeout(total=None),
-        raise_for_status=False,
-    )
+class _DroppedConnection(Exception):
+    """Raised by the middleware instead of letting aiohttp re-send silently."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
 
 
-def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
-    cached = _TIMEOUTS.get(seconds)
-    if cached is None:
-        cached = _TIMEOUTS[seconds] = aiohttp.ClientTimeout(total=seconds)
-    return cached
+async def _no_hidden_retry(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Turn a dropped pooled connection into an error aiohttp does not retry itself."""
+    try:
+        return await handler(request)
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            raise  # never connected: aiohttp does not retry these anyway
+        description = f"{type(exc).__name__}: {exc}"
+    raise _DroppedConnection(description)
+
+
+class HttpSessions:
+    """The aiohttp sessions of one event loop.
+
+    ``pooled`` keeps connections alive for idempotent calls; ``fresh``
+    opens a new connection for every non-idempotent request (``create``),
+    so a POST can never be written into a connection the server already
+    closed, the one case where "sent but not processed" is indistinguishable
+    from "processed". Both use the proxy ``HTTP(S)_PROXY``/``NO_PROXY`` name
+    for ``base_url``, looked up once here: aiohttp's ``trust_env`` would look
+    it (and ``~/.netrc``) up in a worker thread on every request.
+    """
+
+    def __init__(
+        self,
+        headers: Mapping[str, str],
+        limit: int,
+        ssl_context: ssl.SSLContext | None,
+        base_url: str,
+    ) -> None:
+        self.proxy, self.proxy_auth = env_proxy(base_url)
+        default_headers = {**headers, "User-Agent": USER_AGENT}
+        verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self.pooled = self._open(
+            default_headers,
+            aiohttp.TCPConnector(
+                limit=limit, ttl_dns_cache=300, keepalive_timeout=KEEPALIVE_SECONDS, ssl=verify
+            ),
+        )
+        self.fresh = self._open(
+            default_headers,
+            aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300, force_close=True, ssl=verify),
+        )
+
+    @staticmethod
+    def _open(headers: Mapping[str, str], connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            headers=headers,
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),
+            raise_for_status=False,
+            middlewares=(_no_hidden_retry,),
+        )
+
+    @property
+    def closed(self) -> bool:
+        """True once both sessions are closed."""
+        return self.pooled.closed and self.fresh.closed
+
+    async def close(self) -> None:
+        """Close both sessions (inside their loop)."""
+        await self.pooled.close()
+        await self.fresh.close()
+
+
+def env_proxy(base_url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``base_url`` (like httpx and requests).
+
+    ``HTTP_PROXY``/``HTTPS_PROXY`` (any case) by the URL's scheme, unless
+    ``NO_PROXY`` covers its host; credentials in the proxy URL become
+    ``Proxy-Authorization``.
+    """
+    url = URL(base_url)
+    host = url.host
+    if host is None or urllib.request.proxy_bypass(host):
+        return None, None
+    raw = urllib.request.getproxies().get(url.scheme)
+    if not raw:
+        return None, None
+    try:
+        proxy = URL(raw if "://" in raw else f"http://{raw}")
+    except ValueError:
+        return None, None
+    auth = aiohttp.BasicAuth(proxy.user, proxy.password or "") if proxy.user else None
+    return proxy.with_user(None), auth
+
+
+def release_on_dead_loop(http: HttpSessions) -> None:
+    """Close both sessions' sockets synchronously, for a loop already closed.
+
+    aiohttp's ``close()`` is a coroutine that needs the loop, and asyncio's
+    ``transport.abort()`` cannot schedule its cleanup on a closed loop. This
+    is the one place that uses private APIs (``BaseConnector._close``,
+    ``_conns`` and asyncio's ``_call_connection_lost``); each step is guarded,
+    so a future aiohttp/asyncio change degrades to a ResourceWarning, never
+    an exception.
+    """
+    for session in (http.pooled, http.fresh):
+        connector = session.connector
+        if connector is None:
+            continue
+        conns: Any = getattr(connector, "_conns", {})
+        for pooled in list(conns.values()):
+            for proto, _ in list(pooled):
+                _close_dead_transport(getattr(proto, "transport", None))
+        with contextlib.suppress(Exception):
+            connector._close()
+
+
+def _close_dead_transport(transport: Any) -> None:
+    if transport is None:
+        return
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    for candidate in (transport, inner):
+        if candidate is None or getattr(candidate, "_sock", None) is None:
+            continue
+        with contextlib.suppress(RuntimeError):
+            candidate.abort()  # marks it lost; scheduling the rest fails on a closed loop
+        finish = getattr(candidate, "_call_connection_lost", None)
+        if finish is not None and getattr(candidate, "_sock", None) is not None:
+            with contextlib.suppress(Exception):
+                finish(None)
 
 
 @attrs.frozen
@@ -62,43 +207,92 @@ class Response:
     body: bytes
 
 
+async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body, or None when it is larger than ``limit`` bytes."""
+    length = resp.content_length
+    if length is not None:
+        # A declared length is enforced by aiohttp's parser: read it at once.
+        return None if length > limit else await resp.read()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def send(
-    session: aiohttp.ClientSession,
+    sessions: HttpSessions,
     method: str,
     url_text: str,
     *,
     body: bytes | None,
     timeout: float | None,
+    idempotent: bool,
+    max_body: int = MAX_RESPONSE_BYTES,
 ) -> Response:
     """Send one request and read the whole response, or raise a typed error.
 
     ``url_text`` is already percent-encoded: it is passed on as it is, so an
     encoded ``%2F`` in an id stays one path segment.
     """
-    url = URL(url_text, encoded=True)
+    url = _url(url_text)
+    session = sessions.pooled if idempotent else sessions.fresh
+    error: LettrError
     try:
         async with session.request(
             method,
             url,
             data=body,
             headers=_JSON_HEADERS if body is not None else None,
-            timeout=_client_timeout(timeout),
+            timeout=aiohttp.ClientTimeout(total=timeout),
             allow_redirects=False,
+            proxy=sessions.proxy,
+            proxy_auth=sessions.proxy_auth,
         ) as resp:
-            payload = await resp.read()
-            return Response(resp.status, resp.reason, resp.headers, payload)
+            payload = await _read_body(resp, max_body)
+            if payload is not None:
+                return Response(resp.status, resp.reason, resp.headers, payload)
+            error = UnexpectedResponseError(
+                f"HTTP {resp.status} response to {method} {url.path} is larger than "
+                f"{max_body} bytes",
+                status_code=resp.status,
+            )
     except asyncio.TimeoutError:
-        raise APITimeoutError(f"{method} {url.path} timed out after {timeout}s") from None
+        error = APITimeoutError(f"{method} {url.path} timed out after {timeout}s")
+    except aiohttp.ClientConnectorCertificateError as exc:
+        error = TLSCertificateError(
+            f"TLS certificate of {url.host} failed verification: {_reason(exc.certificate_error)}"
+        )
     except aiohttp.ClientConnectorError as exc:
         # The TCP connection was never established: nothing was sent.
-        raise APIConnectionError(
-            f"cannot connect to {url.host}:{url.port}: {exc.os_error.strerror or exc}",
+        error = APIConnectionError(
+            f"cannot connect to {url.host}:{url.port}: {exc.os_error.strerror or _reason(exc)}",
             request_sent=False,
-        ) from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise APIConnectionError(
-            f"{method} {url.path} failed: {type(exc).__name__}: {exc}"
-        ) from exc
+        )
+    except _DroppedConnection as exc:
+        error = APIConnectionError(
+            f"{method} {url.path} failed: connection dropped ({exc.description})"
+        )
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        error = APIConnectionError(
+            f"{method} {url.path} failed: {type(exc).__name__}: {_reason(exc)}"
+        )
+    raise error
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(url_text: str) -> URL:
+    """Parsed once per distinct URL: ids repeat, and yarl parsing is not free."""
+    return URL(url_text, encoded=True)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short description of a transport error, without request details."""
+    text = str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
+    return text.replace("\r", " ").replace("\n", " ")[:200]
 
 
 def _decode_json(body: bytes) -> Any:
@@ -107,36 +301,37 @@ def _decode_json(body: bytes) -> Any:
 
 def decode_success(response: Response) -> Any:
     """Decode a 2xx body, insisting on JSON."""
+    error: UnexpectedResponseError
     try:
         return _decode_json(response.body)
-    except ValueError:
-        raise UnexpectedResponseError(
+    except (ValueError, RecursionError):
+        error = UnexpectedResponseError(
             f"HTTP {response.status} with a body that is not JSON: {_snippet(response.body)}",
             status_code=response.status,
-        ) from None
+        )
+    raise error
 
 
-def raise_for_status(response: Response) -> None:
-    """Raise the typed error for a non-2xx response (JSON body or not)."""
+def error_for_response(response: Response) -> LettrError | None:
+    """The typed error for a non-2xx response (JSON body or not), None for 2xx."""
+    if 200 <= response.status < 300:
+        return None
     if response.status < 400:
-        if 200 <= response.status < 300:
-            return
-        raise UnexpectedResponseError(
+        return UnexpectedResponseError(
             f"unexpected HTTP {response.status} {response.reason or ''}".strip(),
             status_code=response.status,
         )
     try:
         body: Any = _decode_json(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
-    error: LettrError = error_for_status(
+    return error_for_status(
         response.status,
         body,
         response.headers,
         reason=response.reason,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
-    raise error
 
 
 def _snippet(body: bytes, limit: int = 80) -> str:

@@ -9,6 +9,7 @@ group and with it every in-flight request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -16,14 +17,21 @@ import anyio
 import attrs
 
 from ._ratelimit import Lane, current_lane
-from .errors import LettrError, NotAttemptedError
+from .errors import BulkError, LettrError, NotAttemptedError
 
-__all__ = ["BulkError", "BulkOutcome", "BulkResult", "ProgressCallback", "run_bulk"]
+__all__ = ["BulkOutcome", "BulkResult", "ProgressCallback", "run_bulk"]
 
 V = TypeVar("V")
 
+logger = logging.getLogger("lettr_async")
+
 ProgressCallback = Callable[[int, int], None]
-"""``on_progress(done, total)``, called each time an item gets its outcome."""
+"""``on_progress(done, total)``, called each time an item gets its outcome.
+
+An exception raised by the callback is logged (logger ``lettr_async``, with
+its traceback) and otherwise ignored: progress reporting never costs the
+outcomes of work already done, nor stops the run.
+"""
 
 
 @attrs.frozen
@@ -43,22 +51,6 @@ class BulkOutcome(Generic[V]):
     def ok(self) -> bool:
         """True when this item succeeded."""
         return self.error is None
-
-
-class BulkError(LettrError):
-    """Raised by ``BulkResult.raise_for_errors()``; ``failed`` lists the failures."""
-
-    def __init__(self, failed: Sequence[BulkOutcome[object]], total: int) -> None:
-        first = failed[0]
-        super().__init__(
-            f"{len(failed)} of {total} bulk items failed; first: {first.key!r}: {first.error}"
-        )
-        self.failed = list(failed)
-
-    @property
-    def exceptions(self) -> list[LettrError]:
-        """The failed items' errors, in input order."""
-        return [o.error for o in self.failed if o.error is not None]
 
 
 @attrs.frozen
@@ -111,7 +103,10 @@ async def run_bulk(
         outcomes[index] = outcome
         done += 1
         if on_progress is not None:
-            on_progress(done, total)
+            try:
+                on_progress(done, total)
+            except Exception:
+                logger.exception("on_progress(%d, %d) raised; the bulk run goes on", done, total)
 
     async def worker() -> None:
         nonlocal next_index, stopped

@@ -11,17 +11,22 @@ are built from the server's ``message``/``error_code`` and field names only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
+
+if TYPE_CHECKING:
+    from .bulk import BulkOutcome
 
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "CLIENT_RATE_LIMITED",
     "BadRequestError",
+    "BulkError",
     "ConflictError",
     "ForbiddenError",
     "LettrError",
@@ -29,7 +34,9 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "TLSCertificateError",
     "UnexpectedResponseError",
+    "UnprocessableEntityError",
     "ValidationError",
     "error_for_status",
 ]
@@ -39,6 +46,10 @@ class LettrError(Exception):
     """Base class of every exception this SDK raises on purpose."""
 
     message: str
+    attempts: int | None = None
+    """How many requests the failed call sent (0: refused before sending; None: not a call)."""
+    elapsed: float | None = None
+    """Seconds the whole call took, all attempts and waits included (None: see ``attempts``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -64,7 +75,18 @@ class APIConnectionError(LettrError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request did not complete within its timeout."""
+    """The call did not complete within its timeout (all attempts and waits together)."""
+
+
+class TLSCertificateError(APIConnectionError):
+    """The server's TLS certificate failed verification.
+
+    Deterministic, so never retried; nothing was sent. Pass ``verify=`` (a CA
+    bundle path or an ``ssl.SSLContext``) when the server uses a private CA.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, request_sent=False)
 
 
 class UnexpectedResponseError(LettrError):
@@ -158,16 +180,17 @@ class ServerError(APIStatusError):
     """5xx: Lettr (or a proxy in front of it) failed."""
 
 
-class ValidationError(LettrError):
+class ValidationError(LettrError, ValueError):
     """Invalid arguments: raised locally before any request, or by a 422.
 
     ``errors`` maps each offending field to its messages, the same shape as
-    the server's 422 body. ``status_code`` is 422 when the server said so and
-    None when the SDK caught the problem itself (nothing was sent then).
+    the server's 422 body. A local one (``status_code`` None: nothing was
+    sent) is also a ``ValueError``, as in Lettr's own SDK; the server's 422 is
+    an ``UnprocessableEntityError``, both a ``ValidationError`` and an
+    ``APIStatusError``.
     """
 
-    status_code: int | None
-    error_code: str
+    error_code: str | None
     errors: dict[str, list[str]]
     headers: Mapping[str, str]
     request_id: str | None
@@ -182,19 +205,68 @@ class ValidationError(LettrError):
         headers: Mapping[str, str] | None = None,
         body: Any = None,
     ) -> None:
-        super().__init__(message)
+        LettrError.__init__(self, message)
         self.errors = {field: list(msgs) for field, msgs in (errors or {}).items()}
-        self.status_code = status_code
+        self._status_code = status_code
         self.error_code = "validation_error"
         self.headers = CIMultiDictProxy(CIMultiDict(headers or {}))
         self.request_id = _find_request_id(self.headers)
         self.body = body
 
+    @property
+    def status_code(self) -> int | None:
+        """422 when the server refused the request, None when caught locally (nothing sent)."""
+        return self._status_code
+
     def __str__(self) -> str:
-        where = f"{self.status_code} validation_error" if self.status_code else "invalid arguments"
         details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in self.errors.items())
-        text = f"{where}: {self.message}"
+        text = self.message
+        if self.status_code is not None:
+            rid = f" (request id {self.request_id})" if self.request_id else ""
+            text = f"{self.status_code} validation_error: {text}{rid}"
         return f"{text} ({details})" if details else text
+
+
+# ValidationError.status_code is a read-only Optional (None: caught locally), here
+# always 422; a property, so mypy still narrows ``isinstance(exc, APIStatusError)``.
+class UnprocessableEntityError(ValidationError, APIStatusError):  # type: ignore[misc]
+    """422 from the server: a ``ValidationError`` and an ``APIStatusError`` at once."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Mapping[str, list[str]] | None = None,
+        status_code: int = 422,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        error_code: str | None = "validation_error",
+        retry_after: float | None = None,
+    ) -> None:
+        ValidationError.__init__(
+            self, message, errors=errors, status_code=status_code, headers=headers, body=body
+        )
+        self.error_code = error_code or "validation_error"
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return ValidationError.__str__(self)
+
+
+class BulkError(LettrError):
+    """Raised by ``BulkResult.raise_for_errors()``; ``failed`` lists the failures."""
+
+    def __init__(self, failed: Sequence[BulkOutcome[object]], total: int) -> None:
+        first = failed[0]
+        super().__init__(
+            f"{len(failed)} of {total} bulk items failed; first: {first.key!r}: {first.error}"
+        )
+        self.failed = list(failed)
+
+    @property
+    def exceptions(self) -> list[LettrError]:
+        """The failed items' errors, in input order."""
+        return [o.error for o in self.failed if o.error is not None]
 
 
 class NotAttemptedError(LettrError):
@@ -238,12 +310,13 @@ def error_for_status(
     message, error_code = _message_and_code(status, body, reason)
     if status == 422 or error_code == "validation_error":
         raw = body.get("errors") if isinstance(body, dict) else None
-        return ValidationError(
+        return UnprocessableEntityError(
             message,
             errors=_clean_field_errors(raw),
             status_code=status,
             headers=headers,
             body=body,
+            error_code=error_code,
         )
     cls = _STATUS_ERRORS.get(status)
     if cls is None:

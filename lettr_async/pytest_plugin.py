@@ -163,4 +163,4 @@ def _close_async_client(client: AsyncLettr) -> None:
     state.closed = True
     state.session = None
     if session is not None and session.usable:
-        _abandon(session)
+        _abandon(session, forked=False)

@@ -29,6 +29,7 @@ import asyncio
 import atexit
 import contextlib
 import os
+import ssl
 import threading
 import warnings
 import weakref
@@ -39,7 +40,13 @@ from typing import Any, TypeVar
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from lettr_async import AsyncLettr, LettrError, RateLimitInfo, RetryPolicy
-from lettr_async._client import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT, NOT_GIVEN
+from lettr_async._client import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+)
 from lettr_async.hooks import Hooks
 
 from ._generated import Resources, bind_resources
@@ -186,6 +193,7 @@ class Lettr(Resources):
         default_headers: Mapping[str, str] | None = None,
         connection_limit: int = 100,
         retry_policy: RetryPolicy | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         hooks: Hooks | None = None,
     ) -> None:
         """Validate the settings now (like ``AsyncLettr``); start nothing yet."""
@@ -199,6 +207,7 @@ class Lettr(Resources):
             default_headers=headers,
             connection_limit=connection_limit,
             retry_policy=retry_policy,
+            verify=verify,
             hooks=hooks,
         )
         resolved_url = first.base_url
@@ -216,6 +225,7 @@ class Lettr(Resources):
                 default_headers=headers,
                 connection_limit=connection_limit,
                 retry_policy=retry_policy,
+                verify=verify,
                 hooks=hooks,
             )
 
@@ -252,12 +262,20 @@ class Lettr(Resources):
         return self._async().max_retries
 
     @property
-    def rate_limit(self) -> RateLimitInfo:
-        """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
+    def rate_limit(self) -> float | None:
+        """The configured starting budget in requests per second (None: no pacing)."""
         return self._async().rate_limit
 
+    @property
+    def rate_limit_info(self) -> RateLimitInfo:
+        """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
+        return self._async().rate_limit_info
+
     def with_options(
-        self, *, timeout: float | None = NOT_GIVEN, max_retries: int = NOT_GIVEN
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Lettr:
         """A view with other defaults, sharing this client's portal, connections and limiter.
 

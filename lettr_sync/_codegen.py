@@ -234,8 +234,29 @@ def _body(attribute: str, method: str, arguments: list[str]) -> list[str]:
     ]
 
 
+def _deprecations(cls: type, method: str, imports: _Imports) -> list[str]:
+    """Warn about deprecated keywords here, in the caller's thread and at the caller's line.
+
+    Warning inside the coroutine would name a line of the portal's event loop
+    (and raise there under ``-W error``); the alias is resolved before the call.
+    """
+    module = importlib.import_module(cls.__module__)
+    aliases: dict[str, str] = getattr(module, "DEPRECATED_ALIASES", {}).get(method, {})
+    if not aliases:
+        return []
+    imports.from_.setdefault(f"{_ASYNC_PACKAGE}._validation", set()).add("deprecated_alias")
+    lines: list[str] = []
+    for old, new in aliases.items():
+        lines += [
+            f"        if {old} is not None:",
+            f'            {new} = deprecated_alias("{old}", {old}, "{new}", {new}, stacklevel=2)',
+            f"            {old} = None",
+        ]
+    return lines
+
+
 def _method(
-    module: _Module, node: ast.AsyncFunctionDef, attribute: str, imports: _Imports
+    module: _Module, node: ast.AsyncFunctionDef, attribute: str, imports: _Imports, cls: type
 ) -> list[str]:
     if node.decorator_list:
         raise CodegenError(f"{node.name}: decorated coroutines are not supported")
@@ -263,7 +284,8 @@ def _method(
     if node.returns is not None:
         for name in _names_in(node.returns):
             imports.need(module, name)
-    return [*header, *doc, *_body(attribute, node.name, _call_arguments(args))]
+    prelude = _deprecations(cls, node.name, imports)
+    return [*header, *doc, *prelude, *_body(attribute, node.name, _call_arguments(args))]
 
 
 def _resource(attribute: str, cls: type, imports: _Imports) -> tuple[str, list[str]]:
@@ -288,7 +310,7 @@ def _resource(attribute: str, cls: type, imports: _Imports) -> tuple[str, list[s
         raise CodegenError(f"{cls.__name__} has no public coroutines")
     for method in methods:
         lines.append("")
-        lines.extend(_method(module, method, attribute, imports))
+        lines.extend(_method(module, method, attribute, imports, cls))
     return sync_name, lines
 
 

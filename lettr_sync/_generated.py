@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from lettr_async._sentinel import NOT_GIVEN, NotGiven
+from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields, deprecated_alias
 from lettr_async.bulk import BulkResult, ProgressCallback
 from lettr_async.declarative import ApplyResult, DesiredState, Plan
 from lettr_async.models import Webhook
@@ -31,7 +33,10 @@ class Webhooks:
         self._client = client
 
     def list(
-        self, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> builtins.list[Webhook]:
         """List every webhook of the team (the API does not paginate)."""
         return self._client._run(
@@ -39,7 +44,11 @@ class Webhooks:
         )
 
     def get(
-        self, webhook_id: str, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Webhook:
         """Fetch one webhook by id; raises ``NotFoundError`` when there is none."""
         return self._client._run(
@@ -59,8 +68,8 @@ class Webhooks:
         oauth_client_secret: str | None = None,
         oauth_token_url: str | None = None,
         events: Sequence[str] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Webhook:
         """Create a webhook; arguments are validated before anything is sent.
 
@@ -68,7 +77,8 @@ class Webhooks:
         ``"oauth2"`` needs the three ``oauth_*`` fields. ``events_mode=
         "selected"`` needs a non-empty ``events`` list (short and legacy
         names are normalised); ``"all"`` takes none. A create is retried
-        only when the request provably never reached the server.
+        only when the server provably did not process it (a 429, or a
+        connection that was never established).
         """
         return self._client._run(
             lambda c: c.webhooks.create(
@@ -102,8 +112,8 @@ class Webhooks:
         oauth_client_secret: str | None = None,
         events: Sequence[str] | None = None,
         active: bool | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Webhook:
         """Change only the given fields of a webhook (sent as PUT).
 
@@ -111,6 +121,9 @@ class Webhooks:
         ``enabled``). ``target`` is the deprecated alias of ``url``.
         Passing no field at all is a ``ValidationError``.
         """
+        if target is not None:
+            url = deprecated_alias("target", target, "url", url, stacklevel=2)
+            target = None
         return self._client._run(
             lambda c: c.webhooks.update(
                 webhook_id,
@@ -131,7 +144,11 @@ class Webhooks:
         )
 
     def delete(
-        self, webhook_id: str, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
         """Delete a webhook; raises ``NotFoundError`` when there is none."""
         return self._client._run(
@@ -140,19 +157,21 @@ class Webhooks:
 
     def update_many(
         self,
-        updates: Mapping[str, Mapping[str, Any]] | Iterable[tuple[str, Mapping[str, Any]]],
+        updates: Mapping[str, WebhookUpdateFields] | Sequence[tuple[str, WebhookUpdateFields]],
         *,
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
         """Apply many partial updates concurrently, as fast as the rate limit allows.
 
-        ``updates`` maps webhook ids to ``update`` fields, or is an iterable
-        of ``(webhook_id, fields)`` pairs. Every item is validated before
-        any is sent. The result holds one outcome per item, in input order.
+        ``updates`` maps webhook ids to ``update`` fields, or is a list of
+        ``(webhook_id, fields)`` pairs (any iterable of pairs works at
+        runtime). Every item is validated before any is sent. The result
+        holds one outcome per item, in input order.
+        ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         return self._client._run(
             lambda c: c.webhooks.update_many(
@@ -172,10 +191,13 @@ class Webhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[None]:
-        """Delete many webhooks concurrently; one outcome per id, in input order."""
+        """Delete many webhooks concurrently; one outcome per id, in input order.
+
+        ``timeout`` bounds each item, from the moment its first slot is granted.
+        """
         return self._client._run(
             lambda c: c.webhooks.delete_many(
                 webhook_ids,
@@ -189,17 +211,18 @@ class Webhooks:
 
     def create_many(
         self,
-        items: Iterable[Mapping[str, Any]],
+        items: Iterable[WebhookCreateFields],
         *,
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
         """Create many webhooks; each item holds ``create``'s keyword arguments.
 
         Outcome keys are the items' indexes. Every item is validated first.
+        ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         return self._client._run(
             lambda c: c.webhooks.create_many(
@@ -218,8 +241,8 @@ class Webhooks:
         *,
         prune: bool = False,
         rotate: bool | Iterable[str] = False,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Plan:
         """Diff a webhooks file (``declarative.load_config``) against the live list.
 
@@ -240,8 +263,8 @@ class Webhooks:
         *,
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> ApplyResult:
         """Apply a plan: one ``list``, then one request per change, rate-limited.
 

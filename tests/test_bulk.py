@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import anyio
 import pytest
@@ -14,6 +13,8 @@ from lettr_async import (
     NotFoundError,
     ValidationError,
     Webhook,
+    WebhookCreateFields,
+    WebhookUpdateFields,
 )
 from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import make_client, requests_to
@@ -30,7 +31,7 @@ def _seed(fake: FakeLettr, count: int) -> list[str]:
 
 async def test_update_many_gives_one_outcome_per_input_in_order(fake: FakeLettr) -> None:
     ids = _seed(fake, 6)
-    updates: list[tuple[str, dict[str, Any]]] = [(i, {"name": f"new-{i}"}) for i in ids]
+    updates: list[tuple[str, WebhookUpdateFields]] = [(i, {"name": f"new-{i}"}) for i in ids]
     updates.insert(2, ("webhook-missing-1", {"active": False}))
     updates.append(("webhook-missing-2", {"name": "x"}))
     progress: list[tuple[int, int]] = []
@@ -68,7 +69,7 @@ async def test_every_item_is_validated_before_any_is_sent(fake: FakeLettr) -> No
                     (ids[0], {"name": "fine"}),
                     (ids[1], {"url": "not-a-url"}),
                     ("", {"name": "x"}),
-                    (ids[2], {"colour": "red"}),
+                    (ids[2], {"colour": "red"}),  # type: ignore[typeddict-unknown-key]
                     (ids[2], {}),
                 ]
             )
@@ -100,24 +101,25 @@ async def test_delete_many_and_create_many(fake: FakeLettr) -> None:
         deleted = await client.webhooks.delete_many(ids)
         assert deleted.ok
         assert [o.value for o in deleted.outcomes] == [None] * 4
+        items: list[WebhookCreateFields] = [
+            {
+                "name": f"n{i}",
+                "url": f"https://example.com/new/{i}",
+                "auth_type": "none",
+                "events_mode": "all",
+            }
+            for i in range(3)
+        ]
+        items.append(
+            {
+                "name": "dup",
+                "url": "https://example.com/new/0",
+                "auth_type": "none",
+                "events_mode": "all",
+            }
+        )
         created = await client.webhooks.create_many(
-            [
-                {
-                    "name": f"n{i}",
-                    "url": f"https://example.com/new/{i}",
-                    "auth_type": "none",
-                    "events_mode": "all",
-                }
-                for i in range(3)
-            ]
-            + [
-                {
-                    "name": "dup",
-                    "url": "https://example.com/new/0",
-                    "auth_type": "none",
-                    "events_mode": "all",
-                }
-            ],
+            items,
             concurrency=1,
         )
     assert [o.key for o in created.outcomes] == [0, 1, 2, 3]
@@ -184,7 +186,7 @@ async def test_cancelling_a_bulk_run_leaves_nothing_behind(fake: FakeLettr) -> N
             if not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler.")
         ]
         assert leftover == []
-        connector = session.connector
+        connector = session.pooled.connector
         assert connector is not None
         # aiohttp closes a connection whose request was cancelled: none is leased.
         assert len(connector._acquired) == 0

@@ -8,6 +8,7 @@ import pytest
 
 from lettr_async import (
     APIStatusError,
+    AsyncLettr,
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -17,6 +18,7 @@ from lettr_async import (
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
+    UnprocessableEntityError,
     ValidationError,
 )
 from lettr_async.testing import FakeLettr, Fault
@@ -33,7 +35,7 @@ STATUS_CASES: list[tuple[int, type[LettrError]]] = [
     (404, NotFoundError),
     (409, ConflictError),
     (418, APIStatusError),
-    (422, ValidationError),
+    (422, UnprocessableEntityError),
     (429, RateLimitError),
     (500, ServerError),
     (502, ServerError),
@@ -174,3 +176,30 @@ async def test_unknown_event_types_from_a_newer_server_are_kept(fake: FakeLettr)
     async with make_client(fake) as client:
         webhook = await client.webhooks.get(seeded["id"])
     assert webhook.event_types == ["message.delivery", "message.future_event"]
+
+
+async def test_a_server_422_is_both_a_validation_and_a_status_error(fake: FakeLettr) -> None:
+    fake.inject(
+        Fault.status(
+            422,
+            json={"message": "Bad.", "error_code": "validation_error", "errors": {"url": ["x"]}},
+        )
+    )
+    async with make_client(fake, max_retries=0) as client:
+        with pytest.raises(ValidationError) as info:
+            await client.webhooks.list()
+    exc = info.value
+    assert isinstance(exc, APIStatusError)
+    assert isinstance(exc, ValueError)
+    assert exc.status_code == 422
+    assert exc.errors == {"url": ["x"]}
+    assert str(exc).startswith("422 validation_error: Bad.")
+
+
+async def test_a_local_validation_error_is_a_value_error_and_says_it_once() -> None:
+    async with AsyncLettr(API_KEY, base_url="http://127.0.0.1:9/api") as client:
+        with pytest.raises(ValueError, match=r"invalid arguments for webhooks\.update") as info:
+            await client.webhooks.update("w1", active="yes")  # type: ignore[arg-type]
+    assert isinstance(info.value, ValidationError)
+    assert not isinstance(info.value, APIStatusError)
+    assert str(info.value).count("invalid") == 1

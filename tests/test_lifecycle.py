@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -88,23 +90,81 @@ def test_second_running_loop_gets_a_clear_error(fake_thread: FakeLettr) -> None:
 
 
 def _client_tasks() -> list[asyncio.Task[object]]:
-    return [
-        t
-        for t in asyncio.all_tasks()
-        if getattr(t.get_coro(), "__qualname__", "") == "_Session._guard"
-    ]
+    return [t for t in asyncio.all_tasks() if "lettr" in repr(t.get_coro())]
 
 
 @pytest.mark.anyio
 async def test_aclose_is_idempotent_and_leaves_no_tasks(fake: FakeLettr) -> None:
     client = make_client(fake)
-    assert _client_tasks() == []
     await client.webhooks.list()
-    assert len(_client_tasks()) == 1  # the session guardian
+    # The session guardian is an async generator registered with the loop, not a task.
+    assert _client_tasks() == []
     session = client._state.session
     assert session is not None
+    assert session.usable
     await client.aclose()
     await client.aclose()
     assert _client_tasks() == []
     assert session.http.closed
     assert client._state.session is None
+
+
+HAND_MANAGED = """
+import asyncio, gc, sys, weakref
+from lettr_async import AsyncLettr
+from lettr_async import _client
+from lettr_async.testing import FakeLettr
+
+with FakeLettr.in_thread() as fake:
+    client = AsyncLettr("lttr_test_key", base_url=fake.base_url, rate_limit=None)
+    sessions = []
+    for _ in range(50):
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(client.webhooks.list())
+        sessions.append(weakref.ref(client._state.session))
+        loop.close()
+    gc.collect()
+    alive = sum(ref() is not None for ref in sessions)
+    # Only the current loop's session is still referenced; none is hoarded.
+    assert alive == 1, alive
+    assert len(_client._ORPHANS) == 0
+    if sys.argv[1] == "drop":
+        del client
+    else:
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(client.aclose())
+        loop.close()
+    gc.collect()
+    assert sum(ref() is not None for ref in sessions) == 0
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("ending", ["drop", "aclose-in-new-loop"])
+def test_hand_managed_loops_leave_no_warnings_and_no_hoard(ending: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error", "-c", HAND_MANAGED, ending],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    # No "Task was destroyed", no ResourceWarning, no "Exception ignored".
+    assert done.stderr == ""
+
+
+def test_asyncio_run_closes_the_session_through_shutdown_asyncgens(
+    fake_thread: FakeLettr,
+) -> None:
+    client = make_client(fake_thread)
+
+    async def call() -> None:
+        await client.webhooks.list()
+
+    asyncio.run(call())
+    session = client._state.session
+    assert session is not None
+    assert session.http.closed
+    assert not session.usable

@@ -105,7 +105,7 @@ def test_sync_tests_faults_and_rate_limit_marker(inner: pytest.Pytester) -> None
         @pytest.mark.lettr(rate_limit=2)
         def test_rate_limit_marker(lettr_sync_client):
             lettr_sync_client.webhooks.list()
-            assert lettr_sync_client.rate_limit.limit == 2
+            assert lettr_sync_client.rate_limit_info.limit == 2
         """
     )
     result = inner.runpytest_subprocess()

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from lettr_async import Lane, RateLimitError
-from lettr_async._ratelimit import MAX_CATCH_UP, RateLimiter
+from lettr_async import RateLimitError
+from lettr_async._ratelimit import MAX_CATCH_UP, Lane, RateLimiter
 from tests.test_resilience import _max_in_any_window
 
 pytestmark = pytest.mark.anyio
@@ -68,4 +68,4 @@ async def test_pause_holds_every_lane(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sim.now - start >= 2.0
     limiter.pause(5.0)
     with pytest.raises(RateLimitError):
-        await limiter.acquire(Lane.INTERACTIVE, max_wait=1.0)
+        await limiter.acquire(Lane.INTERACTIVE, deadline=sim.clock() + 1.0)

@@ -8,7 +8,6 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
-from tenacity import RetryCallState
 
 from lettr_async import (
     APIConnectionError,
@@ -130,11 +129,17 @@ async def test_per_call_timeout(fake: FakeLettr) -> None:
         assert await client.webhooks.list() == []
 
 
-async def test_timeouts_are_retried_for_idempotent_calls(fake: FakeLettr) -> None:
+async def test_a_timeout_bounds_the_whole_call_not_each_attempt(fake: FakeLettr) -> None:
     fake.inject(Fault.delay(5))
-    async with make_client(fake, timeout=0.3) as client:
-        assert await client.webhooks.list() == []
-    assert len(fake.requests) == 2
+    async with make_client(fake, timeout=0.3, max_retries=5) as client:
+        with pytest.raises(APITimeoutError) as info:
+            await client.webhooks.list()
+    # The one attempt used the whole budget: no second attempt got a fresh 0.3 s.
+    assert info.value.attempts == 1
+    assert info.value.elapsed is not None
+    assert info.value.elapsed >= 0.3
+    assert "1 attempt in" in str(info.value)
+    assert len(fake.requests) == 1
 
 
 async def test_per_call_max_retries_overrides_the_client(fake: FakeLettr) -> None:
@@ -160,20 +165,21 @@ async def test_with_options_shares_session_and_limiter(fake: FakeLettr) -> None:
     assert strict.is_closed
 
 
-def _state_after(exc: BaseException, attempt: int = 1) -> RetryCallState:
-    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-    state.attempt_number = attempt
-    state.set_exception((type(exc), exc, None))
-    return state
-
-
 def test_retry_after_wins_over_backoff_and_is_capped() -> None:
     policy = RetryPolicy(backoff_initial=0.5, backoff_max=8.0, max_retry_after=60.0)
-    assert policy.wait(_state_after(_ServerError("x", status_code=503, retry_after=7.0))) == 7.0
-    assert policy.wait(_state_after(_ServerError("x", status_code=503, retry_after=9e9))) == 60.0
+
+    def decide(exc: BaseException, attempt: int = 1, rand: float = 0.5) -> float | None:
+        return policy.decide(exc, attempt, max_retries=10, idempotent=True, rand=rand)
+
+    assert decide(_ServerError("x", status_code=503, retry_after=7.0)) == 7.0
+    assert decide(_ServerError("x", status_code=503, retry_after=9e9)) == 60.0
+    assert decide(_ServerError("x", status_code=503, retry_after=float("inf"))) == 60.0
     for attempt in range(1, 8):
-        delay = policy.wait(_state_after(_ServerError("x", status_code=503), attempt))
-        assert 0 <= delay <= 8.0
+        for rand in (0.0, 0.5, 1.0):
+            delay = decide(_ServerError("x", status_code=503), attempt, rand)
+            assert delay is not None
+            assert 0 <= delay <= min(8.0, 0.5 * 2 ** (attempt - 1))
+    assert decide(_ServerError("x", status_code=503), 3, 1.0) == 2.0
 
 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:
@@ -201,9 +207,11 @@ async def test_429_retry_after_pauses_the_whole_client(fake: FakeLettr) -> None:
 async def test_rate_limit_info_is_exposed(fake: FakeLettr) -> None:
     fake.set_rate_limit(50)
     async with make_client(fake, rate_limit=50) as client:
-        assert client.rate_limit.limit is None
+        assert client.rate_limit == 50.0  # the configured budget, unchanged by headers
+        assert client.rate_limit_info.limit is None
         await client.webhooks.list()
-        info = client.rate_limit
+        info = client.rate_limit_info
+        assert client.rate_limit == 50.0
     assert info.limit == 50
     assert info.remaining is not None
     assert 0 <= info.remaining < 50

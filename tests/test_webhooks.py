@@ -20,7 +20,8 @@ from lettr_async import (
     Webhook,
 )
 from lettr_async._converter import WebhookEnvelope, WebhookListEnvelope, structure_response
-from lettr_async._params import build_create_params, build_update_params
+from lettr_async._pipeline import ApiRequest
+from lettr_async._validation import build_create_params, build_update_params
 from lettr_async.testing import FakeLettr
 from tests.helpers import API_KEY, make_client, requests_to
 
@@ -246,7 +247,7 @@ async def test_secrets_never_reach_logs_or_reprs(
     params = build_create_params(
         **{**VALID_CREATE, "auth_type": "basic"}, auth_username="u", auth_password="pa55w0rd"
     )
-    assert "pa55w0rd" not in repr(params)
+    assert "pa55w0rd" not in repr(ApiRequest("POST", "/webhooks", params))
 
 
 def _spec_example(path: str, method: str, status: str) -> Any:
@@ -279,11 +280,11 @@ def test_spec_request_examples_validate() -> None:
     create_example = SPEC["paths"]["/webhooks"]["post"]["requestBody"]["content"][
         "application/json"
     ]["example"]
-    assert build_create_params(**create_example).events == ["message.delivery", "message.bounce"]
+    assert build_create_params(**create_example)["events"] == ["message.delivery", "message.bounce"]
     update_example = SPEC["paths"]["/webhooks/{webhookId}"]["put"]["requestBody"]["content"][
         "application/json"
     ]["example"]
-    assert build_update_params(**update_example).active is False
+    assert build_update_params(**update_example)["active"] is False
 
 
 def test_event_type_catalogue_matches_spec() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -25,6 +25,8 @@ from ._select import delete_plan, select, update_plan
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
+
+    from .. import WebhookUpdateFields
 
 __all__ = [
     "bulk_delete_command",
@@ -459,7 +461,7 @@ def bulk_update_command(
         "Updating webhooks",
         lambda client, chosen, progress: _same_fields_for_all(
             client.webhooks.update_many(
-                {w.id: fields for w in chosen},
+                {w.id: cast("WebhookUpdateFields", fields) for w in chosen},
                 concurrency=concurrency,
                 fail_fast=fail_fast,
                 on_progress=progress,

@@ -15,10 +15,11 @@ finishes the job without duplicates.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from .._sentinel import NOT_GIVEN, NotGiven
 from ..bulk import BulkOutcome, ProgressCallback
 from ..errors import (
     ConflictError,
@@ -35,6 +36,7 @@ from ._lock import LockFile, fingerprint_credentials
 from ._plan import Action, Change, LiveWebhook, Plan, describe_drift, live_fingerprint
 
 if TYPE_CHECKING:
+    from .._validation import WebhookCreateFields, WebhookUpdateFields
     from ..resources.webhooks import AsyncWebhooks
 
 __all__ = ["ApplyResult", "ChangeOutcome", "apply_plan"]
@@ -105,8 +107,8 @@ async def apply_plan(
     *,
     concurrency: int,
     on_progress: ProgressCallback | None = None,
-    timeout: float | None = None,
-    max_retries: int | None = None,
+    timeout: float | NotGiven | None = NOT_GIVEN,
+    max_retries: int | NotGiven = NOT_GIVEN,
 ) -> ApplyResult:
     """Refuse a stale plan, then apply its changes; see the module docstring."""
     options = _Options(timeout, max_retries)
@@ -126,8 +128,8 @@ async def apply_plan(
 
 @attrs.frozen
 class _Options:
-    timeout: float | None
-    max_retries: int | None
+    timeout: float | NotGiven | None
+    max_retries: int | NotGiven
 
 
 class _Progress:
@@ -223,7 +225,10 @@ class _Run:
             return
         try:
             result = await self.webhooks.update_many(
-                [(webhook_id, fields) for _, webhook_id, fields in items],
+                [
+                    (webhook_id, cast("WebhookUpdateFields", fields))
+                    for _, webhook_id, fields in items
+                ],
                 concurrency=self.concurrency,
                 timeout=self.options.timeout,
                 max_retries=self.options.max_retries,
@@ -242,7 +247,7 @@ class _Run:
         assert all(h is not None for h in hooks)
         try:
             result = await self.webhooks.create_many(
-                [_create_fields(h) for h in hooks if h is not None],
+                [cast("WebhookCreateFields", _create_fields(h)) for h in hooks if h is not None],
                 concurrency=self.concurrency,
                 timeout=self.options.timeout,
                 max_retries=self.options.max_retries,

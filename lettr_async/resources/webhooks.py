@@ -1,33 +1,38 @@
 """``client.webhooks``: the webhooks resource as coroutines.
 
-Signatures follow Lettr's own Python SDK so existing code runs unchanged;
-every method also takes ``timeout`` and ``max_retries`` for this call. This
-class is the single source of the sync facade: ``lettr_sync`` is generated
-from its public coroutines, so a method added here reaches sync users by
-running the generator.
+Signatures follow Lettr's own Python SDK; every method also takes
+``timeout`` and ``max_retries`` for this call (``NOT_GIVEN``: the client's
+setting; ``timeout=None``: no timeout). Each operation is one private
+coroutine (``_get``, ``_create``...) that both the single call and the bulk
+items await, so whatever the pipeline does reaches both. This class is the
+single source of the sync facade: ``lettr_sync`` is generated from its
+public coroutines, so a method added here reaches sync users by running the
+generator.
 """
 
 from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import attrs
 
 from .._converter import (
     MessageEnvelope,
     WebhookEnvelope,
     WebhookListEnvelope,
     structure_response,
-    unstructure_request,
 )
-from .._params import (
-    CREATE_FIELDS,
-    UPDATE_FIELDS,
+from .._pipeline import ApiRequest, CallOptions
+from .._sentinel import NOT_GIVEN, NotGiven
+from .._validation import (
+    WebhookCreateFields,
+    WebhookUpdateFields,
     build_create_params,
     build_update_params,
+    check_concurrency,
+    deprecated_alias,
+    resolve_target,
     webhook_path,
 )
 from ..bulk import BulkResult, ProgressCallback, run_bulk
@@ -37,42 +42,46 @@ from ..models import Webhook
 from ..types import AuthType, EventsMode
 
 if TYPE_CHECKING:
-    from .._client import AsyncLettr
+    from .._pipeline import ApiChannel
 
-__all__ = ["AsyncWebhooks"]
+__all__ = ["DEPRECATED_ALIASES", "AsyncWebhooks"]
 
 DEFAULT_BULK_CONCURRENCY = 16
 
+DEPRECATED_ALIASES: dict[str, dict[str, str]] = {"update": {"target": "url"}}
+"""Deprecated keyword -> replacement, per method; the sync codegen warns for these too."""
+
 _Item = TypeVar("_Item")
+_V = TypeVar("_V")
 
 
 class AsyncWebhooks:
     """Manage webhook endpoints: list, get, create, update, delete, and in bulk."""
 
-    def __init__(self, client: AsyncLettr) -> None:
-        self._client = client
+    def __init__(self, channel: ApiChannel) -> None:
+        self._api = channel
 
     async def list(
-        self, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> builtins.list[Webhook]:
         """List every webhook of the team (the API does not paginate)."""
-        body = await self._client._request(
-            "GET", "/webhooks", idempotent=True, timeout=timeout, max_retries=max_retries
-        )
+        options = self._api.options(timeout, max_retries)
+        body = await self._api.send(ApiRequest("GET", "/webhooks"), options)
         return structure_response(body, WebhookListEnvelope).data.webhooks
 
     async def get(
-        self, webhook_id: str, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Webhook:
         """Fetch one webhook by id; raises ``NotFoundError`` when there is none."""
-        body = await self._client._request(
-            "GET",
-            webhook_path(webhook_id),
-            idempotent=True,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return structure_response(body, WebhookEnvelope).data
+        options = self._api.options(timeout, max_retries)
+        return await self._webhook(ApiRequest("GET", webhook_path(webhook_id)), options)
 
     async def create(
         self,
@@ -87,8 +96,8 @@ class AsyncWebhooks:
         oauth_client_secret: str | None = None,
         oauth_token_url: str | None = None,
         events: Sequence[str] | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Webhook:
         """Create a webhook; arguments are validated before anything is sent.
 
@@ -96,9 +105,11 @@ class AsyncWebhooks:
         ``"oauth2"`` needs the three ``oauth_*`` fields. ``events_mode=
         "selected"`` needs a non-empty ``events`` list (short and legacy
         names are normalised); ``"all"`` takes none. A create is retried
-        only when the request provably never reached the server.
+        only when the server provably did not process it (a 429, or a
+        connection that was never established).
         """
-        params = build_create_params(
+        options = self._api.options(timeout, max_retries)
+        body = build_create_params(
             name=name,
             url=url,
             auth_type=auth_type,
@@ -110,15 +121,7 @@ class AsyncWebhooks:
             oauth_token_url=oauth_token_url,
             events=events,
         )
-        body = await self._client._request(
-            "POST",
-            "/webhooks",
-            body=unstructure_request(params),
-            idempotent=False,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return structure_response(body, WebhookEnvelope).data
+        return await self._webhook(ApiRequest("POST", "/webhooks", body), options)
 
     async def update(
         self,
@@ -135,8 +138,8 @@ class AsyncWebhooks:
         oauth_client_secret: str | None = None,
         events: Sequence[str] | None = None,
         active: bool | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Webhook:
         """Change only the given fields of a webhook (sent as PUT).
 
@@ -144,11 +147,14 @@ class AsyncWebhooks:
         ``enabled``). ``target`` is the deprecated alias of ``url``.
         Passing no field at all is a ``ValidationError``.
         """
+        if target is not None:
+            # Warn here, so the warning names the line that awaited update().
+            url = deprecated_alias("target", target, "url", url, stacklevel=2)
+        options = self._api.options(timeout, max_retries)
         path = webhook_path(webhook_id)
-        params = build_update_params(
+        body = build_update_params(
             name=name,
             url=url,
-            target=target,
             auth_type=auth_type,
             auth_username=auth_username,
             auth_password=auth_password,
@@ -158,56 +164,51 @@ class AsyncWebhooks:
             events=events,
             active=active,
         )
-        body = await self._client._request(
-            "PUT",
-            path,
-            body=unstructure_request(params),
-            idempotent=True,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return structure_response(body, WebhookEnvelope).data
+        return await self._webhook(ApiRequest("PUT", path, body), options)
 
     async def delete(
-        self, webhook_id: str, *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        webhook_id: str,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
         """Delete a webhook; raises ``NotFoundError`` when there is none."""
-        body = await self._client._request(
-            "DELETE",
-            webhook_path(webhook_id),
-            idempotent=True,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        structure_response(body or {}, MessageEnvelope)
+        options = self._api.options(timeout, max_retries)
+        await self._delete(ApiRequest("DELETE", webhook_path(webhook_id)), options)
 
     async def update_many(
         self,
-        updates: Mapping[str, Mapping[str, Any]] | Iterable[tuple[str, Mapping[str, Any]]],
+        updates: Mapping[str, WebhookUpdateFields] | Sequence[tuple[str, WebhookUpdateFields]],
         *,
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
         """Apply many partial updates concurrently, as fast as the rate limit allows.
 
-        ``updates`` maps webhook ids to ``update`` fields, or is an iterable
-        of ``(webhook_id, fields)`` pairs. Every item is validated before
-        any is sent. The result holds one outcome per item, in input order.
+        ``updates`` maps webhook ids to ``update`` fields, or is a list of
+        ``(webhook_id, fields)`` pairs (any iterable of pairs works at
+        runtime). Every item is validated before any is sent. The result
+        holds one outcome per item, in input order.
+        ``timeout`` bounds each item, from the moment its first slot is granted.
         """
+        options = self._api.options(timeout, max_retries)
+        check_concurrency(concurrency)
         pairs = updates.items() if isinstance(updates, Mapping) else updates
 
-        def prepare(index: int, pair: tuple[str, Mapping[str, Any]]) -> _Prepared:
+        def prepare(index: int, pair: Any) -> tuple[str, ApiRequest]:
             webhook_id, fields = pair
             path = webhook_path(webhook_id)
-            _check_field_names(fields, UPDATE_FIELDS)
-            params = build_update_params(**fields)
-            return _Prepared(webhook_id, "PUT", path, unstructure_request(params))
+            if isinstance(fields, Mapping) and fields.get("target") is not None:
+                # prepare <- _prepare_all <- update_many <- the caller's line
+                fields = resolve_target(fields, stacklevel=4)
+            return webhook_id, ApiRequest("PUT", path, build_update_params(**_fields(fields)))
 
         calls = _prepare_all(pairs, prepare, "updates", "update_many")
-        return await self._run(calls, concurrency, fail_fast, on_progress, timeout, max_retries)
+        return await self._bulk(calls, self._webhook, options, concurrency, fail_fast, on_progress)
 
     async def delete_many(
         self,
@@ -216,65 +217,75 @@ class AsyncWebhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[None]:
-        """Delete many webhooks concurrently; one outcome per id, in input order."""
+        """Delete many webhooks concurrently; one outcome per id, in input order.
+
+        ``timeout`` bounds each item, from the moment its first slot is granted.
+        """
+        options = self._api.options(timeout, max_retries)
+        check_concurrency(concurrency)
         if isinstance(webhook_ids, str):
             raise ValidationError(
-                "invalid arguments for delete_many",
+                "invalid webhook_ids for delete_many",
                 errors={"webhook_ids": ["must be a list of ids, not a string."]},
             )
 
-        def prepare(index: int, webhook_id: str) -> _Prepared:
-            return _Prepared(webhook_id, "DELETE", webhook_path(webhook_id))
+        def prepare(index: int, webhook_id: Any) -> tuple[str, ApiRequest]:
+            return webhook_id, ApiRequest("DELETE", webhook_path(webhook_id))
 
         calls = _prepare_all(webhook_ids, prepare, "webhook_ids", "delete_many")
-        return await self._run(calls, concurrency, fail_fast, on_progress, timeout, max_retries)
+        return await self._bulk(calls, self._delete, options, concurrency, fail_fast, on_progress)
 
     async def create_many(
         self,
-        items: Iterable[Mapping[str, Any]],
+        items: Iterable[WebhookCreateFields],
         *,
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
         """Create many webhooks; each item holds ``create``'s keyword arguments.
 
         Outcome keys are the items' indexes. Every item is validated first.
+        ``timeout`` bounds each item, from the moment its first slot is granted.
         """
+        options = self._api.options(timeout, max_retries)
+        check_concurrency(concurrency)
 
-        def prepare(index: int, fields: Mapping[str, Any]) -> _Prepared:
-            _check_field_names(fields, CREATE_FIELDS)
-            params = build_create_params(**fields)
-            return _Prepared(index, "POST", "/webhooks", unstructure_request(params))
+        def prepare(index: int, fields: Any) -> tuple[int, ApiRequest]:
+            return index, ApiRequest("POST", "/webhooks", build_create_params(**_fields(fields)))
 
         calls = _prepare_all(items, prepare, "items", "create_many")
-        return await self._run(calls, concurrency, fail_fast, on_progress, timeout, max_retries)
+        return await self._bulk(calls, self._webhook, options, concurrency, fail_fast, on_progress)
 
-    # -- bulk plumbing ----------------------------------------------------------------
+    # -- one coroutine per kind of operation, shared by single and bulk calls ----------
 
-    async def _run(
+    async def _webhook(self, request: ApiRequest, options: CallOptions) -> Webhook:
+        """Send a request whose answer is one webhook (get, create, update)."""
+        body = await self._api.send(request, options)
+        return structure_response(body, WebhookEnvelope).data
+
+    async def _delete(self, request: ApiRequest, options: CallOptions) -> None:
+        """Send a delete; its answer is a message envelope."""
+        body = await self._api.send(request, options)
+        structure_response(body or {}, MessageEnvelope)
+
+    async def _bulk(
         self,
-        prepared: builtins.list[_Prepared],
+        calls: builtins.list[tuple[Any, ApiRequest]],
+        operation: Callable[[ApiRequest, CallOptions], Awaitable[_V]],
+        options: CallOptions,
         concurrency: int,
         fail_fast: bool,
         on_progress: ProgressCallback | None,
-        timeout: float | None,
-        max_retries: int | None,
-    ) -> BulkResult[Any]:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValidationError(
-                "invalid concurrency", errors={"concurrency": ["must be a positive integer."]}
-            )
-        options = self._client._options(timeout, max_retries)
-        client = self._client.with_options(timeout=options.timeout, max_retries=options.max_retries)
-        calls = [(item.key, functools.partial(item.send, client)) for item in prepared]
+    ) -> BulkResult[_V]:
+        items = [(key, functools.partial(operation, request, options)) for key, request in calls]
         return await run_bulk(
-            calls, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
+            items, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
         )
 
     # -- webhooks as code (lettr_async.declarative) -----------------------------------
@@ -285,8 +296,8 @@ class AsyncWebhooks:
         *,
         prune: bool = False,
         rotate: bool | Iterable[str] = False,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Plan:
         """Diff a webhooks file (``declarative.load_config``) against the live list.
 
@@ -306,8 +317,8 @@ class AsyncWebhooks:
         *,
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> ApplyResult:
         """Apply a plan: one ``list``, then one request per change, rate-limited.
 
@@ -326,46 +337,28 @@ class AsyncWebhooks:
         )
 
 
-@attrs.frozen
-class _Prepared:
-    """One validated bulk request, waiting for its turn."""
-
-    key: str | int
-    method: str
-    path: str
-    body: dict[str, Any] | None = None
-
-    async def send(self, client: AsyncLettr) -> Webhook | None:
-        response = await client._request(
-            self.method, self.path, body=self.body, idempotent=self.method != "POST"
-        )
-        if self.method == "DELETE":
-            structure_response(response or {}, MessageEnvelope)
-            return None
-        return structure_response(response, WebhookEnvelope).data
-
-
-def _check_field_names(fields: Any, allowed: frozenset[str]) -> None:
+def _fields(fields: Any) -> Mapping[str, Any]:
     if not isinstance(fields, Mapping):
         raise TypeError(f"must be a mapping of fields, not {type(fields).__name__}")
-    unknown = sorted(str(name) for name in fields if name not in allowed)
-    if unknown:
-        raise ValidationError(
-            "unknown fields",
-            errors={name: ["is not a field of this operation."] for name in unknown},
-        )
+    return fields
 
 
 def _prepare_all(
     items: Iterable[_Item],
-    prepare: Callable[[int, _Item], _Prepared],
+    prepare: Callable[[int, _Item], tuple[Any, ApiRequest]],
     name: str,
     what: str,
-) -> builtins.list[_Prepared]:
+) -> builtins.list[tuple[Any, ApiRequest]]:
     """Validate every bulk item before any is sent; one error names them all."""
     errors: dict[str, builtins.list[str]] = {}
-    prepared: builtins.list[_Prepared] = []
-    for index, item in enumerate(items):
+    prepared: builtins.list[tuple[Any, ApiRequest]] = []
+    try:
+        iterator = iter(items)
+    except TypeError:
+        raise ValidationError(
+            f"invalid {name} for webhooks.{what}", errors={name: ["must be iterable."]}
+        ) from None
+    for index, item in enumerate(iterator):
         prefix = f"{name}[{index}]"
         try:
             prepared.append(prepare(index, item))

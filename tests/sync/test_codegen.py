@@ -15,6 +15,7 @@ import pytest
 
 import lettr_sync
 from lettr_async import AsyncWebhooks
+from lettr_async.resources.webhooks import DEPRECATED_ALIASES
 from lettr_sync import _codegen
 
 GENERATED = Path(_codegen.__file__).with_name("_generated.py")
@@ -65,9 +66,15 @@ def test_header_and_no_hand_written_logic() -> None:
     sync_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Webhooks")
     for method in sync_class.body:
         if isinstance(method, ast.FunctionDef) and method.name != "__init__":
-            # A docstring, then one ``return self._client._run(lambda c: ...)``.
-            assert len(method.body) == 2
-            ret = method.body[1]
+            # A docstring, the deprecated-alias checks the codegen derives from
+            # DEPRECATED_ALIASES, then one ``return self._client._run(lambda c: ...)``.
+            aliases = DEPRECATED_ALIASES.get(method.name, {})
+            assert len(method.body) == 2 + len(aliases)
+            for check, old in zip(method.body[1:-1], aliases, strict=True):
+                assert isinstance(check, ast.If)
+                assert ast.unparse(check.test) == f"{old} is not None"
+                assert "deprecated_alias(" in ast.unparse(check)
+            ret = method.body[-1]
             assert isinstance(ret, ast.Return)
             assert isinstance(ret.value, ast.Call)
             assert ast.unparse(ret.value.func) == "self._client._run"

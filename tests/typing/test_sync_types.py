@@ -45,7 +45,8 @@ def check_sync_types(client: Lettr) -> None:
         BulkResult[Webhook],
     )
     assert_type(client.with_options(timeout=2), Lettr)
-    assert_type(client.rate_limit, RateLimitInfo)
+    assert_type(client.rate_limit_info, RateLimitInfo)
+    assert_type(client.rate_limit, float | None)
     assert_type(client.base_url, str)
     assert_type(client.timeout, float | None)
     assert_type(client.max_retries, int)
