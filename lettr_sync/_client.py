@@ -37,6 +37,7 @@ import asyncio
 import atexit
 import contextlib
 import enum
+import functools
 import os
 import threading
 import warnings
@@ -102,10 +103,10 @@ class _Runtime:
         thread = self.thread
         return thread.loop if thread is not None and self.pid == os.getpid() else None
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
-        """Run ``coro`` in the loop thread, starting it on first use (or first use after a fork).
+    def submit(self, start: Callable[[], Coroutine[Any, Any, T]]) -> Future[T]:
+        """Run ``start()`` in the loop thread, starting it on first use (or first use after a fork).
 
-        Raises the "closed" ``LettrError`` (and closes ``coro``) once ``close()`` began.
+        Raises the "closed" ``LettrError`` once ``close()`` began.
         """
         with self.lock:
             if self.pid != os.getpid():
@@ -115,12 +116,11 @@ class _Runtime:
                 self.state = ClientState.OPENED
                 _opened.add(self)
             if self.state is not ClientState.OPENED:
-                coro.close()
                 raise _closed_error()
             assert self.thread is not None
             # Submitted under the lock, so a call either reaches the loop
             # before close() schedules the shutdown, or is refused here.
-            return self.thread.submit(coro)
+            return self.thread.submit(start)
 
     def _forget_parent(self) -> None:
         """In a forked child: drop the parent's loop and client without touching them.
@@ -366,7 +366,7 @@ class Lettr(Resources):
             self._check_loop(running)
         # Straight onto the loop (run_coroutine_threadsafe): anyio's
         # start_task_soon adds a task group hop that costs ~30 % of a call.
-        future = runtime.submit(self._invoke(call))
+        future = runtime.submit(functools.partial(self._invoke, call))
         try:
             return future.result()
         except CancelledError:

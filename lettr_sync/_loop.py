@@ -87,28 +87,37 @@ class LoopThread:
         # asyncio.run then cancels any stray task, shuts down async generators
         # and the default executor, and closes the loop.
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
-        """Run ``coro`` in the loop as a tracked call that ``shutdown`` cancels.
+    def submit(self, start: Callable[[], Coroutine[Any, Any, T]]) -> Future[T]:
+        """Run ``start()`` in the loop as a tracked call that ``shutdown`` cancels.
 
-        A call that reaches the loop after shutdown began is cancelled before
-        it starts: the caller sees ``CancelledError`` either way. Raises
-        ``RuntimeError`` (and closes ``coro``) if the loop is closed.
+        ``start`` is called in the loop, only if the call still has to run: a
+        call whose future was cancelled while it waited in the loop's queue
+        (Ctrl-C right after submitting), or that reaches the loop after
+        shutdown began, never starts, so it sends nothing and leaves no
+        coroutine unawaited. The caller sees ``CancelledError`` either way.
+        Raises ``RuntimeError`` if the loop is closed.
         """
+        handle: list[Future[T]] = []
+        tracked = self._tracked(start, handle)
         try:
-            return asyncio.run_coroutine_threadsafe(self._tracked(coro), self.loop)
+            future = asyncio.run_coroutine_threadsafe(tracked, self.loop)
         except RuntimeError:
-            coro.close()
+            tracked.close()
             raise
+        handle.append(future)
+        return future
 
-    async def _tracked(self, coro: Coroutine[Any, Any, T]) -> T:
-        if not self._accepting:
-            coro.close()
+    async def _tracked(
+        self, start: Callable[[], Coroutine[Any, Any, T]], handle: list[Future[T]]
+    ) -> T:
+        # An empty handle means submit() has not even returned: not cancelled.
+        if not self._accepting or (handle and handle[0].cancelled()):
             raise asyncio.CancelledError
         task = asyncio.current_task()
         assert task is not None
         self._calls.add(task)
         try:
-            return await coro
+            return await start()
         finally:
             self._calls.discard(task)
 
