@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+from collections.abc import Iterator
 from concurrent.futures import CancelledError
 
 import pytest
@@ -16,8 +17,19 @@ async def _nothing() -> None:
     """A finaliser with nothing to close."""
 
 
-def test_call_cancelled_before_it_starts_leaves_no_unawaited_coroutine() -> None:
-    loop_thread = LoopThread("test-loop")
+@pytest.fixture
+def loop_thread(request: pytest.FixtureRequest) -> Iterator[LoopThread]:
+    """A started ``LoopThread`` named after the test, always shut down afterwards."""
+    started = LoopThread(f"loop-{request.node.name}")
+    try:
+        yield started
+    finally:
+        started.shutdown(_nothing)
+
+
+def test_call_cancelled_before_it_starts_leaves_no_unawaited_coroutine(
+    loop_thread: LoopThread,
+) -> None:
     gate = threading.Event()
     started: list[str] = []
 
@@ -39,8 +51,9 @@ def test_call_cancelled_before_it_starts_leaves_no_unawaited_coroutine() -> None
         future.result()
 
 
-def test_shutdown_cancels_calls_in_flight_then_runs_the_finaliser() -> None:
-    loop_thread = LoopThread("test-loop")
+def test_shutdown_cancels_calls_in_flight_then_runs_the_finaliser(
+    loop_thread: LoopThread,
+) -> None:
     order: list[str] = []
     running = threading.Event()
 
@@ -62,12 +75,25 @@ def test_shutdown_cancels_calls_in_flight_then_runs_the_finaliser() -> None:
         future.result()
     assert not loop_thread.alive
     assert loop_thread.loop.is_closed()
-    assert threading.current_thread().name != "test-loop"
 
 
-def test_thread_is_a_daemon_so_exit_never_joins_it_before_atexit() -> None:
-    loop_thread = LoopThread("test-loop")
-    try:
-        assert [t.daemon for t in threading.enumerate() if t.name == "test-loop"] == [True]
-    finally:
-        loop_thread.shutdown(_nothing)
+def test_thread_is_a_daemon_so_exit_never_joins_it_before_atexit(
+    loop_thread: LoopThread, request: pytest.FixtureRequest
+) -> None:
+    name = f"loop-{request.node.name}"
+    assert [t.daemon for t in threading.enumerate() if t.name == name] == [True]
+
+
+def test_shutdown_from_the_loop_thread_schedules_instead_of_joining(
+    loop_thread: LoopThread,
+) -> None:
+    returned = threading.Event()
+
+    def from_inside() -> None:
+        loop_thread.shutdown(_nothing)  # would deadlock if it joined its own thread
+        returned.set()
+
+    loop_thread.loop.call_soon_threadsafe(from_inside)
+    assert returned.wait(30)
+    loop_thread.join()
+    assert not loop_thread.alive
