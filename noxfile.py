@@ -1,7 +1,9 @@
-"""Developer sessions: tests on every Python found, lint, typecheck, codegen, bench, demo, docs.
+"""Developer sessions: tests on every Python found, floors, lint, typecheck, codegen, sdist, docs.
 
-``nox`` runs tests, lint, typecheck and the generator check; ``nox -s bench``,
-``nox -s demo``, ``nox -s docs`` and ``nox -s docs_serve`` run on demand.
+``nox`` runs tests, floors, lint, typecheck, the generator check and the
+sdist check; ``nox -s bench``, ``nox -s demo``, ``nox -s docs`` and
+``nox -s docs_serve`` run on demand. Lint and type-check tools come from the
+``dev`` dependency group (PEP 735), never from a published extra.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import glob
 import os
 import shutil
 import subprocess
+import tarfile
+from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "generate_check"]
+nox.options.sessions = ["tests", "floors", "lint", "typecheck", "generate_check", "sdist"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.download_python = "never"
 
@@ -43,6 +47,9 @@ def _find_interpreter(version: str) -> str | None:
 
 # Only the interpreters present on this machine: a missing one is not a failure.
 PYTHONS = [p for p in (_find_interpreter(v) for v in ALL_PYTHONS) if p] or None
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+DEV = nox.project.dependency_groups(PYPROJECT, "dev")
+FLOORS = "constraints/floors.txt"
 
 
 @nox.session(python=PYTHONS)
@@ -52,33 +59,62 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", *session.posargs)
 
 
+@nox.session(python=PYTHONS)
+def floors(session: nox.Session) -> None:
+    """The whole suite with every dependency at its declared minimum (constraints/floors.txt).
+
+    Proves the ``>=`` bounds in pyproject.toml: a floor that is too low fails
+    here. On every Python found, because old releases break differently per
+    Python (aiohttp < 3.10.8 hangs in server shutdown on 3.11 but not 3.10).
+    """
+    session.install("-c", FLOORS, "-e", ".[test]")
+    session.run("python", "-m", "pip", "check")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff lint and format check."""
-    session.install("ruff")
+    session.install(*DEV)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over both packages, the tests, the benchmarks and this file."""
-    session.install("-e", ".[dev]")
+    """mypy --strict over both packages, the tests (tests/typing too), benchmarks, this file."""
+    session.install("-e", ".[test]", *DEV)
     session.run("mypy", "--strict")
 
 
 @nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate lettr_sync from lettr_async's resources."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[test]", *DEV)
     session.run("python", "-m", "lettr_sync._codegen")
 
 
 @nox.session
 def generate_check(session: nox.Session) -> None:
     """Fail when the checked-in generated sync code is stale."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[test]", *DEV)
     session.run("python", "-m", "lettr_sync._codegen", "--check")
+
+
+@nox.session
+def sdist(session: nox.Session) -> None:
+    """Build the sdist, unpack it, and run its own tests: it must ship all they import."""
+    session.install("-e", ".[test]", *DEV)
+    tmp = Path(session.create_tmp())
+    shutil.rmtree(tmp / "dist", ignore_errors=True)
+    session.run("python", "-m", "build", "--sdist", "--outdir", str(tmp / "dist"))
+    (archive,) = (tmp / "dist").glob("*.tar.gz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp / "dist", filter="data")
+    (unpacked,) = (p for p in (tmp / "dist").iterdir() if p.is_dir())
+    with session.chdir(unpacked):
+        # `python -m` puts the unpacked tree first on sys.path, ahead of the editable install.
+        session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 
 @nox.session

@@ -1,26 +1,34 @@
-"""``Lettr``: the blocking client, and the portal runtime that runs its calls.
+"""``Lettr``: the blocking client, and the runtime state that runs its calls.
 
 Why it is built this way:
 
 * There is one implementation of the API, the async core. A sync call hands
-  its coroutine to an anyio blocking portal: an event loop in a background
-  daemon thread owned by the client. The aiohttp session lives in that loop,
-  so keep-alive connections are pooled across calls *and* across threads.
-* Nothing starts at import or construction. The first call starts the
-  portal under a lock; the lock is never held across a request, so any
-  number of threads can have calls in flight on one client.
+  its coroutine to an event loop in a background daemon thread owned by the
+  client (``LoopThread``). The aiohttp session lives in that loop, so
+  keep-alive connections are pooled across calls *and* across threads.
+* The client has an explicit state, as httpx's ``ClientState``: ``UNOPENED``
+  (nothing started at import or construction), ``OPENED`` (the first call
+  started the loop thread under a lock; the lock is never held across a
+  request, so any number of threads can have calls in flight), ``CLOSING``
+  and ``CLOSED``.
+* ``close()`` (or leaving ``with``) refuses new calls, cancels the calls in
+  flight (they fail with the documented "client has been closed"
+  ``LettrError``), then closes the ``AsyncLettr`` and stops the loop. Called
+  from the loop thread itself (say from a bulk ``on_progress`` callback) it
+  schedules that shutdown instead of joining its own thread.
+* Clients left open are closed by an ``atexit`` hook. The loop thread is a
+  daemon, so interpreter shutdown never waits for it before that hook runs;
+  nothing is ever done from ``__del__``.
 * Fork-safe: the runtime records the pid. In a child process the first call
-  starts a fresh portal and a fresh ``AsyncLettr`` with the same settings;
-  the parent's thread, loop and session are never touched, only kept
-  referenced so no finaliser runs against them.
-* ``close()`` (or leaving ``with``) closes the ``AsyncLettr`` in its loop and
-  joins the portal thread. Clients left open are closed by an ``atexit``
-  hook; nothing is ever done from ``__del__``.
+  starts a fresh loop thread and a fresh ``AsyncLettr`` with the same
+  settings. The parent's loop and session are never touched; only the last
+  inherited pair is kept referenced (so their finalisers do not run against
+  the parent's sockets), never a growing list.
 * A call from a thread that runs an event loop (Jupyter, an async Django
-  view) works, because the portal is another thread, but warns once:
+  view) works, because the loop is another thread, but warns once:
   blocking a loop stalls everything else on it.
 * Ctrl-C, or any exception, while waiting cancels the coroutine in the
-  portal; the client stays usable.
+  loop; the client stays usable.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import enum
+import functools
 import os
 import ssl
 import threading
@@ -36,8 +46,6 @@ import weakref
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
-
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from lettr_async import AsyncLettr, LettrError, RateLimitInfo, RetryPolicy
 from lettr_async._client import (
@@ -50,8 +58,9 @@ from lettr_async._client import (
 from lettr_async.hooks import Hooks
 
 from ._generated import Resources, bind_resources
+from ._loop import LoopThread, running_loop
 
-__all__ = ["Lettr", "SyncInAsyncContextWarning"]
+__all__ = ["ClientState", "Lettr", "SyncInAsyncContextWarning"]
 
 T = TypeVar("T")
 
@@ -64,8 +73,21 @@ class SyncInAsyncContextWarning(RuntimeWarning):
     """
 
 
+class ClientState(enum.Enum):
+    """Where a ``Lettr`` is in its life; only ever moves forward (a fork resets it)."""
+
+    UNOPENED = "unopened"
+    """Constructed; no thread, loop or connection exists yet."""
+    OPENED = "opened"
+    """The loop thread runs; calls are accepted."""
+    CLOSING = "closing"
+    """``close()`` began: new calls are refused, those in flight are being cancelled."""
+    CLOSED = "closed"
+    """The session is closed and the loop stopped."""
+
+
 class _Runtime:
-    """What a ``Lettr`` and all its ``with_options`` views share: portal and async client.
+    """What a ``Lettr`` and all its ``with_options`` views share: state, loop and async client.
 
     ``factory`` builds the ``AsyncLettr``; it is called again in a forked
     child so the child never reuses the parent's loop-bound state.
@@ -76,82 +98,105 @@ class _Runtime:
         self.root = factory()
         self.generation = 0
         self.pid = os.getpid()
-        self.closed = False
+        self.state = ClientState.UNOPENED
         self.warned_in_loop = False
         self.lock = threading.Lock()
-        self.portal: BlockingPortal | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._stack: contextlib.ExitStack | None = None
+        self.thread: LoopThread | None = None
+        self.inherited: tuple[AsyncLettr, LoopThread | None] | None = None
         _live.add(self)
 
-    def ensure_portal(self) -> BlockingPortal:
-        """The running portal, started on first use (or first use after a fork)."""
-        portal = self.portal
-        if portal is not None and self.pid == os.getpid():
-            return portal
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """This process's loop, if the runtime is open."""
+        thread = self.thread
+        return thread.loop if thread is not None and self.pid == os.getpid() else None
+
+    def submit(self, start: Callable[[], Coroutine[Any, Any, T]]) -> Future[T]:
+        """Run ``start()`` in the loop thread, starting it on first use (or first use after a fork).
+
+        Raises the "closed" ``LettrError`` once ``close()`` began.
+        """
         with self.lock:
-            if self.closed:
-                raise _closed_error()
             if self.pid != os.getpid():
                 self._forget_parent()
-            if self.portal is None:
-                stack = contextlib.ExitStack()
-                portal = stack.enter_context(start_blocking_portal(backend="asyncio"))
-                self.loop = portal.call(asyncio.get_running_loop)
-                self._stack = stack
-                self.portal = portal
-                _started.add(self)
-            return self.portal
+            if self.state is ClientState.UNOPENED:
+                self.thread = LoopThread(name=f"lettr-sync-{id(self):x}")
+                self.state = ClientState.OPENED
+                _opened.add(self)
+            if self.state is not ClientState.OPENED:
+                raise _closed_error()
+            assert self.thread is not None
+            # Submitted under the lock, so a call either reaches the loop
+            # before close() schedules the shutdown, or is refused here.
+            return self.thread.submit(start)
 
     def _forget_parent(self) -> None:
-        """In a forked child: drop the parent's portal and client without touching them."""
-        _graveyard.append((self.root, self.portal, self._stack, self.loop))
-        _started.discard(self)
-        self.portal = None
-        self._stack = None
-        self.loop = None
+        """In a forked child: drop the parent's loop and client without touching them.
+
+        Only the direct parent's pair is kept referenced; a grandparent's
+        (after a fork of a fork) is released, its ResourceWarnings muted since
+        nothing here ever owned it.
+        """
+        released = self.inherited
+        self.inherited = (self.root, self.thread)
+        if released is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                del released
+        _opened.discard(self)
+        self.thread = None
         self.root = self._factory()
         self.generation += 1
         self.pid = os.getpid()
         self.warned_in_loop = False
+        if self.state is not ClientState.UNOPENED:
+            # Open in the parent: the child starts afresh on first use. A
+            # client closed (or closing) in the parent stays closed here.
+            opened = self.state is ClientState.OPENED
+            self.state = ClientState.UNOPENED if opened else ClientState.CLOSED
 
     def close(self) -> None:
-        """Close the async client in its loop, then stop and join the portal thread."""
+        """Refuse new calls, cancel those in flight, close the async client, stop the loop.
+
+        From the loop thread itself only schedules the shutdown (a thread
+        cannot join itself); from any other thread returns once it is done.
+        """
         with self.lock:
-            if self.closed:
-                return
-            self.closed = True
-            portal, stack = self.portal, self._stack
-            self.portal = self._stack = None
-            _started.discard(self)
-            same_process = self.pid == os.getpid()
-        if portal is None or stack is None:
+            if self.pid != os.getpid():
+                self._forget_parent()
+            if self.state is ClientState.UNOPENED:
+                self.state = ClientState.CLOSED
+            if self.state is ClientState.OPENED:
+                self.state = ClientState.CLOSING
+            thread = self.thread
+        if thread is None:
             return
-        if not same_process:
-            _graveyard.append((self.root, portal, stack, self.loop))
-            return
+        thread.shutdown(self._finish)
+
+    async def _finish(self) -> None:
         try:
-            portal.call(self.root.aclose)
-            # Calls still in flight in other threads (say, queued in the rate
-            # limiter) are cancelled rather than waited for: close never hangs.
-            portal.call(portal.stop, True)
+            await self.root.aclose()
         finally:
-            stack.close()
+            self.state = ClientState.CLOSED
+            _opened.discard(self)
+
+    def wait_closed(self) -> None:
+        """After a close begun elsewhere, wait for its loop thread to end (not from inside it)."""
+        thread = self.thread
+        if thread is not None and self.pid == os.getpid():
+            thread.join()
 
 
 _live: weakref.WeakSet[_Runtime] = weakref.WeakSet()
 """Every runtime, so a forked child can give each one a fresh lock."""
 
-_started: set[_Runtime] = set()
-"""Runtimes with a running portal: kept alive until closed, so the atexit hook finds them."""
-
-_graveyard: list[object] = []
-"""A parent's portal objects inherited by a forked child: referenced forever, never run."""
+_opened: set[_Runtime] = set()
+"""Runtimes with a running loop: kept alive until closed, so the atexit hook finds them."""
 
 
 def _close_all_at_exit() -> None:
-    """Close clients the program left open, before the interpreter tears threads down."""
-    for runtime in list(_started):
+    """Close clients the program left open; loop threads are daemons, still running here."""
+    for runtime in list(_opened):
         with contextlib.suppress(Exception):
             runtime.close()
 
@@ -302,13 +347,21 @@ class Lettr(Resources):
     @property
     def is_closed(self) -> bool:
         """True once ``close()`` has been called on this client or any of its views."""
-        return self._runtime.closed
+        return self._runtime.state in (ClientState.CLOSING, ClientState.CLOSED)
+
+    @property
+    def state(self) -> ClientState:
+        """Where the client is in its life: unopened, opened, closing or closed."""
+        return self._runtime.state
 
     def close(self) -> None:
         """Close the connections and stop the background thread; idempotent.
 
-        The client cannot be used afterwards. Calls still in flight in other
-        threads fail with a ``LettrError``.
+        New calls are refused at once; calls still in flight in other threads
+        are cancelled and fail with a ``LettrError`` saying the client was
+        closed; then the session is closed and the loop stopped. Safe to call
+        from a bulk ``on_progress`` callback: the bulk call then fails with
+        that same error.
         """
         self._runtime.close()
 
@@ -323,36 +376,28 @@ class Lettr(Resources):
     # -- running coroutines -------------------------------------------------------
 
     def _run(self, call: Callable[[AsyncLettr], Coroutine[Any, Any, T]]) -> T:
-        """Run ``call(live_async_client)`` in the portal loop and wait for its result.
+        """Run ``call(live_async_client)`` in the loop thread and wait for its result.
 
         Generated resource methods are one ``_run`` each. If waiting is
         interrupted (KeyboardInterrupt, or any exception raised in this
-        thread), the coroutine is cancelled in the portal before re-raising.
+        thread), the coroutine is cancelled in the loop before re-raising.
         """
         runtime = self._runtime
-        running = asyncio._get_running_loop()
+        running = running_loop()
         if running is not None:
             self._check_loop(running)
-        runtime.ensure_portal()
-        loop = runtime.loop
-        assert loop is not None
-        # Straight onto the portal's loop: anyio's start_task_soon adds a task
-        # group hop that costs ~30 % of a call. close() still cancels these:
-        # the loop cancels every remaining task when the portal stops.
-        coro = self._invoke(call)
-        try:
-            future: Future[T] = asyncio.run_coroutine_threadsafe(coro, loop)
-        except RuntimeError as exc:  # the loop stopped under us: close() in another thread
-            coro.close()
-            if runtime.closed:
-                raise _closed_error() from None
-            raise LettrError(f"the client's event loop is not running: {exc}") from exc
+        # Straight onto the loop (run_coroutine_threadsafe): anyio's
+        # start_task_soon adds a task group hop that costs ~30 % of a call.
+        future = runtime.submit(functools.partial(self._invoke, call))
         try:
             return future.result()
         except CancelledError:
-            if runtime.closed:  # cancelled by close() in another thread
-                raise _closed_error() from None
-            raise
+            if runtime.state is ClientState.OPENED:
+                raise
+            # Cancelled by close(), maybe from a callback inside this very
+            # call: let that shutdown finish so nothing outlives the error.
+            runtime.wait_closed()
+            raise _closed_error() from None
         except BaseException:
             future.cancel()
             raise

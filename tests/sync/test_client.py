@@ -19,6 +19,7 @@ import lettr_async
 import lettr_sync
 from lettr_async import AsyncLettr
 from lettr_async.testing import FakeLettr, Fault
+from lettr_sync._client import ClientState
 from tests.helpers import API_KEY
 
 from .conftest import make_sync_client
@@ -275,7 +276,7 @@ print("exiting with the client open")
 
 def test_unclosed_client_is_closed_at_exit_without_warnings() -> None:
     done = subprocess.run(
-        [sys.executable, "-X", "dev", "-W", "error", "-c", _EXIT_SCRIPT],
+        [sys.executable, "-W", "error", "-c", _EXIT_SCRIPT],
         capture_output=True,
         text=True,
         timeout=120,
@@ -303,8 +304,13 @@ def test_close_with_a_call_in_flight_in_another_thread(fake_thread: FakeLettr) -
     client.close()
     thread.join()
     assert len(failures) == 1
-    assert isinstance(failures[0], lettr_sync.LettrError), repr(failures[0])
+    # Exactly the documented error, not a retryable network error (such as
+    # APIConnectionError('Connector is closed'), a LettrError subclass) from
+    # the session being closed under the call.
+    assert type(failures[0]) is lettr_sync.LettrError, repr(failures[0])
+    assert "has been closed" in str(failures[0])
     assert _new_threads(before) == set()
+    assert client.state is ClientState.CLOSED
 
 
 def test_constructor_mirrors_async_lettr() -> None:

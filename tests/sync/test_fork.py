@@ -52,7 +52,7 @@ def test_child_gets_a_fresh_portal_and_async_client(fake_thread: FakeLettr) -> N
     view = client.with_options(max_retries=0)
     try:
         client.webhooks.list()  # the parent's portal and connection exist now
-        parent_portal = client._runtime.portal
+        parent_thread = client._runtime.thread
         parent_async = client._async()
 
         def child() -> str:
@@ -63,7 +63,7 @@ def test_child_gets_a_fresh_portal_and_async_client(fake_thread: FakeLettr) -> N
                 events_mode="all",
             )
             runtime = client._runtime
-            assert runtime.portal is not parent_portal
+            assert runtime.thread is not parent_thread
             assert client._async() is not parent_async
             assert view.max_retries == 0
             assert view._async() is not parent_async
@@ -75,7 +75,7 @@ def test_child_gets_a_fresh_portal_and_async_client(fake_thread: FakeLettr) -> N
         status, report = _in_child(child)
         assert (status, report) == (0, "From child|From child|0")
         # The parent's client never noticed: same portal, and it still works.
-        assert client._runtime.portal is parent_portal
+        assert client._runtime.thread is parent_thread
         assert [w.name for w in client.webhooks.list()] == ["From child"]
         # The parent's pooled one; in the child, a fresh one for the create
         # (never a kept-alive one) and a pooled one for the list.

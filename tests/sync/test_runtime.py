@@ -1,0 +1,311 @@
+"""The sync runtime: client state, closing from anywhere, exit, fork bounds, re-exports."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+import lettr_async
+import lettr_sync
+from lettr_async.testing import FakeLettr
+from lettr_sync import _client
+from lettr_sync._client import ClientState
+from lettr_sync._loop import running_loop
+
+from .conftest import make_sync_client
+
+_SYNC_ONLY = {"ClientState", "Lettr", "SyncInAsyncContextWarning", "Webhooks"}
+
+
+def _run_python(script: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter with every warning (ResourceWarning too) an error.
+
+    Not ``-X dev``: its asyncio debug mode logs any callback slower than 0.1 s,
+    which a busy machine produces without any bug.
+    """
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# -- state ------------------------------------------------------------------------------
+
+
+def test_state_moves_unopened_opened_closed(fake_thread: FakeLettr) -> None:
+    client = make_sync_client(fake_thread)
+    states = [(client.state, client.is_closed)]
+    client.webhooks.list()
+    states.append((client.state, client.is_closed))
+    client.close()
+    states.append((client.state, client.is_closed))
+    with pytest.raises(lettr_sync.LettrError, match="has been closed"):
+        client.webhooks.list()
+    states.append((client.state, client.is_closed))
+    assert states == [
+        (ClientState.UNOPENED, False),
+        (ClientState.OPENED, False),
+        (ClientState.CLOSED, True),
+        (ClientState.CLOSED, True),
+    ]
+
+
+def test_close_from_on_progress_fails_the_bulk_call_cleanly(fake_thread: FakeLettr) -> None:
+    client = make_sync_client(fake_thread)
+    before = set(threading.enumerate())
+    seen: list[int] = []
+
+    def close_midway(done: int, total: int) -> None:
+        seen.append(done)
+        if done == 2:
+            client.close()  # runs in the loop thread: must not join itself
+
+    with pytest.raises(lettr_sync.LettrError, match="has been closed") as caught:
+        client.webhooks.create_many(
+            [
+                {
+                    "name": f"n{i}",
+                    "url": f"https://example.com/{i}",
+                    "auth_type": "none",
+                    "events_mode": "all",
+                }
+                for i in range(50)
+            ],
+            on_progress=close_midway,
+        )
+    assert type(caught.value) is lettr_sync.LettrError
+    assert 2 in seen
+    assert len(seen) < 50  # the rest were cancelled, not sent after the close
+    # The shutdown finished before the error reached us: nothing leaks.
+    assert client.state is ClientState.CLOSED
+    assert {t for t in threading.enumerate() if t not in before and t.is_alive()} == set()
+    client.close()  # idempotent afterwards
+
+
+def test_close_from_the_loop_thread_outside_a_call(fake_thread: FakeLettr) -> None:
+    client = make_sync_client(fake_thread)
+    client.webhooks.list()
+    thread = client._runtime.thread
+    assert thread is not None
+    done = threading.Event()
+
+    def close_in_loop() -> None:
+        client.close()  # schedules the shutdown and returns at once
+        done.set()
+
+    thread.loop.call_soon_threadsafe(close_in_loop)
+    assert done.wait(30)
+    client.close()  # from this thread: waits for that shutdown to finish
+    assert client.state is ClientState.CLOSED
+    assert not thread.alive
+
+
+def test_running_loop_is_the_public_api_twin() -> None:
+    assert running_loop() is None
+
+    async def inside() -> bool:
+        return running_loop() is asyncio.get_running_loop()
+
+    assert asyncio.run(inside())
+    assert running_loop() is None
+
+
+# -- interpreter exit and interrupted calls ----------------------------------------------
+
+_EXIT_SCRIPT = """
+import atexit
+checks = []
+# Registered before lettr_sync's hook, so it runs after it (atexit is LIFO).
+atexit.register(lambda: print("closed at exit:", checks[0].is_closed, checks[0].state.name))
+
+import threading
+import lettr_sync
+from lettr_async.testing import FakeLettr
+
+with FakeLettr.in_thread() as fake:
+    client = lettr_sync.Lettr("lttr_test_key", base_url=fake.base_url, rate_limit=None)
+    checks.append(client)
+    assert client.webhooks.list() == []
+    # The loop thread must not be one threading joins at exit before atexit
+    # hooks run (anyio < 4.6's portal worker was, and the interpreter hung).
+    assert all(t.daemon for t in threading.enumerate() if t is not threading.main_thread())
+print("exiting with the client open")
+"""
+
+
+def test_open_client_is_closed_by_the_atexit_hook() -> None:
+    done = _run_python(_EXIT_SCRIPT)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "exiting with the client open\nclosed at exit: True CLOSED\n"
+
+
+_INTERRUPT_SCRIPT = """
+import signal, threading, time
+import lettr_sync
+from lettr_async.testing import FakeLettr, Fault
+
+def new_client(fake):
+    client = lettr_sync.Lettr("lttr_test_key", base_url=fake.base_url, rate_limit=None)
+    client.webhooks.list()
+    return client
+
+def once_in_flight(fake, action):
+    seen = len(fake.requests)
+    def watch():
+        while len(fake.requests) == seen:
+            time.sleep(0.001)
+        action()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    return watcher
+
+def interrupted(call):
+    try:
+        call()
+    except (KeyboardInterrupt, lettr_sync.LettrError):
+        return
+    raise AssertionError("the call was not interrupted")
+
+with FakeLettr.in_thread() as fake:
+    main = threading.main_thread().ident
+    # 1. Ctrl-C in the waiting thread, then close at once.
+    client = new_client(fake)
+    fake.inject(Fault.delay(30), method="GET", path="/webhooks")
+    watcher = once_in_flight(fake, lambda: signal.pthread_kill(main, signal.SIGINT))
+    interrupted(lambda: client.webhooks.list(max_retries=0))
+    watcher.join()
+    client.close()
+    # 2. close() from another thread while the call waits for its answer.
+    client = new_client(fake)
+    fake.inject(Fault.delay(30), method="GET", path="/webhooks")
+    watcher = once_in_flight(fake, client.close)
+    interrupted(lambda: client.webhooks.list(max_retries=0))
+    watcher.join()
+    # 3. close() from a bulk on_progress callback, in the loop thread.
+    client = new_client(fake)
+    items = [
+        {"name": str(i), "url": f"https://example.com/{i}", "auth_type": "none",
+         "events_mode": "all"}
+        for i in range(20)
+    ]
+    closer = lambda done, total: client.close() if done == 2 else None
+    interrupted(lambda: client.webhooks.create_many(items, on_progress=closer))
+    client.close()
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_kill"), reason="needs pthread_kill")
+def test_interrupted_call_then_close_leaves_no_pending_task_or_transport() -> None:
+    done = _run_python(_INTERRUPT_SCRIPT)
+    assert "Task was destroyed" not in done.stderr
+    assert "unclosed" not in done.stderr.lower()
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", "ok\n")
+
+
+# -- fork bookkeeping -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_of_a_fork_keeps_only_the_direct_parents_objects(fake_thread: FakeLettr) -> None:
+    client = make_sync_client(fake_thread)
+    try:
+        client.webhooks.list()
+        read_end, write_end = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - child: reports through the pipe
+            report = "?"
+            try:
+                runtime = client._runtime
+                client.webhooks.list()
+                first = runtime.inherited
+                assert first is not None
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    grandchild = os.fork()
+                if grandchild == 0:
+                    client.webhooks.list()
+                    second = runtime.inherited
+                    ok = second is not None and second[0] is not first[0]
+                    ok = ok and not hasattr(_client, "_graveyard")
+                    client.close()
+                    os._exit(0 if ok else 1)
+                _, status = os.waitpid(grandchild, 0)
+                client.close()
+                report = f"grandchild={os.waitstatus_to_exitcode(status)}"
+            except BaseException as exc:
+                report = f"{type(exc).__name__}: {exc}"
+            os.write(write_end, report.encode())
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            report = pipe.read().decode()
+        os.waitpid(pid, 0)
+        assert report == "grandchild=0"
+        assert client._runtime.inherited is None  # the parent inherited nothing
+        assert client.webhooks.list() == []
+    finally:
+        client.close()
+
+
+# -- the package namespace --------------------------------------------------------------
+
+
+def test_all_is_lettr_async_all_minus_async_names_plus_the_sync_client() -> None:
+    async_only = {name for name in lettr_async.__all__ if name.startswith("Async")}
+    assert async_only >= {"AsyncLettr", "AsyncWebhooks"}
+    assert set(lettr_sync.__all__) == (set(lettr_async.__all__) - async_only) | _SYNC_ONLY
+    assert len(lettr_sync.__all__) == len(set(lettr_sync.__all__))
+    for name in lettr_sync.__all__:
+        assert getattr(lettr_sync, name) is not None
+    for name in async_only:
+        assert not hasattr(lettr_sync, name)
+
+
+@pytest.fixture
+def patched_async_all(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Patch ``lettr_async`` freely; afterwards undo it and reload the real ``lettr_sync``."""
+    yield monkeypatch
+    monkeypatch.undo()
+    for name in ("BrandNewThing", "AsyncBrandNewResource"):
+        vars(lettr_sync).pop(name, None)
+    importlib.reload(lettr_sync)
+
+
+def test_a_name_added_to_lettr_async_all_reaches_lettr_sync(
+    patched_async_all: pytest.MonkeyPatch,
+) -> None:
+    sentinel = object()
+    patched_async_all.setattr(lettr_async, "BrandNewThing", sentinel, raising=False)
+    patched_async_all.setattr(lettr_async, "AsyncBrandNewResource", object(), raising=False)
+    patched_async_all.setattr(
+        lettr_async, "__all__", [*lettr_async.__all__, "BrandNewThing", "AsyncBrandNewResource"]
+    )
+    importlib.reload(lettr_sync)
+    assert "BrandNewThing" in lettr_sync.__all__
+    assert lettr_sync.BrandNewThing is sentinel  # type: ignore[attr-defined]
+    assert "AsyncBrandNewResource" not in lettr_sync.__all__
+    assert not hasattr(lettr_sync, "AsyncBrandNewResource")
+
+
+def test_events_is_reachable_after_import_lettr_sync() -> None:
+    done = _run_python(
+        "import lettr_sync\n"
+        "import lettr_async.events as ev\n"
+        "assert lettr_sync.events.parse_event is ev.parse_event\n"
+        "print('ok')\n"
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (0, "", "ok\n")
