@@ -8,7 +8,7 @@ from here: models, enums, event type names and the exception hierarchy.
 from ._client import DEFAULT_BASE_URL, AsyncLettr
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
-from ._validation import WebhookCreateFields, WebhookUpdateFields
+from ._validation import WebhookCreateFields, WebhookUpdateFields, validate_update_fields
 from ._version import __version__
 from .bulk import BulkOutcome, BulkResult, ProgressCallback
 from .errors import (
@@ -81,4 +81,5 @@ __all__ = [
     "WebhookUpdateFields",
     "__version__",
     "normalize_event_type",
+    "validate_update_fields",
 ]

@@ -21,7 +21,7 @@ import re
 import ssl
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
 from .errors import ValidationError
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .hooks import Hooks
 
 __all__ = [
+    "validate_update_fields",
     "AUTH_FIELDS",
     "CREATE_FIELDS",
     "SECRET_FIELDS",
@@ -425,6 +426,18 @@ def build_create_params(**fields: Any) -> dict[str, Any]:
             "events": checked_events,
         }
     )
+
+
+def validate_update_fields(fields: Mapping[str, Any]) -> WebhookUpdateFields:
+    """Check the fields of an ``update`` (or one ``update_many`` item) without sending.
+
+    For tools that show a plan before writing (a CLI's ``--dry-run``): the
+    same rules and the same ``ValidationError`` as the call itself, with
+    event names normalised. Credentials are checked, never echoed.
+    """
+    if not isinstance(fields, Mapping):
+        raise _invalid("fields", f"must be a mapping of fields, not {type(fields).__name__}.")
+    return cast("WebhookUpdateFields", build_update_params(**resolve_target(fields, stacklevel=2)))
 
 
 def deprecated_alias(

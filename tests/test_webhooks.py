@@ -330,3 +330,19 @@ def test_bad_client_options_name_the_field(kwargs: dict[str, Any], field: str) -
     with pytest.raises(ValidationError) as info:
         AsyncLettr("lttr_x", **kwargs)
     assert field in info.value.errors
+
+
+def test_validate_update_fields_checks_without_sending() -> None:
+    from lettr_async import validate_update_fields
+
+    checked = validate_update_fields(
+        {"events": ["delivery", "bounce", "delivery"], "active": False}
+    )
+    assert checked == {"events": ["message.delivery", "message.bounce"], "active": False}
+    with pytest.raises(ValidationError) as caught:
+        validate_update_fields({"url": "not a url", "auth_password": "s3cret-value"})
+    assert set(caught.value.errors) == {"url"}
+    assert "s3cret-value" not in str(caught.value)
+    with pytest.raises(ValidationError) as unknown:
+        validate_update_fields({"nmae": "x"})
+    assert "nmae" in unknown.value.errors

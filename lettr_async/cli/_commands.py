@@ -9,9 +9,23 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from .. import AsyncLettr, BulkResult, ValidationError, Webhook, normalize_event_type
+from .. import (
+    AsyncLettr,
+    BulkResult,
+    LettrError,
+    ValidationError,
+    Webhook,
+    validate_update_fields,
+)
 from ._context import Settings, get_settings, resolve_secret, run_client, stderr_is_tty
-from ._errors import EXIT_API, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, CliError, redact
+from ._errors import (
+    EXIT_API,
+    EXIT_CODES_HELP,
+    EXIT_FAILURE,
+    CliError,
+    from_lettr_error,
+    redact,
+)
 from ._output import (
     bulk_document,
     render_bulk,
@@ -126,29 +140,19 @@ def _split_events(values: tuple[str, ...] | list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _normalise_events(fields: dict[str, Any]) -> dict[str, Any]:
-    """Canonical event names for the plan (exit 2 on an unknown one, nothing sent).
+def _validate_update(settings: Settings, fields: dict[str, Any]) -> dict[str, Any]:
+    """Check the update locally before anything is listed or sent (exit 2).
 
-    Every other field is validated by ``update_many`` itself, before any
-    write is sent.
+    Uses the SDK's own public check, so ``--dry-run`` rejects exactly what
+    ``update_many`` would; the event names come back normalised.
     """
-    if "events" not in fields:
-        return fields
-    events: list[str] = []
-    errors: dict[str, list[str]] = {}
-    for index, name in enumerate(fields["events"]):
-        try:
-            events.append(normalize_event_type(name))
-        except ValueError:
-            errors[f"events.{index}"] = [f"unknown event type {name!r}."]
-    if errors:
-        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
-        raise CliError(
-            f"invalid arguments: {details}",
-            EXIT_USAGE,
-            {"type": "ValidationError", "fields": errors},
-        )
-    return {**fields, "events": list(dict.fromkeys(events))}
+    try:
+        checked = validate_update_fields(fields)
+    except LettrError as exc:
+        raise from_lettr_error(exc, settings.secrets) from None
+    if "events" in checked:
+        return {**fields, "events": checked["events"]}
+    return fields
 
 
 # -- single-webhook commands --------------------------------------------------------
@@ -451,7 +455,7 @@ def bulk_update_command(
       lettr-webhooks bulk-update --match-url 'https://staging.*' --disable --dry-run
     """
     settings = get_settings()
-    fields = _normalise_events(_update_fields(settings, raw))
+    fields = _validate_update(settings, _update_fields(settings, raw))
     result = _run_bulk(
         settings,
         as_json,

@@ -296,7 +296,7 @@ def test_bulk_update_invalid_fields_is_usage_error(fake_thread: FakeLettr, invok
     result = invoke("bulk-update", "--match-url", "*", "--url", "not a url", "--yes")
     assert result.exit_code == 2
     assert result.stderr == "error: invalid arguments: url: must be an absolute http(s) URL.\n"
-    assert writes(fake_thread) == []  # only the listing was sent
+    assert fake_thread.requests == []  # rejected before the listing: nothing was sent
 
 
 def test_bulk_update_partial_failure_exits_1(fake_thread: FakeLettr, invoke: Invoke) -> None:
