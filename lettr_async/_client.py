@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._ratelimit import Lane, RateLimiter, current_lane
+from ._ratelimit import Lane, RateLimiter, RateStore, current_lane, open_store
 from ._retry import RetryPolicy, is_retryable
 from .errors import LettrError, RateLimitError, ValidationError
 from .models import RateLimitInfo
@@ -185,6 +185,10 @@ class AsyncLettr:
     overridden per call or with ``with_options``. ``rate_limit`` is the
     starting budget in requests per second (Lettr's default is 3; the client
     follows ``X-RateLimit-Limit`` from then on), or None to disable pacing.
+    ``rate_limit_store`` shares that budget between processes and hosts of
+    one team (Lettr's limit is per team): a URL (``sqlite:///abs/path.db``,
+    ``redis://host:6379/0``, ``rediss://``, ``unix://``) or a ``RateStore``;
+    it falls back to ``$LETTR_RATE_LIMIT_URL``, then to this process only.
 
     Use it as ``async with AsyncLettr() as client:`` or call ``aclose()``.
     """
@@ -203,6 +207,7 @@ class AsyncLettr:
         default_headers: Mapping[str, str] | None = None,
         connection_limit: int = 100,
         retry_policy: RetryPolicy | None = None,
+        rate_limit_store: str | RateStore | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         if not key or not key.strip():
@@ -226,12 +231,17 @@ class AsyncLettr:
                 "rate_limit must be a positive number or None",
                 errors={"rate_limit": ["must be a positive number of requests per second."]},
             )
+        retry_policy = retry_policy or RetryPolicy()
         self._state = _SharedState(
             api_key=key.strip(),
             base_url=url.rstrip("/"),
             headers=default_headers or {},
-            limiter=RateLimiter(rate_limit),
-            retry_policy=retry_policy or RetryPolicy(),
+            limiter=RateLimiter(
+                rate_limit,
+                max_pause=retry_policy.max_retry_after,
+                store=open_store(rate_limit_store, api_key=key.strip(), base_url=url.rstrip("/")),
+            ),
+            retry_policy=retry_policy,
             connection_limit=connection_limit,
         )
         self._bind_resources()
@@ -296,6 +306,7 @@ class AsyncLettr:
     async def aclose(self) -> None:
         """Close the HTTP session; the client cannot be used afterwards."""
         await self._state.close()
+        await self._state.limiter.aclose()
 
     async def __aenter__(self) -> AsyncLettr:
         return self
@@ -338,7 +349,8 @@ class AsyncLettr:
         async def attempt() -> Any:
             # Interactive calls fail early rather than queue past their timeout.
             max_wait = options.timeout if lane is Lane.INTERACTIVE else None
-            await state.limiter.acquire(lane, max_wait=max_wait)
+            deadline = None if max_wait is None else time.monotonic() + max_wait
+            await state.limiter.acquire(lane, deadline=deadline)
             session = state.session_for_running_loop()
             started = time.perf_counter()
             response = await send(session, method, url, body=payload, timeout=options.timeout)

@@ -40,6 +40,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from lettr_async import AsyncLettr, LettrError, RateLimitInfo, RetryPolicy
 from lettr_async._client import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT, NOT_GIVEN
+from lettr_async.ratelimit import RateStore
 
 from ._generated import Resources, bind_resources
 
@@ -185,8 +186,13 @@ class Lettr(Resources):
         default_headers: Mapping[str, str] | None = None,
         connection_limit: int = 100,
         retry_policy: RetryPolicy | None = None,
+        rate_limit_store: str | RateStore | None = None,
     ) -> None:
-        """Validate the settings now (like ``AsyncLettr``); start nothing yet."""
+        """Validate the settings now (like ``AsyncLettr``); start nothing yet.
+
+        ``rate_limit_store`` shares the team's budget between processes (see
+        ``AsyncLettr``); it is passed through unchanged.
+        """
         headers = dict(default_headers) if default_headers is not None else None
         first = AsyncLettr(
             api_key,
@@ -197,6 +203,7 @@ class Lettr(Resources):
             default_headers=headers,
             connection_limit=connection_limit,
             retry_policy=retry_policy,
+            rate_limit_store=rate_limit_store,
         )
         resolved_url = first.base_url
         built = [first]
@@ -213,6 +220,7 @@ class Lettr(Resources):
                 default_headers=headers,
                 connection_limit=connection_limit,
                 retry_policy=retry_policy,
+                rate_limit_store=rate_limit_store,
             )
 
         self._runtime = _Runtime(factory)

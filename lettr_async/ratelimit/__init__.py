@@ -1,0 +1,35 @@
+"""Client-side rate limiting: pacing to the team's budget, shared across processes.
+
+Most users only touch ``AsyncLettr(rate_limit_store=...)`` (or the
+``LETTR_RATE_LIMIT_URL`` environment variable); the store classes are here
+for those who build a store object themselves (e.g. to set the key or a
+timeout) or write their own.
+"""
+
+from __future__ import annotations
+
+from ._limiter import Lane, RateLimiter, current_lane
+from ._sqlite import SQLiteStore
+from ._store import RATE_LIMIT_URL_ENV, MemoryStore, RateStore, open_store, team_key
+
+__all__ = [
+    "RATE_LIMIT_URL_ENV",
+    "Lane",
+    "MemoryStore",
+    "RateLimiter",
+    "RateStore",
+    "RedisStore",
+    "SQLiteStore",
+    "current_lane",
+    "open_store",
+    "team_key",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The Redis store imports only when asked for: redis is an optional extra.
+    if name == "RedisStore":
+        from ._redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(name)
