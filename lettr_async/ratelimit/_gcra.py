@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["CATCH_UP", "Slot", "State", "take"]
+__all__ = ["CATCH_UP", "Slot", "State", "relearn", "take"]
 
 # A start at most this late behind its slot keeps the schedule instead of
 # pushing every later slot back: event-loop timers fire a millisecond or so
@@ -66,17 +66,23 @@ def take(
     """
     if state is None:
         state = State(0.0, default_interval, False, 0.0)
-    tat, interval, learned, paused_until = state
     if learned_interval is not None and learned_interval > 0:
-        if learned_interval != interval and tat > now:
-            # A new budget applies from the last booked start, not after it.
-            tat = max(now, tat - interval + learned_interval)
-        interval, learned = learned_interval, True
+        state = relearn(state, now, learned_interval)
+    tat, interval, learned, paused_until = state
     if pause > 0:
         paused_until = max(paused_until, now + pause)
     free_at = max(tat, paused_until)
     wait = free_at - now
     booked = wait <= 0 or (reserve and (max_wait is None or wait <= max_wait))
     if booked:
-        tat = max(free_at, now - CATCH_UP) + interval
+        # Keep the schedule when at most CATCH_UP late; otherwise restart it now.
+        tat = (free_at if now - free_at <= CATCH_UP else now) + interval
     return State(tat, interval, learned, paused_until), Slot(wait, booked, interval, learned)
+
+
+def relearn(state: State, now: float, interval: float) -> State:
+    """Adopt a budget the server announced; it applies from the last booked start."""
+    tat = state.tat
+    if interval != state.interval and tat > now:
+        tat = max(now, tat - state.interval + interval)
+    return State(tat, interval, True, state.paused_until)

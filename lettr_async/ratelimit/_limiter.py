@@ -325,6 +325,7 @@ class RateLimiter:
         if interval != self._interval or not self._learned:
             self._interval = interval
             self._learned = True
+            self._local.learn(interval)
             if share:
                 self._share_interval = interval
         waiters, self._learn_waiters = self._learn_waiters, []

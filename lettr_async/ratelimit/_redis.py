@@ -46,7 +46,9 @@ if pause > 0 then paused_until = math.max(paused_until, now + pause) end
 local free_at = math.max(tat, paused_until)
 local wait = free_at - now
 local booked = wait <= 0 or (reserve and (max_wait < 0 or wait <= max_wait))
-if booked then tat = math.max(free_at, now - catch_up) + interval end
+if booked then
+  if now - free_at <= catch_up then tat = free_at + interval else tat = now + interval end
+end
 redis.call('HSET', KEYS[1], 'tat', string.format('%.17g', tat),
   'interval', string.format('%.17g', interval), 'learned', learned and '1' or '0',
   'paused_until', string.format('%.17g', paused_until))

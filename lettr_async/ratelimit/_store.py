@@ -15,7 +15,7 @@ import os
 from urllib.parse import urlsplit
 
 from ..errors import ValidationError
-from ._gcra import Slot, State, take
+from ._gcra import Slot, State, relearn, take
 
 __all__ = ["RATE_LIMIT_URL_ENV", "MemoryStore", "RateStore", "open_store", "team_key"]
 
@@ -87,6 +87,12 @@ class MemoryStore(RateStore):
         )
         self._states[self.key] = state
         return slot
+
+    def learn(self, interval: float) -> None:
+        """Adopt a learned budget at once, so local estimates use it before the next take."""
+        state = self._states.get(self.key)
+        if state is not None:
+            self._states[self.key] = relearn(state, self._clock(), interval)
 
     async def take(
         self,
