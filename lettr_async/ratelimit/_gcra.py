@@ -43,6 +43,8 @@ class Slot(NamedTuple):
     """Seconds between two starts at the team's current budget."""
     learned: bool
     """True when ``interval`` comes from the server's ``X-RateLimit-Limit``."""
+    start: float
+    """When the slot begins (booked) or the next one is free, on the store's clock."""
 
 
 def take(
@@ -77,7 +79,8 @@ def take(
     if booked:
         # Keep the schedule when at most CATCH_UP late; otherwise restart it now.
         tat = (free_at if now - free_at <= CATCH_UP else now) + interval
-    return State(tat, interval, learned, paused_until), Slot(wait, booked, interval, learned)
+    start = max(free_at, now) if booked else free_at
+    return State(tat, interval, learned, paused_until), Slot(wait, booked, interval, learned, start)
 
 
 def relearn(state: State, now: float, interval: float) -> State:

@@ -69,7 +69,7 @@ SAFETY_FACTOR = 1.03
 # A Reset header further away than this (with Remaining 0) is treated as skew.
 MAX_RESET_WAIT = 1.5
 # Every shared-store operation must answer within this, or we pace locally.
-STORE_TIMEOUT = 0.25
+STORE_TIMEOUT = 0.5
 # While the store is down, one call per this many seconds tries it again.
 STORE_RETRY_AFTER = 1.0
 
@@ -280,6 +280,12 @@ class RateLimiter:
         store = self._store
         now = self._clock()
         if store is not None and (self._store_retry_at is None or now >= self._store_retry_at):
+            if self._store_retry_at is not None:
+                # Probing a store that was down: the others keep pacing locally meanwhile.
+                self._store_retry_at = now + STORE_RETRY_AFTER
+                probing = True
+            else:
+                probing = False
             share_interval = self._share_interval
             try:
                 with anyio.fail_after(STORE_TIMEOUT):
@@ -293,7 +299,7 @@ class RateLimiter:
             except Exception as exc:
                 self._store_failed(exc)
             else:
-                if self._store_retry_at is not None:
+                if probing:
                     logger.warning("rate-limit store is back: sharing the team's budget again")
                     self._store_retry_at = None
                 if self._share_interval == share_interval:

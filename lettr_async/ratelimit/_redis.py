@@ -54,8 +54,10 @@ redis.call('HSET', KEYS[1], 'tat', string.format('%.17g', tat),
   'paused_until', string.format('%.17g', paused_until))
 local ttl = math.max(tat, paused_until) - now + 3600
 redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000))
+local start = free_at
+if booked then start = math.max(free_at, now) end
 return {string.format('%.17g', wait), booked and 1 or 0,
-  string.format('%.17g', interval), learned and 1 or 0}
+  string.format('%.17g', interval), learned and 1 or 0, string.format('%.17g', start)}
 """
 
 
@@ -67,7 +69,7 @@ class RedisStore(RateStore):
     command, so an unreachable server fails fast and the limiter falls back.
     """
 
-    def __init__(self, url: str, *, key: str | None = None, timeout: float = 0.25) -> None:
+    def __init__(self, url: str, *, key: str | None = None, timeout: float = 0.4) -> None:
         """Remember the URL; the connection opens on first use, in the running loop."""
         super().__init__(key=key)
         self._url = url
@@ -125,8 +127,8 @@ class RedisStore(RateStore):
                 repr(CATCH_UP),
             ],
         )
-        wait, booked, interval, learned = reply
-        return Slot(float(wait), bool(booked), float(interval), bool(learned))
+        wait, booked, interval, learned, start = reply
+        return Slot(float(wait), bool(booked), float(interval), bool(learned), float(start))
 
     async def aclose(self) -> None:
         """Close the connection pool of the running loop."""

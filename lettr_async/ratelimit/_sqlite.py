@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 
 import anyio.to_thread
 
@@ -41,9 +42,21 @@ class SQLiteStore(RateStore):
     process's transaction; past it the limiter paces in-process for a while.
     """
 
-    def __init__(self, path: str, *, key: str | None = None, busy_timeout: float = 0.1) -> None:
-        """Remember where the file is; it is opened (and created) on first use."""
+    def __init__(
+        self,
+        path: str,
+        *,
+        key: str | None = None,
+        busy_timeout: float = 0.2,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Remember where the file is; it is opened (and created) on first use.
+
+        ``clock`` must be shared by every process using the file: wall-clock
+        seconds by default.
+        """
         super().__init__(key=key)
+        self._clock = clock
         self.path = path
         self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
@@ -61,9 +74,15 @@ class SQLiteStore(RateStore):
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            # Both need a write lock: skip them when another process already did them.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
+            known = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lettr_rate'"
+            ).fetchone()
+            if known is None:
+                conn.execute(_SCHEMA)
         except BaseException:
             conn.close()
             raise
@@ -91,7 +110,7 @@ class SQLiteStore(RateStore):
                 state = None if row is None else State(row[0], row[1], bool(row[2]), row[3])
                 new, slot = take(
                     state,
-                    time.time(),
+                    self._clock(),
                     reserve=reserve,
                     max_wait=max_wait,
                     default_interval=default_interval,

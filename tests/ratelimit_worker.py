@@ -1,0 +1,91 @@
+"""One worker process of a team, for the multi-process rate-limit tests and benchmark.
+
+Run as ``python tests/ratelimit_worker.py`` (from any directory). Reads a
+JSON job on stdin, prints a JSON report on stdout: how many items succeeded,
+which failed and why, the client-side send times (epoch seconds) and the
+warnings the SDK logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from lettr_async import AsyncLettr, LettrError, RetryPolicy
+from lettr_async._ratelimit import Lane
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def run(job: dict[str, Any]) -> dict[str, Any]:
+    """Do the job: ``update`` every id with the bulk helper, or ``get`` one id interactively."""
+    collect = _Collect()
+    logging.getLogger("lettr_async").addHandler(collect)
+    client = AsyncLettr(
+        job["api_key"],
+        base_url=job["base_url"],
+        rate_limit=job.get("rate_limit", 3.0),
+        rate_limit_store=job.get("store") or None,
+        retry_policy=RetryPolicy(backoff_initial=0.05, backoff_max=0.5, max_retry_after=5.0),
+        max_retries=job.get("max_retries", 5),
+        timeout=job.get("timeout", 30.0),
+    )
+    sent: list[float] = []
+    limiter = client._state.limiter
+    acquire = limiter.acquire
+
+    async def recording_acquire(lane: Lane, *, deadline: float | None = None) -> float:
+        waited = await acquire(lane, deadline=deadline)
+        sent.append(time.time())
+        return waited
+
+    limiter.acquire = recording_acquire  # type: ignore[method-assign]
+    failed: list[str] = []
+    ok = 0
+    started = time.time()
+    async with client:
+        if job["mode"] == "update":
+            result = await client.webhooks.update_many(
+                {i: {"name": f"{job.get('tag', 'w')}-{i}"} for i in job["ids"]},
+                concurrency=job.get("concurrency", 8),
+            )
+            ok = sum(1 for o in result.outcomes if o.error is None)
+            failed = [f"{o.key}: {o.error!r}" for o in result.outcomes if o.error is not None]
+        else:
+            for webhook_id in job["ids"]:
+                try:
+                    await client.webhooks.get(webhook_id, timeout=job.get("timeout"))
+                    ok += 1
+                except LettrError as exc:
+                    failed.append(f"{webhook_id}: {exc!r}")
+    return {
+        "ok": ok,
+        "failed": failed,
+        "sent": sent,
+        "started": started,
+        "finished": time.time(),
+        "warnings": collect.messages,
+        "sleeps": limiter.sleeps,
+        "store_ops": limiter.store_ops,
+    }
+
+
+def main() -> None:
+    """Read the job from stdin, run it, print the report."""
+    job = json.loads(sys.stdin.read())
+    print(json.dumps(asyncio.run(run(job))))
+
+
+if __name__ == "__main__":
+    main()
