@@ -10,7 +10,6 @@ waiter sleeps once instead of polling.
 from __future__ import annotations
 
 import abc
-import hashlib
 import os
 from urllib.parse import urlsplit
 
@@ -115,6 +114,8 @@ class MemoryStore(RateStore):
 
 def team_key(api_key: str, base_url: str) -> str:
     """A stable, non-reversible name for one team's budget on one API."""
+    import hashlib  # only clients with a shared store need it
+
     digest = hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:32]
     return f"lettr:ratelimit:{digest}"
 

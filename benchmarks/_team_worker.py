@@ -1,6 +1,7 @@
 """One worker process of a team, for the multi-process rate-limit tests and benchmark.
 
-Run as ``python tests/ratelimit_worker.py`` (from any directory). Reads a
+Run as ``python benchmarks/_team_worker.py`` (from any directory: it imports
+only ``lettr_async``). Reads a
 JSON job on stdin, prints a JSON report on stdout: how many items succeeded,
 which failed and why, the client-side send times (epoch seconds) and the
 warnings the SDK logged.
@@ -20,27 +21,39 @@ from lettr_async._ratelimit import Lane
 
 
 class _Collect(logging.Handler):
+    """Keeps the SDK's warnings, and its per-response debug lines (to count 429s)."""
+
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.DEBUG)
         self.messages: list[str] = []
+        self.debug: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.levelno >= logging.WARNING:
+            self.messages.append(record.getMessage())
+        elif " -> " in str(record.msg):
+            self.debug.append(record.getMessage())
 
 
 async def run(job: dict[str, Any]) -> dict[str, Any]:
     """Do the job: ``update`` every id with the bulk helper, or ``get`` one id interactively."""
     collect = _Collect()
-    logging.getLogger("lettr_async").addHandler(collect)
-    client = AsyncLettr(
-        job["api_key"],
-        base_url=job["base_url"],
-        rate_limit=job.get("rate_limit", 3.0),
-        rate_limit_store=job.get("store") or None,
-        retry_policy=RetryPolicy(backoff_initial=0.05, backoff_max=0.5, max_retry_after=5.0),
-        max_retries=job.get("max_retries", 5),
-        timeout=job.get("timeout", 30.0),
-    )
+    sdk_logger = logging.getLogger("lettr_async")
+    sdk_logger.addHandler(collect)
+    sdk_logger.setLevel(logging.DEBUG)
+    options: dict[str, Any] = {"rate_limit_store": job.get("store") or None}
+    if not job.get("defaults"):
+        # Tests: quick retries, so a 429 costs little time; the benchmark uses defaults.
+        options.update(
+            retry_policy=RetryPolicy(backoff_initial=0.05, backoff_max=0.5, max_retry_after=5.0),
+            max_retries=job.get("max_retries", 5),
+            timeout=job.get("timeout", 30.0),
+        )
+    client = AsyncLettr(job["api_key"], base_url=job["base_url"], **options)
+    start_at = job.get("start_at")
+    if start_at is not None:
+        # Benchmark: every process starts together, after all have imported.
+        await asyncio.sleep(max(0.0, start_at - time.time()))
     sent: list[float] = []
     limiter = client._state.limiter
     acquire = limiter.acquire
@@ -76,6 +89,7 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         "started": started,
         "finished": time.time(),
         "warnings": collect.messages,
+        "status_429": sum(1 for m in collect.debug if " -> 429 in " in m),
         "sleeps": limiter.sleeps,
         "store_ops": limiter.store_ops,
     }
