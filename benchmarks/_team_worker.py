@@ -76,9 +76,10 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
             ok = sum(1 for o in result.outcomes if o.error is None)
             failed = [f"{o.key}: {o.error!r}" for o in result.outcomes if o.error is not None]
         else:
-            for webhook_id in job["ids"]:
+            timeouts = job.get("timeouts") or [None] * len(job["ids"])
+            for webhook_id, timeout in zip(job["ids"], timeouts, strict=True):
                 try:
-                    await client.webhooks.get(webhook_id, timeout=job.get("timeout"))
+                    await client.webhooks.get(webhook_id, timeout=timeout)
                     ok += 1
                 except LettrError as exc:
                     failed.append(f"{webhook_id}: {exc!r}")

@@ -216,7 +216,7 @@ def _host(tmp_path: Path, name: str) -> tuple[Path, dict[str, str]]:
 
 
 async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:
-    """4 processes x 15 updates, and a web worker's get, against ``fake`` enforcing 3/s."""
+    """4 processes x 15 updates, and a web worker's gets, against ``fake`` enforcing 3/s."""
     fake.set_rate_limit(3)
     ids = [fake.add_webhook(name=f"w{i}", url=f"https://example.com/{i}")["id"] for i in range(61)]
     probe_id = ids.pop()
@@ -234,19 +234,22 @@ async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:
 
     async def interactive_get() -> None:
         # Once the bulk job is well under way, a web worker's get must get
-        # one of the next two slots: its timeout is two slots, and the
-        # limiter fails it at once if its slot were any later.
+        # one of the next two slots: its timeout is two slots (plus 50 ms
+        # for the request itself), and the limiter fails it at once if its
+        # slot were any later. Its first get connects to the store and
+        # learns the budget; the second is the one measured.
         await _until(lambda: len(fake.requests) >= 12)
         cwd, env = hosts[1]
-        job = {**base, "mode": "get", "ids": [probe_id], "timeout": 2 * 1.03 / 3}
+        timeouts = [30.0, 2 * 1.03 / 3 + 0.05]
+        job = {**base, "mode": "get", "ids": [probe_id, probe_id], "timeouts": timeouts}
         reports.append(await _run_worker(job, cwd, env))
 
     async with anyio.create_task_group() as tg:
         for n in range(4):
             tg.start_soon(worker, n)
         tg.start_soon(interactive_get)
-    assert sum(r["ok"] for r in reports) == 61
     assert [f for r in reports for f in r["failed"]] == []
+    assert sum(r["ok"] for r in reports) == 62
     assert fake.rate_limited_count <= 1
     assert [w for r in reports for w in r["warnings"]] == []
     names = {w["name"] for w in fake.webhooks.values()}

@@ -13,10 +13,11 @@ How a request gets its slot:
   even in the future, and sleep once until it; if that slot starts after the
   call's deadline they fail at once with ``client_rate_limited``.
 * Bulk items queue in this process behind one another; only the head of the
-  queue asks the store, and only for a slot that is free *now*, so bulk
-  never holds a place ahead of an interactive call (of any process). The
-  head sleeps once until the next free slot; the others sleep until they
-  become head, which happens when the slot before theirs is taken.
+  queue asks the store, and only for a slot at most one interval out, so
+  bulk never holds more than the next place ahead of an interactive call
+  (of any process). The head sleeps once until its slot and then hands
+  over: each waiter wakes when the slot before its own starts, books, and
+  sleeps once more, instead of polling.
 * Cold start: until the server has told us its budget, one call goes first
   and the rest wait for its headers (or, at worst, for the default slot),
   so a burst is never committed to the 3/s default when the team has 100/s.
@@ -196,20 +197,34 @@ class RateLimiter:
         return now + max(0.0, slot.wait)
 
     async def _book_in_queue(self, lane: Lane, deadline: float | None) -> float:
-        """Wait to be the head of this process's queue, then take a slot free now."""
+        """Wait to be the head of this process's queue, then book a slot at most one interval out.
+
+        The head sleeps until its slot while still head, so the next waiter
+        wakes exactly when the slot before its own starts, books the next one
+        (one interval out) and sleeps once. Booking at most one interval
+        ahead keeps bulk from holding places ahead of interactive calls, in
+        any process: an interactive call is never more than two slots away.
+        Before the budget is learned, only a slot free now is taken.
+        """
         await self._become_head(lane, deadline)
         try:
             while True:
                 if lane is Lane.INTERACTIVE and self._learned:
                     return await self._book(deadline)
-                slot = await self._take(reserve=False, max_wait=None)
+                lookahead = self._interval if self._learned else 0.0
+                slot = await self._take(reserve=True, max_wait=lookahead)
                 now = self._clock()
                 if slot.booked:
-                    return now
+                    if slot.wait > 0:
+                        await self._sleep(slot.wait)
+                    return now + max(0.0, slot.wait)
                 if lane is Lane.INTERACTIVE:
+                    if self._learned:
+                        continue  # the store just taught us the budget: book as interactive
                     self._check_deadline(slot.wait, deadline)
                 if self._learned:
-                    await self._sleep(slot.wait)
+                    # Wake when the slot is well inside the lookahead, not at its edge.
+                    await self._sleep(slot.wait - lookahead / 2)
                 else:
                     await self._sleep_until_learned(slot.wait)
         finally:
