@@ -395,3 +395,21 @@ async def test_no_such_warning_when_pacing_is_off(
     async with make_client(fake) as client:
         await client.webhooks.list()
     assert _warnings(caplog, "rate_limit_store") == 0
+
+
+def test_a_client_reused_across_event_loops_keeps_sharing(
+    fake_thread: FakeLettr, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A module-level client used by several ``asyncio.run`` calls, with each store."""
+    import asyncio
+    import gc
+
+    seeded = fake_thread.add_webhook(name="A", url="https://example.com/a")
+    for url in (redis_server.url, f"sqlite://{tmp_path}/loops.db"):
+        client = make_client(fake_thread, rate_limit=50, rate_limit_store=url)
+        for _ in range(3):
+            assert asyncio.run(client.webhooks.get(seeded["id"])).id == seeded["id"]
+            gc.collect()  # an unclosed connection of the dead loop would warn here
+        asyncio.run(client.aclose())
+        gc.collect()
+    assert fake_thread.rate_limited_count == 0

@@ -77,6 +77,7 @@ class RedisStore(RateStore):
         self._client: Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._script: Any = None
+        self._guardian: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         # The URL may carry a password: never show it.
@@ -86,9 +87,9 @@ class RedisStore(RateStore):
         loop = asyncio.get_running_loop()
         if self._client is not None and self._loop is loop:
             return self._script
-        if self._client is not None:
-            # Connections belong to the loop that opened them; that loop is gone.
-            self._client = None
+        # Connections belong to the loop that opened them; that loop is gone
+        # (its guardian closed them as it ended).
+        self._client = None
         try:
             from redis.asyncio import Redis
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -103,7 +104,20 @@ class RedisStore(RateStore):
         )
         self._client, self._loop = client, loop
         self._script = client.register_script(_TAKE)
+        self._guardian = loop.create_task(self._guard(client), name="lettr-async redis guardian")
         return self._script
+
+    @staticmethod
+    async def _guard(client: Redis) -> None:
+        """Close ``client`` when cancelled: by ``aclose``, or by ``asyncio.run`` ending the loop.
+
+        Like the HTTP session's guardian: connections must be closed inside
+        their own loop, while it still runs, or they warn when collected.
+        """
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            await client.aclose()
 
     async def take(
         self,
@@ -131,7 +145,9 @@ class RedisStore(RateStore):
         return Slot(float(wait), bool(booked), float(interval), bool(learned), float(start))
 
     async def aclose(self) -> None:
-        """Close the connection pool of the running loop."""
-        client, self._client = self._client, None
-        if client is not None and self._loop is asyncio.get_running_loop():
-            await client.aclose()
+        """Close the connection pool (from the loop that opened it)."""
+        guardian, self._guardian = self._guardian, None
+        self._client = None
+        if guardian is not None and self._loop is asyncio.get_running_loop():
+            guardian.cancel()
+            await asyncio.wait([guardian])
