@@ -106,8 +106,12 @@ def _team(base_url: str, store: str | None, processes: int, ids: list[str]) -> d
         reports.append(json.loads(proc.stdout.read()))
         proc.wait()
     finished = max(r["finished"] for r in reports)
+    sent = sorted(t for r in reports for t in r["sent"])
     return {
         "makespan_s": finished - start_at,
+        "first_send_s": sent[0] - start_at,
+        "last_send_s": sent[-1] - start_at,
+        "sends": len(sent),
         "status_429": sum(r["status_429"] for r in reports),
         "failed": sum(len(r["failed"]) for r in reports),
         "ok": sum(r["ok"] for r in reports),
@@ -160,10 +164,12 @@ async def _burst(base_url: str, ids: list[str]) -> dict[str, Any]:
     }
 
 
-def run(*, quick: bool) -> dict[str, Any]:
+def run(
+    *, quick: bool, only_stores: list[str] | None = None, counts: list[int] | None = None
+) -> dict[str, Any]:
     """All three parts; returns the results as plain data."""
     webhooks, rate = (200, 100) if quick else (1000, 100)
-    counts = [1, 2] if quick else [1, 2, 4, 8]
+    counts = counts or ([1, 2] if quick else [1, 2, 4, 8])
     result: dict[str, Any] = {"webhooks": webhooks, "rate": rate, "team": [], "cost_us": {}}
     tmp = tempfile.mkdtemp()
     with _redis() as redis_url:
@@ -175,6 +181,8 @@ def run(*, quick: bool) -> dict[str, Any]:
             stores["redis"] = redis_url
         else:
             result["redis"] = "skipped: no redis-server/valkey-server on PATH"
+        if only_stores:
+            stores = {k: v for k, v in stores.items() if k in only_stores}
         with fake_lettr(seed=webhooks, rate_limit=rate) as base_url:
             ids = asyncio.run(_ids(base_url))
             time.sleep(1.1)  # a fresh server window
@@ -229,8 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scenario_multiprocess")
     parser.add_argument("--quick", action="store_true", help="200 updates, 1 and 2 processes")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
+    parser.add_argument(
+        "--store", action="append", choices=["in-process", "sqlite", "redis"], help="repeatable"
+    )
+    parser.add_argument("--processes", type=int, action="append", help="repeatable")
     args = parser.parse_args(argv)
-    result = run(quick=args.quick)
+    result = run(quick=args.quick, only_stores=args.store, counts=args.processes)
     if args.out is not None:
         args.out.write_text(json.dumps(result, indent=2))
     print(markdown(result))

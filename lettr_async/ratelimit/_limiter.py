@@ -71,6 +71,8 @@ SAFETY_FACTOR = 1.03
 MAX_RESET_WAIT = 1.5
 # Every shared-store operation must answer within this, or we pace locally.
 STORE_TIMEOUT = 0.5
+# Before the budget is known, a waiter with a shared store re-reads it this often.
+LEARN_POLL = 0.02
 # While the store is down, one call per this many seconds tries it again.
 STORE_RETRY_AFTER = 1.0
 
@@ -263,7 +265,13 @@ class RateLimiter:
         await anyio.sleep(seconds)
 
     async def _sleep_until_learned(self, seconds: float) -> None:
-        """Sleep until the budget is learned (the first answer's headers) or ``seconds``."""
+        """Sleep until the budget is learned (the first answer's headers) or ``seconds``.
+
+        With a shared store another process may learn it first: look again
+        every ``LEARN_POLL`` seconds rather than sleep out the default slot.
+        """
+        if self._store is not None:
+            seconds = min(seconds, LEARN_POLL)
         learned = anyio.Event()
         self._learn_waiters.append(learned)
         self.sleeps += 1

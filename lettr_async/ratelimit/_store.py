@@ -161,7 +161,7 @@ def _from_url(url: str, field: str) -> RateStore:
                 errors={field: ["a sqlite URL needs an absolute file path (three slashes)."]},
             )
         return SQLiteStore(path)
-    if scheme in ("redis", "rediss", "unix", "valkey", "valkeys"):
+    if scheme in ("redis", "rediss", "unix"):
         from ._redis import RedisStore
 
         return RedisStore(url)
