@@ -61,6 +61,9 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         import lettr_async.ratelimit._redis
         import lettr_async.ratelimit._sqlite  # noqa: F401
 
+        if str(job.get("store") or "").startswith(("redis", "unix")):
+            import redis.asyncio  # noqa: F401
+
         # Benchmark: every process starts together, after all have imported.
         await asyncio.sleep(max(0.0, start_at - time.time()))
     sent: list[float] = []

@@ -71,6 +71,9 @@ SAFETY_FACTOR = 1.03
 MAX_RESET_WAIT = 1.5
 # Every shared-store operation must answer within this, or we pace locally.
 STORE_TIMEOUT = 0.5
+# ... except a process's very first one, which also connects (and loads the
+# Redis script): on a busy host, eight processes starting at once need more.
+STORE_FIRST_TIMEOUT = 2.0
 # Before the budget is known, a waiter with a shared store re-reads it this often.
 LEARN_POLL = 0.02
 # While the store is down, one call per this many seconds tries it again.
@@ -132,6 +135,7 @@ class RateLimiter:
         self._share_interval: float | None = None
         self._share_pause_until = 0.0
         self._store_retry_at: float | None = None
+        self._store_answered = False
         self._headers = HeaderReader()
         self._warned_429 = False
         self._queues: tuple[deque[anyio.Event], deque[anyio.Event]] = (deque(), deque())
@@ -311,7 +315,8 @@ class RateLimiter:
                 probing = False
             share_interval = self._share_interval
             try:
-                with anyio.fail_after(STORE_TIMEOUT):
+                deadline = STORE_TIMEOUT if self._store_answered else STORE_FIRST_TIMEOUT
+                with anyio.fail_after(deadline):
                     slot = await store.take(
                         reserve=reserve,
                         max_wait=max_wait,
@@ -322,6 +327,7 @@ class RateLimiter:
             except Exception as exc:
                 self._store_failed(exc)
             else:
+                self._store_answered = True
                 if probing:
                     logger.warning("rate-limit store is back: sharing the team's budget again")
                     self._store_retry_at = None

@@ -65,8 +65,9 @@ class RedisStore(RateStore):
     """A team budget in Redis or Valkey, shared across hosts.
 
     ``url`` is what ``redis.asyncio.Redis.from_url`` accepts (``redis://``,
-    ``rediss://``, ``unix://``). ``timeout`` bounds connecting and each
-    command, so an unreachable server fails fast and the limiter falls back.
+    ``rediss://``, ``unix://``). ``timeout`` bounds each command (connecting
+    gets up to 2 s), so an unreachable server fails fast and the limiter
+    falls back.
     """
 
     def __init__(self, url: str, *, key: str | None = None, timeout: float = 0.4) -> None:
@@ -99,7 +100,7 @@ class RedisStore(RateStore):
         client = Redis.from_url(
             self._url,
             socket_timeout=self._timeout,
-            socket_connect_timeout=self._timeout,
+            socket_connect_timeout=max(self._timeout, 2.0),
             retry_on_timeout=False,
         )
         self._client, self._loop = client, loop
