@@ -251,4 +251,4 @@ async def test_cold_start_learns_the_budget_before_queueing(fake: FakeLettr) -> 
     # against a 5 s timeout); the first answer teaches the real budget.
     assert failures == []
     assert len(fake.requests) == 60 + fake.rate_limited_count
-    assert client.rate_limit.limit == 100
+    assert client._state.limiter.info.limit == 100
