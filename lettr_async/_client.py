@@ -35,7 +35,7 @@ from collections.abc import AsyncGenerator, Awaitable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._pipeline import ApiChannel, CallOptions, Pipeline
-from ._ratelimit import RateLimiter
+from ._ratelimit import RateLimiter, RateStore, open_store
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import (
@@ -263,6 +263,10 @@ class AsyncLettr:
     from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``. ``hooks``
     (``lettr_async.hooks.Hooks``) observe every call, attempt, retry and
     rate-limit wait; ``with_options`` views share them.
+    ``rate_limit_store`` shares the rate budget between processes and hosts
+    of one team (Lettr's limit is per team): a URL (``sqlite:///abs/path.db``,
+    ``redis://host:6379/0``, ``rediss://``, ``unix://``) or a ``RateStore``;
+    it falls back to ``$LETTR_RATE_LIMIT_URL``, then to this process only.
 
     Use it as ``async with AsyncLettr() as client:`` or call ``aclose()``.
     """
@@ -283,6 +287,7 @@ class AsyncLettr:
         retry_policy: RetryPolicy | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         hooks: Hooks | None = None,
+        rate_limit_store: str | RateStore | None = None,
     ) -> None:
         key = check_api_key(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
         url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
@@ -304,7 +309,11 @@ class AsyncLettr:
             api_key=key,
             base_url=url,
             headers=headers,
-            limiter=RateLimiter(budget, max_pause=policy.max_retry_after),
+            limiter=RateLimiter(
+                budget,
+                max_pause=policy.max_retry_after,
+                store=open_store(rate_limit_store, api_key=key, base_url=url),
+            ),
             retry_policy=policy,
             connection_limit=limit,
             ssl_context=ssl_context,

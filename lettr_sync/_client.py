@@ -56,6 +56,7 @@ from lettr_async._client import (
     NotGiven,
 )
 from lettr_async.hooks import Hooks
+from lettr_async.ratelimit import RateStore
 
 from ._generated import Resources, bind_resources
 from ._loop import LoopThread, running_loop
@@ -240,8 +241,13 @@ class Lettr(Resources):
         retry_policy: RetryPolicy | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         hooks: Hooks | None = None,
+        rate_limit_store: str | RateStore | None = None,
     ) -> None:
-        """Validate the settings now (like ``AsyncLettr``); start nothing yet."""
+        """Validate the settings now (like ``AsyncLettr``); start nothing yet.
+
+        ``rate_limit_store`` shares the team's budget between processes (see
+        ``AsyncLettr``); it is passed through unchanged.
+        """
         headers = dict(default_headers) if default_headers is not None else None
         first = AsyncLettr(
             api_key,
@@ -254,6 +260,7 @@ class Lettr(Resources):
             retry_policy=retry_policy,
             verify=verify,
             hooks=hooks,
+            rate_limit_store=rate_limit_store,
         )
         resolved_url = first.base_url
         built = [first]
@@ -272,6 +279,7 @@ class Lettr(Resources):
                 retry_policy=retry_policy,
                 verify=verify,
                 hooks=hooks,
+                rate_limit_store=rate_limit_store,
             )
 
         self._runtime = _Runtime(factory)

@@ -1,14 +1,22 @@
-"""The limiter's pacing invariant under late timers, on a simulated clock."""
+"""The limiter on its own: pacing invariant, pauses, deadlines, headers, lanes, wake-ups."""
 
 from __future__ import annotations
 
+import logging
+import math
 import random
+import time
 
+import anyio
+import anyio.lowlevel
 import pytest
 
-from lettr_async import RateLimitError
-from lettr_async._ratelimit import MAX_CATCH_UP, Lane, RateLimiter
-from tests.test_resilience import _max_in_any_window
+from lettr_async import RateLimitError, ValidationError
+from lettr_async._ratelimit import Lane, RateLimiter
+from lettr_async.ratelimit._gcra import CATCH_UP
+from lettr_async.testing import FakeLettr, Fault
+from tests.helpers import make_client
+from tests.pacing import max_in_any_window
 
 pytestmark = pytest.mark.anyio
 
@@ -28,27 +36,33 @@ class _SimulatedTime:
         self.now += max(0.0, seconds) + self._random.uniform(0, self._max_lateness)
 
 
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch) -> _SimulatedTime:
+    sim = _SimulatedTime(seed=7, max_lateness=0.0)
+    monkeypatch.setattr("lettr_async.ratelimit._limiter.anyio.sleep", sim.sleep)
+    return sim
+
+
 @pytest.mark.parametrize("limit", [3, 10, 20, 100])
 @pytest.mark.parametrize("max_lateness", [0.0, 0.002, 0.02])
 async def test_no_window_ever_holds_more_than_the_limit(
     monkeypatch: pytest.MonkeyPatch, limit: int, max_lateness: float
 ) -> None:
     sim = _SimulatedTime(seed=limit, max_lateness=max_lateness)
-    monkeypatch.setattr("lettr_async._ratelimit.anyio.sleep", sim.sleep)
-    limiter = RateLimiter(limit, clock=sim.clock)
+    monkeypatch.setattr("lettr_async.ratelimit._limiter.anyio.sleep", sim.sleep)
+    limiter = RateLimiter(3, clock=sim.clock)
+    limiter.observe({"X-RateLimit-Limit": str(limit)})
     starts = []
     for n in range(limit * 20):
         await limiter.acquire(Lane.BULK if n % 3 else Lane.INTERACTIVE)
         starts.append(sim.now)
-    assert _max_in_any_window(starts) <= limit
-    if max_lateness <= MAX_CATCH_UP:
+    assert max_in_any_window(starts) <= limit
+    if max_lateness <= CATCH_UP:
         # Timers a little late do not drift the schedule: it stays exact.
         assert starts[-1] - starts[0] <= (len(starts) - 1) * limiter.interval + max_lateness + 1e-6
 
 
-async def test_learning_a_bigger_budget_applies_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    sim = _SimulatedTime(seed=1, max_lateness=0.0)
-    monkeypatch.setattr("lettr_async._ratelimit.anyio.sleep", sim.sleep)
+async def test_learning_a_bigger_budget_applies_at_once(sim: _SimulatedTime) -> None:
     limiter = RateLimiter(3, clock=sim.clock)
     await limiter.acquire(Lane.BULK)
     limiter.observe({"X-RateLimit-Limit": "100"})
@@ -56,16 +70,185 @@ async def test_learning_a_bigger_budget_applies_at_once(monkeypatch: pytest.Monk
     assert limiter.info.limit == 100
 
 
-async def test_pause_holds_every_lane(monkeypatch: pytest.MonkeyPatch) -> None:
-    sim = _SimulatedTime(seed=2, max_lateness=0.0)
-    monkeypatch.setattr("lettr_async._ratelimit.anyio.sleep", sim.sleep)
+async def test_pause_holds_every_lane(sim: _SimulatedTime) -> None:
     limiter = RateLimiter(None, clock=sim.clock)
     start = sim.now
-    await limiter.acquire(Lane.INTERACTIVE)
-    assert sim.now == start  # pacing off: no wait
+    assert await limiter.acquire(Lane.INTERACTIVE) == 0.0
     limiter.pause(2.0)
-    await limiter.acquire(Lane.BULK)
+    assert await limiter.acquire(Lane.BULK) == pytest.approx(2.0)
     assert sim.now - start >= 2.0
-    limiter.pause(5.0)
-    with pytest.raises(RateLimitError):
-        await limiter.acquire(Lane.INTERACTIVE, deadline=sim.clock() + 1.0)
+
+
+@pytest.mark.parametrize("pacing", [None, 3.0])
+@pytest.mark.parametrize("retry_after", [86400.0, math.inf, float("1e400"), 1e308])
+async def test_pause_is_capped_by_max_pause(
+    sim: _SimulatedTime, pacing: float | None, retry_after: float
+) -> None:
+    limiter = RateLimiter(pacing, max_pause=60.0, clock=sim.clock)
+    limiter.observe({"X-RateLimit-Limit": "3"})
+    start = sim.now
+    limiter.pause(retry_after)
+    assert limiter.seconds_until_free() <= 60.0
+    await limiter.acquire(Lane.BULK)
+    assert 59.0 <= sim.now - start <= 60.0 + 1e-6
+
+
+@pytest.mark.parametrize("bad", [math.nan, -5.0, "soon", None])
+async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, bad: object) -> None:
+    limiter = RateLimiter(None, max_pause=60.0, clock=sim.clock)
+    limiter.pause(bad)  # type: ignore[arg-type]
+    assert 0.0 <= limiter.seconds_until_free() <= 1.0
+
+
+@pytest.mark.parametrize("pacing", [None, 3.0])
+async def test_acquire_fails_at_once_when_the_pause_outlasts_the_deadline(
+    sim: _SimulatedTime, pacing: float | None
+) -> None:
+    limiter = RateLimiter(pacing, clock=sim.clock)
+    limiter.observe({"X-RateLimit-Limit": "3"})
+    limiter.pause(30.0)
+    before = sim.now
+    with pytest.raises(RateLimitError) as info:
+        await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 5.0)
+    assert sim.now == before  # no sleep at all
+    assert info.value.error_code == "client_rate_limited"
+    assert info.value.status_code == 429
+    assert info.value.retry_after == pytest.approx(30.0)
+    # A deadline the pause fits in waits it out.
+    assert await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 31.0) == pytest.approx(30.0)
+
+
+async def test_a_call_that_fails_early_does_not_hold_a_slot(sim: _SimulatedTime) -> None:
+    limiter = RateLimiter(1, clock=sim.clock)
+    limiter.observe({"X-RateLimit-Limit": "1"})
+    await limiter.acquire(Lane.INTERACTIVE)
+    free_in = limiter.seconds_until_free()
+    for _ in range(5):
+        with pytest.raises(RateLimitError):
+            await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 0.5)
+    assert limiter.seconds_until_free() == free_in
+
+
+@pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, True, "3"])
+def test_a_bad_budget_is_a_validation_error_naming_rate_limit(value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        RateLimiter(value)  # type: ignore[arg-type]
+    assert "rate_limit" in info.value.errors
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("X-RateLimit-Reset", str(int(time.time() * 1000))),  # milliseconds
+        ("X-RateLimit-Reset", "1e400"),
+        ("X-RateLimit-Reset", "-3"),
+        ("X-RateLimit-Reset", "nan"),
+        ("X-RateLimit-Limit", "inf"),
+        ("X-RateLimit-Limit", "1e400"),
+        ("X-RateLimit-Limit", "-10"),
+        ("X-RateLimit-Limit", "0"),
+        ("X-RateLimit-Limit", "nan"),
+        ("X-RateLimit-Limit", "1e30"),
+        ("X-RateLimit-Limit", "lots"),
+        ("X-RateLimit-Remaining", "-1"),
+        ("X-RateLimit-Remaining", "inf"),
+        ("X-RateLimit-Remaining", "\x00"),
+    ],
+)
+async def test_unusable_headers_are_ignored_and_logged_once(
+    sim: _SimulatedTime, caplog: pytest.LogCaptureFixture, name: str, value: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    limiter = RateLimiter(3, clock=sim.clock)
+    limiter.observe({"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "2"})
+    for _ in range(3):
+        limiter.observe({name: value})
+        await limiter.acquire(Lane.BULK)
+    assert limiter.interval == pytest.approx(1.03 / 3)
+    assert (limiter.info.limit, limiter.info.remaining, limiter.info.reset) == (3, 2, None)
+    warnings = [r for r in caplog.records if name in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_reset_is_read_as_epoch_or_seconds_from_now() -> None:
+    limiter = RateLimiter(3)
+    limiter.observe({"X-RateLimit-Reset": str(int(time.time()) + 2)})
+    epoch = limiter.info.reset
+    limiter.observe({"X-RateLimit-Reset": "2"})
+    relative = limiter.info.reset
+    assert epoch is not None
+    assert relative is not None
+    assert abs((relative - epoch).total_seconds()) <= 1.5
+
+
+async def test_out_of_range_headers_never_break_a_call(fake: FakeLettr) -> None:
+    millis = str(int(time.time() * 1000))
+    fake.inject(
+        Fault.status(503, headers={"X-RateLimit-Reset": millis, "X-RateLimit-Limit": "inf"}),
+        Fault.status(503, headers={"X-RateLimit-Limit": "-4", "X-RateLimit-Remaining": "nan"}),
+    )
+    async with make_client(fake, rate_limit=50, max_retries=2) as client:
+        assert await client.webhooks.list() == []
+    assert [r.status for r in fake.requests] == [503, 503, 200]
+
+
+async def test_bulk_waiters_sleep_once_each_not_in_a_polling_loop() -> None:
+    limiter = RateLimiter(3)
+    limiter.observe({"X-RateLimit-Limit": "2000"})
+    done: list[int] = []
+
+    async def worker(items: list[int]) -> None:
+        while items:
+            item = items.pop()
+            await limiter.acquire(Lane.BULK)
+            done.append(item)
+
+    items = list(range(100))
+    async with anyio.create_task_group() as tg:
+        for _ in range(16):
+            tg.start_soon(worker, items)
+    assert sorted(done) == list(range(100))
+    # One timed sleep per item at most (the head's sleep until its slot); the
+    # old limiter polled every 50 ms instead (~20 sleeps per item at 3/s).
+    assert limiter.sleeps <= 100
+
+
+async def test_interactive_overtakes_a_queue_of_bulk_waiters() -> None:
+    limiter = RateLimiter(3)
+    limiter.observe({"X-RateLimit-Limit": "20"})
+
+    async def bulk() -> None:
+        await limiter.acquire(Lane.BULK)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(30):
+            tg.start_soon(bulk)
+        while len(limiter._queues[Lane.BULK]) < 28:
+            await anyio.lowlevel.checkpoint()
+        # 30 bulk items are queued (1.5 s of budget), yet the next slot is
+        # the interactive call's: the deadline of two slots is met, decided
+        # at once by the limiter, whatever the machine's load.
+        await limiter.acquire(Lane.INTERACTIVE, deadline=time.monotonic() + 2 * limiter.interval)
+        tg.cancel_scope.cancel()
+
+
+async def test_cold_start_learns_the_budget_before_queueing(fake: FakeLettr) -> None:
+    fake.set_rate_limit(100)
+    seeded = fake.add_webhook(name="A", url="https://example.com/a")
+    async with make_client(fake, rate_limit=3, timeout=5) as client:
+        failures: list[BaseException] = []
+
+        async def get() -> None:
+            try:
+                await client.webhooks.get(seeded["id"])
+            except RateLimitError as exc:
+                failures.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(60):
+                tg.start_soon(get)
+    # At the default 3/s, 45 of these 60 would fail at once (20 s of slots
+    # against a 5 s timeout); the first answer teaches the real budget.
+    assert failures == []
+    assert len(fake.requests) == 60 + fake.rate_limited_count
+    assert client._state.limiter.info.limit == 100

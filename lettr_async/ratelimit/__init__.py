@@ -1,0 +1,44 @@
+"""Client-side rate limiting: pacing to the team's budget, shared across processes.
+
+Most users only touch ``AsyncLettr(rate_limit_store=...)`` (or the
+``LETTR_RATE_LIMIT_URL`` environment variable); the store classes are here
+for those who build a store object themselves (e.g. to set the key or a
+timeout) or write their own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._limiter import Lane, RateLimiter, current_lane
+from ._store import RATE_LIMIT_URL_ENV, MemoryStore, RateStore, open_store, team_key
+
+if TYPE_CHECKING:
+    from ._redis import RedisStore
+    from ._sqlite import SQLiteStore
+
+__all__ = [
+    "RATE_LIMIT_URL_ENV",
+    "Lane",
+    "MemoryStore",
+    "RateLimiter",
+    "RateStore",
+    "RedisStore",
+    "SQLiteStore",
+    "current_lane",
+    "open_store",
+    "team_key",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The backends load when asked for: sqlite3 alone costs ~2 ms of import time.
+    if name == "SQLiteStore":
+        from ._sqlite import SQLiteStore
+
+        return SQLiteStore
+    if name == "RedisStore":
+        from ._redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,154 @@
+"""The Redis/Valkey store: one team budget shared by every process of every host.
+
+Through ``redis``'s asyncio client (the ``lettr-async[redis]`` extra). The
+GCRA step runs as one Lua script, so it is atomic, and it reads the server's
+clock (``TIME``), so hosts with skewed clocks still agree. The key expires
+by itself shortly after its last slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from ._gcra import CATCH_UP, Slot
+from ._store import RateStore
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["RedisStore"]
+
+# Mirrors _gcra.take line for line (tested against it). Numbers travel as
+# strings: Lua-to-Redis conversion would truncate floats to integers.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local reserve = ARGV[1] == '1'
+local max_wait = tonumber(ARGV[2])
+local default_interval = tonumber(ARGV[3])
+local learned_interval = tonumber(ARGV[4])
+local pause = tonumber(ARGV[5])
+local catch_up = tonumber(ARGV[6])
+local s = redis.call('HMGET', KEYS[1], 'tat', 'interval', 'learned', 'paused_until')
+local tat = tonumber(s[1]) or 0
+local interval = tonumber(s[2]) or default_interval
+local learned = s[3] == '1'
+local paused_until = tonumber(s[4]) or 0
+if learned_interval > 0 then
+  if learned_interval ~= interval and tat > now then
+    tat = math.max(now, tat - interval + learned_interval)
+  end
+  interval = learned_interval
+  learned = true
+end
+if pause > 0 then paused_until = math.max(paused_until, now + pause) end
+local free_at = math.max(tat, paused_until)
+local wait = free_at - now
+local booked = wait <= 0 or (reserve and (max_wait < 0 or wait <= max_wait))
+if booked then
+  if now - free_at <= catch_up then tat = free_at + interval else tat = now + interval end
+end
+redis.call('HSET', KEYS[1], 'tat', string.format('%.17g', tat),
+  'interval', string.format('%.17g', interval), 'learned', learned and '1' or '0',
+  'paused_until', string.format('%.17g', paused_until))
+local ttl = math.max(tat, paused_until) - now + 3600
+redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000))
+local start = free_at
+if booked then start = math.max(free_at, now) end
+return {string.format('%.17g', wait), booked and 1 or 0,
+  string.format('%.17g', interval), learned and 1 or 0, string.format('%.17g', start)}
+"""
+
+
+class RedisStore(RateStore):
+    """A team budget in Redis or Valkey, shared across hosts.
+
+    ``url`` is what ``redis.asyncio.Redis.from_url`` accepts (``redis://``,
+    ``rediss://``, ``unix://``). ``timeout`` bounds each command (connecting
+    gets up to 2 s), so an unreachable server fails fast and the limiter
+    falls back.
+    """
+
+    def __init__(self, url: str, *, key: str | None = None, timeout: float = 0.4) -> None:
+        """Remember the URL; the connection opens on first use, in the running loop."""
+        super().__init__(key=key)
+        self._url = url
+        self._timeout = timeout
+        self._client: Redis | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._script: Any = None
+        self._guardian: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        # The URL may carry a password: never show it.
+        return "RedisStore(...)"
+
+    async def _redis(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._loop is loop:
+            return self._script
+        # Connections belong to the loop that opened them; that loop is gone
+        # (its guardian closed them as it ended).
+        self._client = None
+        try:
+            from redis.asyncio import Redis
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise RuntimeError(
+                "the Redis rate store needs the redis package: pip install 'lettr-async[redis]'"
+            ) from exc
+        client = Redis.from_url(
+            self._url,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=max(self._timeout, 2.0),
+            retry_on_timeout=False,
+        )
+        self._client, self._loop = client, loop
+        self._script = client.register_script(_TAKE)
+        self._guardian = loop.create_task(self._guard(client), name="lettr-async redis guardian")
+        return self._script
+
+    @staticmethod
+    async def _guard(client: Redis) -> None:
+        """Close ``client`` when cancelled: by ``aclose``, or by ``asyncio.run`` ending the loop.
+
+        Like the HTTP session's guardian: connections must be closed inside
+        their own loop, while it still runs, or they warn when collected.
+        """
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            await client.aclose()
+
+    async def take(
+        self,
+        *,
+        reserve: bool,
+        max_wait: float | None,
+        default_interval: float,
+        learned_interval: float | None,
+        pause: float,
+    ) -> Slot:
+        """One GCRA step as one Lua script, on the server's clock."""
+        script = await self._redis()
+        reply = await script(
+            keys=[self.key],
+            args=[
+                "1" if reserve else "0",
+                repr(-1.0 if max_wait is None else max(0.0, max_wait)),
+                repr(default_interval),
+                repr(learned_interval or 0.0),
+                repr(pause),
+                repr(CATCH_UP),
+            ],
+        )
+        wait, booked, interval, learned, start = reply
+        return Slot(float(wait), bool(booked), float(interval), bool(learned), float(start))
+
+    async def aclose(self) -> None:
+        """Close the connection pool (from the loop that opened it)."""
+        guardian, self._guardian = self._guardian, None
+        self._client = None
+        if guardian is not None and self._loop is asyncio.get_running_loop():
+            guardian.cancel()
+            await asyncio.wait([guardian])

@@ -1,0 +1,161 @@
+"""The SQLite store: one team budget shared by every process of one host.
+
+Standard library only. WAL mode lets readers and the one writer overlap;
+each take is one ``BEGIN IMMEDIATE`` transaction (read, GCRA step, write),
+so two processes can never book the same slot. The blocking calls run in a
+worker thread (``anyio.to_thread``) so the event loop never waits on the
+file; a short busy timeout makes a file locked by a stuck process an error
+the limiter falls back from, not a hang. Times are wall-clock seconds,
+which every process of a host shares.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+
+import anyio.to_thread
+
+from ._gcra import Slot, State, take
+from ._store import RateStore
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lettr_rate (
+    key TEXT PRIMARY KEY,
+    tat REAL NOT NULL,
+    interval REAL NOT NULL,
+    learned INTEGER NOT NULL,
+    paused_until REAL NOT NULL
+)
+"""
+
+
+class SQLiteStore(RateStore):
+    """A team budget in a SQLite file, for the processes of one host.
+
+    ``busy_timeout`` (seconds) bounds how long a take waits for another
+    process's transaction; past it the limiter paces in-process for a while.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        key: str | None = None,
+        busy_timeout: float = 0.2,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Remember where the file is; it is opened (and created) on first use.
+
+        ``clock`` must be shared by every process using the file: wall-clock
+        seconds by default.
+        """
+        super().__init__(key=key)
+        self._clock = clock
+        self.path = path
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        # A connection inherited across fork() must not be used: open anew.
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            # Both need a write lock: skip them when another process already did them.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            known = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lettr_rate'"
+            ).fetchone()
+            if known is None:
+                conn.execute(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _take_blocking(
+        self,
+        reserve: bool,
+        max_wait: float | None,
+        default_interval: float,
+        learned_interval: float | None,
+        pause: float,
+    ) -> Slot:
+        if not self._lock.acquire(timeout=self._busy_timeout):
+            raise TimeoutError("the SQLite rate store is busy in another thread")
+        try:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT tat, interval, learned, paused_until FROM lettr_rate WHERE key = ?",
+                    (self.key,),
+                ).fetchone()
+                state = None if row is None else State(row[0], row[1], bool(row[2]), row[3])
+                new, slot = take(
+                    state,
+                    self._clock(),
+                    reserve=reserve,
+                    max_wait=max_wait,
+                    default_interval=default_interval,
+                    learned_interval=learned_interval,
+                    pause=pause,
+                )
+                if new != state:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO lettr_rate VALUES (?, ?, ?, ?, ?)",
+                        (self.key, new.tat, new.interval, int(new.learned), new.paused_until),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return slot
+        finally:
+            self._lock.release()
+
+    async def take(
+        self,
+        *,
+        reserve: bool,
+        max_wait: float | None,
+        default_interval: float,
+        learned_interval: float | None,
+        pause: float,
+    ) -> Slot:
+        """One GCRA step in one ``BEGIN IMMEDIATE`` transaction, off the event loop."""
+        return await anyio.to_thread.run_sync(
+            self._take_blocking,
+            reserve,
+            max_wait,
+            default_interval,
+            learned_interval,
+            pause,
+            abandon_on_cancel=True,
+        )
+
+    def _close_blocking(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and self._pid == os.getpid():
+                conn.close()
+
+    async def aclose(self) -> None:
+        """Close the file (a later take reopens it)."""
+        await anyio.to_thread.run_sync(self._close_blocking)

@@ -1,0 +1,415 @@
+"""Shared rate-limit stores: one team budget across limiters, processes and hosts.
+
+Real parts only: SQLite files, a real Redis-protocol server started on a
+free loopback port (``tests/redis_server.py``), real worker processes
+against FakeLettr enforcing Lettr's 3 requests per second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from lettr_async import AsyncLettr, RateLimitError, ValidationError
+from lettr_async._ratelimit import Lane, RateLimiter
+from lettr_async.ratelimit import (
+    RATE_LIMIT_URL_ENV,
+    RateStore,
+    RedisStore,
+    SQLiteStore,
+    open_store,
+    team_key,
+)
+from lettr_async.ratelimit._gcra import CATCH_UP, Slot
+from lettr_async.testing import FakeLettr, Fault
+from lettr_sync import Lettr
+from tests.conftest import assert_contract
+from tests.helpers import API_KEY, make_client
+from tests.pacing import max_in_any_window
+from tests.redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]
+
+pytestmark = pytest.mark.anyio
+
+WORKER = Path(__file__).resolve().parent.parent / "benchmarks" / "_team_worker.py"
+
+
+# -- configuration --------------------------------------------------------------------
+
+
+def test_urls_pick_the_backend_and_bind_the_team_key(tmp_path: Path) -> None:
+    sqlite = open_store(f"sqlite://{tmp_path}/b.db", api_key="k1", base_url="https://a/api")
+    assert isinstance(sqlite, SQLiteStore)
+    assert sqlite.path == f"{tmp_path}/b.db"
+    assert sqlite.key == team_key("k1", "https://a/api")
+    for url in ("redis://h:6379/0", "rediss://h:6380/1", "unix:///run/redis.sock"):
+        assert isinstance(open_store(url, api_key="k1", base_url="https://a/api"), RedisStore)
+    assert open_store(None, api_key="k1", base_url="https://a/api") is None
+
+
+def test_the_team_key_hides_the_api_key_and_separates_teams_and_apis() -> None:
+    key = team_key("lttr_secret_123", "https://app.lettr.com/api")
+    assert "secret" not in key
+    assert key == team_key("lttr_secret_123", "https://app.lettr.com/api")
+    assert key != team_key("lttr_other", "https://app.lettr.com/api")
+    assert key != team_key("lttr_secret_123", "https://eu.lettr.com/api")
+
+
+def test_an_explicit_key_wins(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "b.db"), key="team-42")
+    assert open_store(store, api_key="k", base_url="https://a/api") is store
+    assert store.key == "team-42"
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://relative.db", "sqlite:///", "memcached://h", "h:6379", 5]
+)
+def test_bad_store_options_are_validation_errors(url: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        AsyncLettr(API_KEY, rate_limit_store=url)  # type: ignore[arg-type]
+    assert "rate_limit_store" in info.value.errors
+
+
+def test_the_env_var_is_the_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(RATE_LIMIT_URL_ENV, f"sqlite://{tmp_path}/env.db")
+    client = AsyncLettr(API_KEY)
+    store = client._state.limiter.store
+    assert isinstance(store, SQLiteStore)
+    assert store.path == f"{tmp_path}/env.db"
+    monkeypatch.setenv(RATE_LIMIT_URL_ENV, "ftp://nope")
+    with pytest.raises(ValidationError) as info:
+        AsyncLettr(API_KEY)
+    assert RATE_LIMIT_URL_ENV in info.value.errors
+
+
+def test_the_sync_client_and_views_share_the_store(tmp_path: Path) -> None:
+    with Lettr(API_KEY, rate_limit_store=f"sqlite://{tmp_path}/s.db") as client:
+        view = client.with_options(timeout=3)
+        store = view._async()._state.limiter.store
+        assert isinstance(store, SQLiteStore)
+        assert store is client._async()._state.limiter.store
+
+
+def test_a_redis_password_never_shows() -> None:
+    store = open_store("redis://:hunter2@h:6379/0", api_key="k", base_url="https://a/api")
+    assert "hunter2" not in repr(store)
+    with pytest.raises(ValidationError) as info:
+        AsyncLettr(API_KEY, rate_limit_store="redsi://:hunter2@h:6379/0")
+    assert "hunter2" not in str(info.value)
+    assert "hunter2" not in repr(info.value.errors)
+
+
+# -- the pacing invariant on the store's own clock ------------------------------------------
+
+
+def _recording(store: RateStore, starts: list[float]) -> None:
+    """Record every booked slot's start, on the store's clock (immune to local jitter)."""
+    take = store.take
+
+    async def recording_take(**kwargs: Any) -> Slot:
+        slot = await take(**kwargs)
+        if slot.booked:
+            starts.append(slot.start)
+        return slot
+
+    store.take = recording_take  # type: ignore[method-assign]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/budget.db"
+    else:
+        yield request.getfixturevalue("redis_server").url
+
+
+async def test_limiters_sharing_a_store_never_exceed_the_budget_together(store_url: str) -> None:
+    limit = 100
+    starts: list[float] = []
+    limiters = []
+    for _ in range(3):
+        store = open_store(store_url, api_key=API_KEY, base_url="http://team")
+        assert store is not None
+        _recording(store, starts)
+        limiter = RateLimiter(3, store=store)
+        limiter.observe({"X-RateLimit-Limit": str(limit)})
+        limiters.append(limiter)
+
+    async def work(limiter: RateLimiter, lane: Lane) -> None:
+        for _ in range(15):
+            await limiter.acquire(lane)
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            for limiter in limiters:
+                for lane in (Lane.BULK, Lane.BULK, Lane.INTERACTIVE):
+                    tg.start_soon(work, limiter, lane)
+    for limiter in limiters:
+        await limiter.aclose()
+    assert len(starts) == 3 * 3 * 15
+    assert max_in_any_window(starts) <= limit
+    # The exact GCRA guarantee: any k+1 starts are at least k intervals apart
+    # (less the catch-up allowance for late timers).
+    starts.sort()
+    interval = limiters[0].interval
+    for k in (1, 5, limit):
+        spans = [b - a for a, b in zip(starts, starts[k:], strict=False)]
+        assert min(spans) >= k * interval - CATCH_UP - 1e-6
+
+
+async def test_the_learned_budget_and_a_pause_reach_every_limiter(store_url: str) -> None:
+    first = RateLimiter(3, store=open_store(store_url, api_key=API_KEY, base_url="http://t"))
+    second = RateLimiter(3, store=open_store(store_url, api_key=API_KEY, base_url="http://t"))
+    first.observe({"X-RateLimit-Limit": "50"})
+    await first.acquire(Lane.INTERACTIVE)
+    await second.acquire(Lane.BULK)
+    assert second.interval == pytest.approx(1.03 / 50)
+    first.pause(30.0)
+    with pytest.raises(RateLimitError):
+        await first.acquire(Lane.INTERACTIVE, deadline=anyio.current_time() + 1.0)
+    # The pause travels with first's next take; second then sees it.
+    with pytest.raises(RateLimitError) as info:
+        await second.acquire(Lane.INTERACTIVE, deadline=anyio.current_time() + 1.0)
+    assert info.value.retry_after is not None
+    assert info.value.retry_after > 25
+    await first.aclose()
+    await second.aclose()
+
+
+# -- real processes against FakeLettr enforcing 3/s ------------------------------------------
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    """Wait for a condition the test does not control the timing of (polled)."""
+    while True:
+        if predicate():
+            return
+        await anyio.sleep(0.02)
+
+
+async def _run_worker(job: dict[str, Any], cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    result = await anyio.run_process(
+        [sys.executable, str(WORKER)], input=json.dumps(job).encode(), cwd=cwd, env=env
+    )
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def _host(tmp_path: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """A directory and environment of one simulated host: own cwd, own temp dir."""
+    root = tmp_path / name
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(root / "tmp")}
+    env.pop(RATE_LIMIT_URL_ENV, None)
+    return root, env
+
+
+async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:
+    """4 processes x 15 updates, and a web worker's gets, against ``fake`` enforcing 3/s."""
+    fake.set_rate_limit(3)
+    ids = [fake.add_webhook(name=f"w{i}", url=f"https://example.com/{i}")["id"] for i in range(61)]
+    probe_id = ids.pop()
+    # Redis: two "hosts" of two processes each, sharing nothing but Redis.
+    hosts = [_host(tmp_path, "host-a"), _host(tmp_path, "host-b")]
+    if store_url.startswith("sqlite"):
+        hosts = [hosts[0], hosts[0]]
+    base = {"api_key": API_KEY, "base_url": fake.base_url, "store": store_url}
+    reports: list[dict[str, Any]] = []
+
+    async def worker(n: int) -> None:
+        cwd, env = hosts[n % 2]
+        job = {**base, "mode": "update", "ids": ids[n * 15 : (n + 1) * 15], "tag": f"p{n}"}
+        reports.append(await _run_worker(job, cwd, env))
+
+    async def interactive_get() -> None:
+        # Once the bulk job is well under way, a web worker's get must get
+        # one of the next two slots: its timeout is two slots (plus 50 ms
+        # for the request itself), and the limiter fails it at once if its
+        # slot were any later. Its first get connects to the store and
+        # learns the budget; the second is the one measured.
+        await _until(lambda: len(fake.requests) >= 12)
+        cwd, env = hosts[1]
+        timeouts = [30.0, 2 * 1.03 / 3 + 0.05]
+        job = {**base, "mode": "get", "ids": [probe_id, probe_id], "timeouts": timeouts}
+        reports.append(await _run_worker(job, cwd, env))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(4):
+            tg.start_soon(worker, n)
+        tg.start_soon(interactive_get)
+    assert [f for r in reports for f in r["failed"]] == []
+    assert sum(r["ok"] for r in reports) == 62
+    assert fake.rate_limited_count <= 1
+    assert [w for r in reports for w in r["warnings"]] == []
+    names = {w["name"] for w in fake.webhooks.values()}
+    for n in range(4):
+        assert {f"p{n}-{i}" for i in ids[n * 15 : (n + 1) * 15]} <= names
+
+
+async def test_four_processes_share_three_per_second(
+    fake: FakeLettr, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """SQLite (one host) and Redis (two hosts) teams, run side by side to halve the wait."""
+    async with FakeLettr() as other:
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_team_run, fake, f"sqlite://{tmp_path}/budget.db", tmp_path / "s")
+                tg.start_soon(_team_run, other, redis_server.url, tmp_path / "r")
+    assert_contract(other)
+
+
+# -- faults: the store is down, locked or slow ---------------------------------------------
+
+
+def _warnings(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return sum(1 for r in caplog.records if r.levelno >= logging.WARNING and text in r.getMessage())
+
+
+async def _update_all(client: AsyncLettr, ids: list[str]) -> int:
+    result = await client.webhooks.update_many({i: {"name": f"n-{i}"} for i in ids})
+    return sum(1 for o in result.outcomes if o.error is None)
+
+
+async def test_redis_killed_mid_run_and_restarted(
+    fake: FakeLettr, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    fake.set_rate_limit(40)
+    ids = [fake.add_webhook(name=f"w{i}", url=f"https://example.com/{i}")["id"] for i in range(100)]
+
+    async def outage() -> None:
+        await _until(lambda: len(fake.requests) >= 20)
+        redis_server.stop()
+        await _until(lambda: len(fake.requests) >= 40)
+        await anyio.to_thread.run_sync(redis_server.start)
+
+    async with make_client(fake, rate_limit=40, rate_limit_store=redis_server.url) as client:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(outage)
+                assert await _update_all(client, ids) == 100
+    assert _warnings(caplog, "rate-limit store unusable") == 1
+    assert _warnings(caplog, "rate-limit store is back") == 1
+
+
+@pytest.fixture
+def locked_sqlite(tmp_path: Path) -> Iterator[Path]:
+    """A SQLite file another process holds an exclusive lock on (and never lets go)."""
+    path = tmp_path / "budget.db"
+    sqlite3.connect(path).close()
+    stuck = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+            "c.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert stuck.stdout is not None
+        assert stuck.stdout.readline() == b"locked\n"
+        yield path
+    finally:
+        stuck.kill()
+        stuck.communicate()
+
+
+async def test_a_sqlite_file_locked_by_a_stuck_process(
+    fake: FakeLettr, locked_sqlite: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    fake.set_rate_limit(50)
+    ids = [fake.add_webhook(name=f"w{i}", url=f"https://e.com/{i}")["id"] for i in range(30)]
+    url = f"sqlite://{locked_sqlite}"
+    async with make_client(fake, rate_limit=50, rate_limit_store=url) as client:
+        with anyio.fail_after(30):
+            assert await _update_all(client, ids) == 30
+            assert await client.webhooks.get(ids[0]) is not None
+    assert _warnings(caplog, "rate-limit store unusable") == 1
+
+
+class _SlowStore(RateStore):
+    """A store that never answers in time (a wedged server, a saturated network)."""
+
+    def __init__(self) -> None:
+        super().__init__(key="slow")
+        self.calls = 0
+
+    async def take(self, **kwargs: Any) -> Slot:
+        self.calls += 1
+        await anyio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+async def test_a_slow_store_neither_hangs_nor_fails_calls(
+    fake: FakeLettr, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    fake.set_rate_limit(50)
+    ids = [fake.add_webhook(name=f"w{i}", url=f"https://e.com/{i}")["id"] for i in range(30)]
+    store = _SlowStore()
+    async with make_client(fake, rate_limit=50, rate_limit_store=store) as client:
+        with anyio.fail_after(30):
+            assert await _update_all(client, ids) == 30
+    assert _warnings(caplog, "rate-limit store unusable") == 1
+    # Retried about once a second, not once per call.
+    assert 1 <= store.calls <= 5
+
+
+async def test_a_429_without_a_shared_store_names_the_fix_once(
+    fake: FakeLettr, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    fake.inject(
+        Fault.status(429, headers={"Retry-After": "0"}),
+        Fault.status(429, headers={"Retry-After": "0"}),
+    )
+    async with make_client(fake, rate_limit=50) as client:
+        await client.webhooks.list()
+        await client.webhooks.list()
+    assert _warnings(caplog, "LETTR_RATE_LIMIT_URL") == 1
+    assert _warnings(caplog, "rate_limit_store") == 1
+
+
+async def test_no_such_warning_when_pacing_is_off(
+    fake: FakeLettr, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    fake.inject(Fault.status(429, headers={"Retry-After": "0"}))
+    async with make_client(fake) as client:
+        await client.webhooks.list()
+    assert _warnings(caplog, "rate_limit_store") == 0
+
+
+def test_a_client_reused_across_event_loops_keeps_sharing(
+    fake_thread: FakeLettr, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A module-level client used by several ``asyncio.run`` calls, with each store."""
+    import asyncio
+    import gc
+
+    seeded = fake_thread.add_webhook(name="A", url="https://example.com/a")
+    for url in (redis_server.url, f"sqlite://{tmp_path}/loops.db"):
+        client = make_client(fake_thread, rate_limit=50, rate_limit_store=url)
+        for _ in range(3):
+            assert asyncio.run(client.webhooks.get(seeded["id"])).id == seeded["id"]
+            gc.collect()  # an unclosed connection of the dead loop would warn here
+        asyncio.run(client.aclose())
+        gc.collect()
+    assert fake_thread.rate_limited_count == 0
