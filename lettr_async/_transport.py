@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import ssl
 import urllib.request
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from ._converter import loads_json
 from ._retry import parse_retry_after
 from ._version import __version__
 from .errors import (
@@ -296,7 +296,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def _decode_json(body: bytes) -> Any:
-    return json.loads(body) if body else None
+    # loads_json turns RecursionError (a few KB of nested brackets) into the
+    # ValueError every caller here already maps to a typed error.
+    return loads_json(body) if body else None
 
 
 def decode_success(response: Response) -> Any:
@@ -304,7 +306,7 @@ def decode_success(response: Response) -> Any:
     error: UnexpectedResponseError
     try:
         return _decode_json(response.body)
-    except (ValueError, RecursionError):
+    except ValueError:
         error = UnexpectedResponseError(
             f"HTTP {response.status} with a body that is not JSON: {_snippet(response.body)}",
             status_code=response.status,
@@ -323,7 +325,7 @@ def error_for_response(response: Response) -> LettrError | None:
         )
     try:
         body: Any = _decode_json(response.body)
-    except (ValueError, RecursionError):
+    except ValueError:
         body = None
     return error_for_status(
         response.status,

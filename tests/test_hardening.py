@@ -24,6 +24,7 @@ from lettr_async import (
     LettrError,
     RateLimitError,
     RetryPolicy,
+    ServerError,
     TLSCertificateError,
     UnexpectedResponseError,
     ValidationError,
@@ -522,6 +523,24 @@ async def test_an_oversized_body_is_refused() -> None:
     ):
         with pytest.raises(UnexpectedResponseError, match="larger than"):
             await client.webhooks.list(max_retries=0)
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_a_deeply_nested_body_is_a_typed_error(status: int) -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000  # RecursionError in json.loads on every Python
+
+    async def nested(seen: Seen) -> bytes:
+        return response(status, deep)
+
+    async with (
+        raw_server(nested) as server,
+        AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None) as client,
+    ):
+        expected = UnexpectedResponseError if status == 200 else ServerError
+        with pytest.raises(expected) as caught:
+            await client.webhooks.list(max_retries=0)
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
 
 
 # -- proxies from the environment ------------------------------------------------------------
