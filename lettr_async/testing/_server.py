@@ -149,10 +149,41 @@ class _CountingServer(web.Server):
     def __init__(self, owner: FakeLettr, **kwargs: Any) -> None:
         super().__init__(owner._handle, **kwargs)
         self._owner = owner
+        self.transports = {}
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         self._owner._count_connection()
+        self.transports[handler] = transport
         super().connection_made(handler, transport)
+        if self.stopped:
+            # Accepted by the kernel before the listener closed, but set up
+            # after the shutdown: nothing would ever close it.
+            transport.abort()
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        self.transports.pop(handler, None)
+        super().connection_lost(handler, exc)
+
+    stopped: bool = False
+    """Set once ``FakeLettr.stop`` ran: late connections are aborted at once."""
+
+    transports: dict[RequestHandler, asyncio.Transport]
+    """Open connections' transports, so ``FakeLettr.stop`` can make sure each is closed."""
+
+    async def abort_leftovers(self) -> None:
+        """Abort what aiohttp's graceful shutdown left open, and let the sockets close.
+
+        A connection whose handler was cancelled mid-response (a delayed
+        fault, a client that went away) may still be flushing when the
+        loop ends; on a busy machine its socket then outlives the loop and
+        warns as an unclosed transport. Aborting closes it for sure.
+        """
+        self.stopped = True
+        leftovers, self.transports = list(self.transports.values()), {}
+        for transport in leftovers:
+            transport.abort()
+        for _ in range(2):  # abort() closes the socket in a call_soon callback
+            await asyncio.sleep(0)
 
 
 class FakeLettr:
@@ -238,7 +269,15 @@ class FakeLettr:
         """Close the listener and every open connection; safe to call twice."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            server = runner.server
             await runner.cleanup()
+            if isinstance(server, _CountingServer):
+                await server.abort_leftovers()
+                # A connection the kernel accepted just before the listener
+                # closed is still being set up by asyncio (an accept task):
+                # let it reach connection_made, where it is aborted at once.
+                await asyncio.sleep(0.05)
+                await server.abort_leftovers()
 
     async def __aenter__(self) -> FakeLettr:
         """Start serving for the ``async with`` block."""
