@@ -8,7 +8,10 @@ the ``fake`` fixture validates every exchange against the OpenAPI document.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import select
+import socket
 import subprocess
 import sys
 import threading
@@ -640,6 +643,41 @@ def test_in_thread_stops_and_joins() -> None:
         status, body = sync_get(fake.base_url + "/webhooks")
         assert (status, body["error_code"]) == (429, "rate_limit_exceeded")
     assert threading.active_count() == before
+
+
+async def test_a_connection_arriving_as_stop_begins_is_closed_too() -> None:
+    """A client connecting in the very loop iteration in which ``stop`` begins is still closed.
+
+    asyncio builds an accepted connection's transport one iteration after the
+    accept. ``stop`` used to close the listener in between: the build failed
+    inside asyncio, silently, and the server-side socket stayed open until
+    garbage collection warned about it in some later test. This is what a
+    ``with FakeLettr.in_thread()`` block ending just as a client connects
+    does; here both land in one iteration on purpose.
+    """
+    fake = FakeLettr()
+    await fake.start()
+    go = asyncio.Event()
+
+    async def stop_when_told() -> None:
+        await go.wait()
+        await fake.stop()
+
+    stopper = asyncio.create_task(stop_when_told())
+    await asyncio.sleep(0)  # the stopper now waits for ``go``
+    assert fake._listener is not None
+    with socket.create_connection(("127.0.0.1", fake._bound_port or 0)) as peer:
+        # The handshake is done: the connection waits in the accept queue, so
+        # the next iteration accepts it and (first in that iteration) sets go.
+        readable, _, _ = select.select([fake._listener], [], [], 30)
+        assert readable, "the connection never reached the accept queue"
+        asyncio.get_running_loop().call_soon(go.set)
+        await stopper
+        assert fake.connections_opened == 1  # it was set up, so shut down with the rest
+        readable, _, _ = select.select([peer], [], [], 30)  # a hang guard, not a timing check
+        assert readable, "the fake left its side of the connection open"
+        with contextlib.suppress(ConnectionResetError):  # aborted rather than closed: same
+            assert peer.recv(1) == b""
 
 
 def test_in_thread_start_failure_is_raised() -> None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json as jsonlib
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -155,17 +156,10 @@ class _CountingServer(web.Server):
         self._owner._count_connection()
         self.transports[handler] = transport
         super().connection_made(handler, transport)
-        if self.stopped:
-            # Accepted by the kernel before the listener closed, but set up
-            # after the shutdown: nothing would ever close it.
-            transport.abort()
 
     def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
         self.transports.pop(handler, None)
         super().connection_lost(handler, exc)
-
-    stopped: bool = False
-    """Set once ``FakeLettr.stop`` ran: late connections are aborted at once."""
 
     transports: dict[RequestHandler, asyncio.Transport]
     """Open connections' transports, so ``FakeLettr.stop`` can make sure each is closed."""
@@ -174,16 +168,41 @@ class _CountingServer(web.Server):
         """Abort what aiohttp's graceful shutdown left open, and let the sockets close.
 
         A connection whose handler was cancelled mid-response (a delayed
-        fault, a client that went away) may still be flushing when the
-        loop ends; on a busy machine its socket then outlives the loop and
-        warns as an unclosed transport. Aborting closes it for sure.
+        fault, a client that went away) may still hold unsent bytes that its
+        peer never reads; a graceful close would wait for them forever, and
+        the socket would outlive the loop. Aborting closes it for sure.
         """
-        self.stopped = True
         leftovers, self.transports = list(self.transports.values()), {}
         for transport in leftovers:
             transport.abort()
         for _ in range(2):  # abort() closes the socket in a call_soon callback
             await asyncio.sleep(0)
+
+
+async def _stop_accepting(listener: socket.socket) -> None:
+    """Stop accepting, then let every connection already accepted finish its set-up.
+
+    asyncio accepts a connection in the listener's reader callback but builds
+    its transport in a task that runs one loop iteration later. Were the
+    listener closed in between (a client connecting in the very iteration in
+    which ``stop`` begins), building that transport fails inside asyncio
+    (``Server._attach`` asserts the server is still open), the error is
+    dropped, and the accepted socket stays open with nothing left to close
+    it until garbage collection warns about it, in whatever code runs then.
+    So: no new accepts, then two loop iterations (the ready queue is FIFO:
+    the pending accept tasks run, then their ``connection_made`` callbacks),
+    and only then the shutdown, which by now knows every connection.
+    """
+    with contextlib.suppress(NotImplementedError):  # loops without readers (proactor)
+        asyncio.get_running_loop().remove_reader(listener.fileno())
+    for _ in range(2):
+        await asyncio.sleep(0)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket that FakeLettr owns, so ``stop`` can stop accepting before closing it."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=128)
 
 
 class FakeLettr:
@@ -240,6 +259,7 @@ class FakeLettr:
         self._limiter = RateLimiter(rate_limit)
         self._lock = threading.RLock()
         self._runner: web.ServerRunner | None = None
+        self._listener: socket.socket | None = None
         self._bound_port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.delivery_time_scale = delivery_time_scale
@@ -255,29 +275,32 @@ class FakeLettr:
         server = _CountingServer(self, handler_cancellation=True, access_log=None)
         runner = web.ServerRunner(server, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        listener: socket.socket | None = None
         try:
-            await site.start()
+            listener = _listen(self.host, self.port)
+            await web.SockSite(runner, listener).start()
         except BaseException:
+            if listener is not None:
+                listener.close()
             await runner.cleanup()
             raise
         self._runner = runner
-        self._bound_port = int(runner.addresses[0][1])
+        self._listener = listener
+        self._bound_port = int(listener.getsockname()[1])
         self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
         """Close the listener and every open connection; safe to call twice."""
         runner, self._runner = self._runner, None
-        if runner is not None:
-            server = runner.server
-            await runner.cleanup()
-            if isinstance(server, _CountingServer):
-                await server.abort_leftovers()
-                # A connection the kernel accepted just before the listener
-                # closed is still being set up by asyncio (an accept task):
-                # let it reach connection_made, where it is aborted at once.
-                await asyncio.sleep(0.05)
-                await server.abort_leftovers()
+        listener, self._listener = self._listener, None
+        if runner is None:
+            return
+        if listener is not None:
+            await _stop_accepting(listener)
+        server = runner.server
+        await runner.cleanup()
+        if isinstance(server, _CountingServer):
+            await server.abort_leftovers()
 
     async def __aenter__(self) -> FakeLettr:
         """Start serving for the ``async with`` block."""
