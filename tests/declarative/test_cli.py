@@ -74,6 +74,17 @@ def test_apply_asks_first(run: Invoke, tmp_path: Path, fake_thread: FakeLettr) -
     assert json.loads(accepted.stdout)["apply"]["applied"] == 3
 
 
+def test_apply_draws_its_progress_bar_on_stderr_for_a_terminal(
+    run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lettr_async.cli._declarative.stderr_is_tty", lambda: True)
+    write_config(tmp_path)
+    result = run("apply", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Applying" in result.stderr
+    assert "Applying" not in result.stdout
+
+
 def test_failed_changes_exit_1_and_a_rerun_finishes(
     run: Invoke, tmp_path: Path, fake_thread: FakeLettr
 ) -> None:
