@@ -6,6 +6,11 @@ webhook ids and webhook fields are all checked here, before anything is
 sent, and every failure is a ``ValidationError`` naming the field. Values
 are never echoed in messages: a URL, key or password may hold secrets.
 
+The field rules (``check_str``, ``check_url``, ``check_enum``,
+``check_credential``, ``check_webhook_id``) report into any ``ErrorSink``, so
+the webhooks-as-code file loader applies the very same rules and words, keyed
+by where the value stands in the file.
+
 The webhook fields are defined once, as the ``TypedDict``s
 ``WebhookCreateFields`` and ``WebhookUpdateFields`` (the item types of
 ``create_many``/``update_many``); the field sets and the validators derive
@@ -21,7 +26,7 @@ import re
 import ssl
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
 from .errors import ValidationError
@@ -38,17 +43,24 @@ __all__ = [
     "UPDATE_FIELDS",
     "WebhookCreateFields",
     "WebhookUpdateFields",
+    "ErrorSink",
     "build_create_params",
     "build_update_params",
     "check_api_key",
     "check_base_url",
     "check_concurrency",
     "check_connection_limit",
+    "check_credential",
+    "check_enum",
     "check_max_retries",
     "check_rate_limit",
+    "check_str",
     "check_timeout",
+    "check_url",
     "check_verify",
+    "check_webhook_id",
     "deprecated_alias",
+    "required_credentials",
     "resolve_target",
     "webhook_path",
 ]
@@ -251,6 +263,18 @@ def check_verify(value: Any) -> ssl.SSLContext | None:
 # -- webhook fields -------------------------------------------------------------------
 
 
+class ErrorSink(Protocol):
+    """Where a field rule reports a problem, so one rule serves every caller.
+
+    The SDK's calls collect problems by field name into one
+    ``ValidationError``; the webhooks-as-code loader collects them by place
+    in the file (``"<file>: webhooks[0] (name).url"``) into a ``ConfigError``.
+    """
+
+    def add(self, field: str, message: str, /) -> None:
+        """Record ``message`` (never holding the value) against ``field``."""
+
+
 class _Errors:
     """Collects field errors so one exception can name every bad field."""
 
@@ -265,9 +289,14 @@ class _Errors:
             raise ValidationError(f"invalid arguments for {what}", errors=self.by_field)
 
 
-def _check_str(
-    errors: _Errors, field: str, value: Any, *, required: bool, max_len: int
+def check_str(
+    errors: ErrorSink, field: str, value: Any, *, required: bool, max_len: int
 ) -> str | None:
+    """Text of at most ``max_len`` characters that can be sent as UTF-8; None if refused.
+
+    ``required`` also refuses None and blank text. One owner for the rule, so
+    the client and the webhooks file accept exactly the same names and URLs.
+    """
     if value is None:
         if required:
             errors.add(field, "is required.")
@@ -287,8 +316,12 @@ def _check_str(
     return value
 
 
-def _check_url(errors: _Errors, field: str, value: Any, *, required: bool) -> str | None:
-    text = _check_str(errors, field, value, required=required, max_len=URL_MAX)
+def check_url(errors: ErrorSink, field: str, value: Any, *, required: bool) -> str | None:
+    """An absolute http(s) URL with a host, within ``URL_MAX``; None if refused.
+
+    Lettr delivers to it, so anything else could never work (see ``check_str``).
+    """
+    text = check_str(errors, field, value, required=required, max_len=URL_MAX)
     if text is None:
         return None
     try:
@@ -302,14 +335,19 @@ def _check_url(errors: _Errors, field: str, value: Any, *, required: bool) -> st
     return text
 
 
-def _check_enum(
-    errors: _Errors,
+def check_enum(
+    errors: ErrorSink,
     field: str,
     value: Any,
     enum: type[AuthType] | type[EventsMode],
     *,
     required: bool,
 ) -> str | None:
+    """A member (or the value) of ``enum``, as its wire string; None if refused.
+
+    The message lists the allowed values from the enum itself, so it cannot
+    fall behind a new member.
+    """
     if value is None:
         if required:
             errors.add(field, "is required.")
@@ -355,17 +393,31 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def check_credential(
+    errors: ErrorSink, field: str, value: Any, *, required: bool, key: str | None = None
+) -> str | None:
+    """One delivery credential (an ``AUTH_FIELDS`` name); None if refused.
+
+    ``oauth_token_url`` must be a URL, the others text of at most
+    ``SECRET_MAX`` characters. Problems are reported under ``key`` (default:
+    ``field``), so a caller can say where the value came from.
+    """
+    if field == "oauth_token_url":
+        return check_url(errors, key or field, value, required=required)
+    return check_str(errors, key or field, value, required=required, max_len=SECRET_MAX)
+
+
 def _check_secrets(errors: _Errors, values: Mapping[str, Any], *, required: Iterable[str]) -> None:
     needed = set(required)
     for field in AUTH_FIELDS:
-        value = values.get(field)
-        if field == "oauth_token_url":
-            _check_url(errors, field, value, required=field in needed)
-        else:
-            _check_str(errors, field, value, required=field in needed, max_len=SECRET_MAX)
+        check_credential(errors, field, values.get(field), required=field in needed)
 
 
-def _required_secrets(auth_type: str | None) -> tuple[str, ...]:
+def required_credentials(auth_type: str | None) -> tuple[str, ...]:
+    """The credential fields ``auth_type`` needs, in wire order (none for ``none``).
+
+    The webhooks file derives its per-auth-type fields from this too.
+    """
     if auth_type == AuthType.BASIC.value:
         return _BASIC_FIELDS
     if auth_type == AuthType.OAUTH2.value:
@@ -401,11 +453,11 @@ def build_create_params(**fields: Any) -> dict[str, Any]:
     """
     _check_names(fields, CREATE_FIELDS)
     errors = _Errors()
-    name = _check_str(errors, "name", fields.get("name"), required=True, max_len=NAME_MAX)
-    url = _check_url(errors, "url", fields.get("url"), required=True)
-    auth_type = _check_enum(errors, "auth_type", fields.get("auth_type"), AuthType, required=True)
-    mode = _check_enum(errors, "events_mode", fields.get("events_mode"), EventsMode, required=True)
-    _check_secrets(errors, fields, required=_required_secrets(auth_type))
+    name = check_str(errors, "name", fields.get("name"), required=True, max_len=NAME_MAX)
+    url = check_url(errors, "url", fields.get("url"), required=True)
+    auth_type = check_enum(errors, "auth_type", fields.get("auth_type"), AuthType, required=True)
+    mode = check_enum(errors, "events_mode", fields.get("events_mode"), EventsMode, required=True)
+    _check_secrets(errors, fields, required=required_credentials(auth_type))
     events = fields.get("events")
     checked_events: list[str] | None = None
     if mode == EventsMode.SELECTED.value:
@@ -480,9 +532,9 @@ def build_update_params(**fields: Any) -> dict[str, Any]:
     if fields.get("target") is not None:
         fields = resolve_target(fields, stacklevel=2)
     errors = _Errors()
-    name = _check_str(errors, "name", fields.get("name"), required=False, max_len=NAME_MAX)
-    url = _check_url(errors, "url", fields.get("url"), required=False)
-    auth_type = _check_enum(errors, "auth_type", fields.get("auth_type"), AuthType, required=False)
+    name = check_str(errors, "name", fields.get("name"), required=False, max_len=NAME_MAX)
+    url = check_url(errors, "url", fields.get("url"), required=False)
+    auth_type = check_enum(errors, "auth_type", fields.get("auth_type"), AuthType, required=False)
     _check_secrets(errors, fields, required=())
     events = fields.get("events")
     checked_events = _check_events(errors, events) if events is not None else None
@@ -517,17 +569,29 @@ def webhook_path(webhook_id: Any) -> str:
     return _webhook_path(webhook_id)
 
 
+def check_webhook_id(errors: ErrorSink, field: str, webhook_id: str) -> str | None:
+    """A webhook id that can stand in a URL path segment; None if refused.
+
+    The webhooks file checks a pinned ``id`` with it, so a file is refused
+    at load time rather than mid-apply.
+    """
+    if not webhook_id.strip():
+        errors.add(field, "must not be empty.")
+        return None
+    if len(webhook_id) > ID_MAX or not _encodable(webhook_id) or _has_control(webhook_id):
+        errors.add(
+            field, f"must be at most {ID_MAX} characters of valid text without control characters."
+        )
+        return None
+    return webhook_id
+
+
 @functools.lru_cache(maxsize=4096)
 def _webhook_path(webhook_id: str) -> str:
     """``webhook_path`` for a str: cached, since the same ids come back (errors are not)."""
-    if not webhook_id.strip():
-        raise _invalid("webhook_id", "must not be empty.", "webhook id")
-    if len(webhook_id) > ID_MAX or not _encodable(webhook_id) or _has_control(webhook_id):
-        raise _invalid(
-            "webhook_id",
-            f"must be at most {ID_MAX} characters of valid text without control characters.",
-            "webhook id",
-        )
+    errors = _Errors()
+    if check_webhook_id(errors, "webhook_id", webhook_id) is None:
+        raise ValidationError("invalid webhook id", errors=errors.by_field)
     segment = quote(webhook_id, safe="")
     if segment in (".", ".."):
         # A bare dot segment would be resolved away by URL normalisation.

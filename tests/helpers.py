@@ -6,6 +6,7 @@ import socket
 from typing import Any
 
 from lettr_async import AsyncLettr, RetryPolicy
+from lettr_async.hooks import Hooks
 from lettr_async.testing import FakeLettr
 
 API_KEY = "lttr_test_key"
@@ -25,6 +26,24 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def writes(fake: FakeLettr) -> list[str]:
+    """The write requests (POST/PUT/PATCH/DELETE) the fake received, as ``METHOD path``."""
+    return [f"{r.method} {r.path}" for r in fake.requests if r.method != "GET"]
+
+
+def recording_hooks() -> tuple[Hooks, list[Any]]:
+    """Hooks that append every record they receive, in order, to the returned list."""
+    seen: list[Any] = []
+    hooks = Hooks(
+        on_request=seen.append,
+        on_response=seen.append,
+        on_retry=seen.append,
+        on_rate_limit_wait=seen.append,
+        on_call_end=seen.append,
+    )
+    return hooks, seen
 
 
 def requests_to(fake: FakeLettr, method: str, path_prefix: str = "/webhooks") -> list[Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import pytest
 
@@ -19,21 +18,10 @@ from lettr_async.hooks import (
     capture_response,
     path_template,
 )
+from tests.helpers import recording_hooks
 
 BASE = "https://app.lettr.com/api"
 SECRET_KEY = "lttr_secret_key_never_logged"
-
-
-def recording_hooks() -> tuple[Hooks, list[Any]]:
-    seen: list[Any] = []
-    hooks = Hooks(
-        on_request=seen.append,
-        on_response=seen.append,
-        on_retry=seen.append,
-        on_rate_limit_wait=seen.append,
-        on_call_end=seen.append,
-    )
-    return hooks, seen
 
 
 def drive_retried_call(hooks: Hooks) -> None:

@@ -24,22 +24,11 @@ from lettr_async.hooks import (
     capture_response,
 )
 from lettr_async.testing import FakeLettr, Fault
+from tests.helpers import recording_hooks
 
 pytestmark = pytest.mark.anyio
 
 FAST_RETRIES = RetryPolicy(backoff_initial=0.001, backoff_max=0.002)
-
-
-def recording() -> tuple[Hooks, list[Any]]:
-    seen: list[Any] = []
-    hooks = Hooks(
-        on_request=seen.append,
-        on_response=seen.append,
-        on_retry=seen.append,
-        on_rate_limit_wait=seen.append,
-        on_call_end=seen.append,
-    )
-    return hooks, seen
 
 
 def client_for(fake: FakeLettr, hooks: Hooks, **kwargs: Any) -> AsyncLettr:
@@ -49,7 +38,7 @@ def client_for(fake: FakeLettr, hooks: Hooks, **kwargs: Any) -> AsyncLettr:
 
 async def test_a_successful_call(fake: FakeLettr) -> None:
     hook = fake.add_webhook(name="A", url="https://example.com/a")
-    hooks, seen = recording()
+    hooks, seen = recording_hooks()
     async with client_for(fake, hooks) as client:
         await client.webhooks.get(hook["id"])
     assert [type(r) for r in seen] == [Request, Response, CallEnd]
@@ -64,7 +53,7 @@ async def test_a_successful_call(fake: FakeLettr) -> None:
 
 
 async def test_a_retried_call(fake: FakeLettr) -> None:
-    hooks, seen = recording()
+    hooks, seen = recording_hooks()
     fake.inject(Fault.status(503))
     async with client_for(fake, hooks, retry_policy=FAST_RETRIES) as client:
         await client.webhooks.list()
@@ -78,7 +67,7 @@ async def test_a_retried_call(fake: FakeLettr) -> None:
 
 
 async def test_a_failed_call(fake: FakeLettr) -> None:
-    hooks, seen = recording()
+    hooks, seen = recording_hooks()
     fake.inject(Fault.status(503), times=3)
     async with client_for(fake, hooks, retry_policy=FAST_RETRIES) as client:
         with pytest.raises(ServerError):
@@ -89,7 +78,7 @@ async def test_a_failed_call(fake: FakeLettr) -> None:
 
 
 async def test_a_transport_failure(fake: FakeLettr) -> None:
-    hooks, seen = recording()
+    hooks, seen = recording_hooks()
     fake.inject(Fault.delay(5.0))
     async with client_for(fake, hooks, max_retries=0, timeout=0.1) as client:
         with pytest.raises(APITimeoutError):
@@ -100,7 +89,7 @@ async def test_a_transport_failure(fake: FakeLettr) -> None:
 
 
 async def test_rate_limit_waits_are_reported(fake: FakeLettr) -> None:
-    hooks, seen = recording()
+    hooks, seen = recording_hooks()
     async with client_for(fake, hooks, rate_limit=5.0) as client:
         # queued together: the limiter spaces them 200 ms apart, whatever the load
         await asyncio.gather(*(client.webhooks.list() for _ in range(3)))
@@ -126,7 +115,7 @@ async def test_a_raising_hook_does_not_break_calls(
 
 
 async def test_views_share_the_hooks(fake: FakeLettr) -> None:
-    hooks, seen = recording()
+    hooks, seen = recording_hooks()
     async with client_for(fake, hooks) as client:
         await client.with_options(timeout=5).webhooks.list()
     assert isinstance(seen[-1], CallEnd)
@@ -169,7 +158,7 @@ def test_bad_hooks_are_a_validation_error() -> None:
 def test_the_sync_client_passes_hooks_and_captures(fake_thread: FakeLettr) -> None:
     import lettr_sync
 
-    hooks, seen = recording()
+    hooks, seen = recording_hooks()
     with lettr_sync.Lettr(
         "lttr_test_key", base_url=fake_thread.base_url, rate_limit=None, hooks=hooks
     ) as client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -17,7 +16,14 @@ from .. import (
     Webhook,
     validate_update_fields,
 )
-from ._context import Settings, get_settings, resolve_secret, run_client, stderr_is_tty
+from ._context import (
+    Settings,
+    get_settings,
+    progress_bar,
+    resolve_secret,
+    run_client,
+    stderr_is_tty,
+)
 from ._errors import (
     EXIT_API,
     EXIT_CODES_HELP,
@@ -38,8 +44,6 @@ from ._output import (
 from ._select import delete_plan, select, update_plan
 
 if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
-
     from .. import WebhookUpdateFields
 
 __all__ = [
@@ -367,15 +371,7 @@ async def _with_progress(
     """Await a bulk call, with a progress bar on stderr when it is a terminal."""
     if _wants_json(as_json) or not stderr_is_tty():
         return await call(None)
-    bar: ProgressBar[int] = click.progressbar(length=total, label=label, file=sys.stderr)
-    shown = 0
-
-    def on_progress(done: int, _total: int) -> None:
-        nonlocal shown
-        bar.update(done - shown)
-        shown = done
-
-    with bar:
+    with progress_bar(label, total) as on_progress:
         return await call(on_progress)
 
 

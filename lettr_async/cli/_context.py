@@ -10,10 +10,11 @@ and secrets masked. Only the public API of ``lettr_async`` is used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 import click
@@ -21,10 +22,14 @@ import click
 from .. import AsyncLettr, LettrError
 from ._errors import EXIT_USAGE, CliError, from_lettr_error
 
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
 __all__ = [
     "API_KEY_ENV",
     "Settings",
     "get_settings",
+    "progress_bar",
     "resolve_secret",
     "run_client",
     "stderr_is_tty",
@@ -102,6 +107,25 @@ def stderr_is_tty() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, open for the block; yields the ``on_progress`` to pass.
+
+    Bulk calls report ``(done, total)``; the bar advances by the difference,
+    so every bulk command (and ``apply``) draws it the same way.
+    """
+    bar: ProgressBar[int] = click.progressbar(length=total, label=label, file=sys.stderr)
+    shown = 0
+
+    def on_progress(done: int, _total: int) -> None:
+        nonlocal shown
+        bar.update(done - shown)
+        shown = done
+
+    with bar:
+        yield on_progress
 
 
 def resolve_secret(

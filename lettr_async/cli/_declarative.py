@@ -9,10 +9,9 @@ environment.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -30,12 +29,9 @@ from ..declarative import (
     export_toml,
     load_config,
 )
-from ._context import Settings, get_settings, run_client, stderr_is_tty
+from ._context import Settings, get_settings, progress_bar, run_client, stderr_is_tty
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CliError, redact
 from ._output import to_json
-
-if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
 
 __all__ = ["apply_command", "export_command", "plan_command", "render_plan_text"]
 
@@ -380,15 +376,7 @@ def _run_apply(settings: Settings, plan: Plan, concurrency: int, show_bar: bool)
 
     if not show_bar:
         return call(None)
-    bar: ProgressBar[int] = click.progressbar(length=total, label="Applying", file=sys.stderr)
-    shown = 0
-
-    def on_progress(done: int, _total: int) -> None:
-        nonlocal shown
-        bar.update(done - shown)
-        shown = done
-
-    with bar:
+    with progress_bar("Applying", total) as on_progress:
         return call(on_progress)
 
 

@@ -59,6 +59,18 @@ def _base_attributes(call: CallInfo) -> dict[str, AttributeValue]:
     return attributes
 
 
+def _outcome_attributes(
+    call: CallInfo, status_code: int | None, error_type: str | None
+) -> dict[str, AttributeValue]:
+    """``_base_attributes`` plus how an attempt or a whole call ended (both durations)."""
+    attributes = _base_attributes(call)
+    if status_code is not None:
+        attributes["http.response.status_code"] = status_code
+    if error_type is not None:
+        attributes["error.type"] = error_type
+    return attributes
+
+
 class _Instrumentation:
     """Span bookkeeping per call id, and the instruments; its bound methods are the hooks."""
 
@@ -128,11 +140,7 @@ class _Instrumentation:
         )
 
     def on_response(self, record: Response) -> None:
-        attributes = _base_attributes(record.call)
-        if record.status_code is not None:
-            attributes["http.response.status_code"] = record.status_code
-        if record.error_type is not None:
-            attributes["error.type"] = record.error_type
+        attributes = _outcome_attributes(record.call, record.status_code, record.error_type)
         self.request_duration.record(record.duration, attributes)
         span = self.attempts.pop(record.call.call_id, None)
         if span is None:
@@ -155,11 +163,7 @@ class _Instrumentation:
         self.retries.add(1, attributes)
 
     def on_call_end(self, record: CallEnd) -> None:
-        attributes = _base_attributes(record.call)
-        if record.status_code is not None:
-            attributes["http.response.status_code"] = record.status_code
-        if record.error_type is not None:
-            attributes["error.type"] = record.error_type
+        attributes = _outcome_attributes(record.call, record.status_code, record.error_type)
         self.call_duration.record(record.duration, attributes)
         leftover = self.attempts.pop(record.call.call_id, None)
         if leftover is not None:  # an attempt cancelled before its response

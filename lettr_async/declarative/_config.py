@@ -6,6 +6,10 @@ literal in the file: ``auth_password`` and ``oauth_client_secret`` must be env
 references (``{ env = "NAME" }``), so the file can be committed. Any string
 may interpolate ``${VAR}`` (``$${`` is a literal ``${``), so one file serves
 several environments.
+
+Names, URLs, lengths, auth types, credentials and pinned ids follow the
+client's own rules (``lettr_async._validation``), checked after
+interpolation: a file that loads never fails those checks mid-apply.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
+from .. import _validation as rules
 from ..types import AuthType, normalize_event_type
 from ._errors import ConfigError
 
@@ -42,13 +46,14 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-SECRET_FIELDS: frozenset[str] = frozenset({"auth_password", "oauth_client_secret"})
-"""Credential fields that must be env references: a literal value is refused."""
+SECRET_FIELDS: frozenset[str] = rules.SECRET_FIELDS
+"""Credential fields that must be env references: a literal value is refused.
+
+The client's secret fields (never shown), so the file can be committed.
+"""
 
 CREDENTIAL_FIELDS: dict[AuthType, tuple[str, ...]] = {
-    AuthType.NONE: (),
-    AuthType.BASIC: ("auth_username", "auth_password"),
-    AuthType.OAUTH2: ("oauth_client_id", "oauth_client_secret", "oauth_token_url"),
+    auth_type: rules.required_credentials(auth_type.value) for auth_type in AuthType
 }
 """The write-only fields each auth type needs (Lettr never returns them)."""
 
@@ -58,9 +63,6 @@ _TOP_KEYS = frozenset({"version", "ownership", "webhooks"})
 _OWNERSHIP_KEYS = frozenset({"name_prefix", "url_prefix"})
 _VAR = re.compile(r"\$(\$?)\{([^}]*)\}")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_NAME_MAX = 255
-_URL_MAX = 2048
-_SECRET_MAX = 255
 
 
 @attrs.frozen
@@ -219,32 +221,27 @@ class _Checker:
 
         return _VAR.sub(replace, value)
 
-    def string(self, where: str, value: Any, *, max_len: int) -> str | None:
+    def text(self, where: str, value: Any) -> str | None:
+        """A TOML string with ``${VAR}`` resolved; the client's rules come after."""
         if not isinstance(value, str):
             self.add(where, f"must be a string, not {_toml_type(value)}.")
             return None
-        result = self.interpolate(where, value)
-        if not result.strip():
-            self.add(where, "must not be empty.")
-            return None
-        if len(result) > max_len:
-            self.add(where, f"must be at most {max_len} characters.")
-            return None
-        return result
+        return self.interpolate(where, value)
 
-    def url(self, where: str, value: Any) -> str | None:
-        result = self.string(where, value, max_len=_URL_MAX)
+    def string(self, where: str, value: Any, *, max_len: int) -> str | None:
+        result = self.text(where, value)
         if result is None:
             return None
-        try:
-            parts = urlsplit(result)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        except ValueError:  # e.g. an unbalanced "[" in the host
-            valid = False
-        if not valid:
-            self.add(where, "must be an absolute http(s) URL.")
+        return rules.check_str(self, where, result, required=True, max_len=max_len)
+
+    def name(self, where: str, value: Any) -> str | None:
+        return self.string(where, value, max_len=rules.NAME_MAX)
+
+    def url(self, where: str, value: Any) -> str | None:
+        result = self.text(where, value)
+        if result is None:
             return None
-        return result
+        return rules.check_url(self, where, result, required=True)
 
     def document(self, document: dict[str, Any]) -> DesiredState | None:
         for key in sorted(set(document) - _TOP_KEYS):
@@ -281,7 +278,7 @@ class _Checker:
             self.add("ownership", "must declare name_prefix and/or url_prefix.")
             return None
         values = {
-            key: self.string(f"ownership.{key}", raw[key], max_len=_URL_MAX)
+            key: self.string(f"ownership.{key}", raw[key], max_len=rules.URL_MAX)
             for key in _OWNERSHIP_KEYS
             if key in raw
         }
@@ -293,7 +290,7 @@ class _Checker:
         before = len(self.errors)
         for key in sorted(set(raw) - _ENTRY_KEYS):
             self.add(f"{where}.{key}", "unknown field.")
-        name = self.required(where, raw, "name", lambda w, v: self.string(w, v, max_len=_NAME_MAX))
+        name = self.required(where, raw, "name", self.name)
         url = self.required(where, raw, "url", self.url)
         enabled = raw.get("enabled", True)
         if not isinstance(enabled, bool):
@@ -304,6 +301,8 @@ class _Checker:
         pinned = raw.get("id")
         if pinned is not None and (not isinstance(pinned, str) or not pinned.strip()):
             self.add(f"{where}.id", "must be a non-empty string (an existing webhook id).")
+        elif pinned is not None:
+            rules.check_webhook_id(self, f"{where}.id", pinned)
         if len(self.errors) != before or name is None or url is None or auth_type is None:
             return None
         return DesiredWebhook(
@@ -342,11 +341,8 @@ class _Checker:
         return tuple(sorted(names))
 
     def auth_type(self, where: str, raw: Any) -> AuthType | None:
-        try:
-            return AuthType(raw)
-        except ValueError:
-            self.add(where, "must be one of none, basic, oauth2.")
-            return None
+        value = rules.check_enum(self, where, raw, AuthType, required=True)
+        return None if value is None else AuthType(value)
 
     def credentials(
         self, where: str, raw: dict[str, Any], auth_type: AuthType | None
@@ -380,10 +376,10 @@ class _Checker:
             if value is None or not value.strip():
                 self.add(where, f"environment variable {name} is not set (or empty).")
                 return None
-            if len(value) > (_URL_MAX if field == "oauth_token_url" else _SECRET_MAX):
-                self.add(where, f"the value of {name} is too long.")
-                return None
-            return CredentialValue(field, name, value)
+            checked = rules.check_credential(
+                _EnvValue(self, name), field, value, required=True, key=where
+            )
+            return None if checked is None else CredentialValue(field, name, checked)
         if field in SECRET_FIELDS:
             # Never echo the value: it may be the very secret we refuse.
             self.add(
@@ -392,10 +388,10 @@ class _Checker:
                 'write { env = "VARIABLE_NAME" } and set that variable.',
             )
             return None
-        if field == "oauth_token_url":
-            value = self.url(where, raw)
-        else:
-            value = self.string(where, raw, max_len=_SECRET_MAX)
+        text = self.text(where, raw)
+        if text is None:
+            return None
+        value = rules.check_credential(self, field, text, required=True, key=where)
         return None if value is None else CredentialValue(field, None, value)
 
     def unique(self, webhooks: tuple[DesiredWebhook, ...]) -> None:
@@ -413,6 +409,17 @@ class _Checker:
                     )
                 else:
                     seen[value] = hook.index
+
+
+class _EnvValue:
+    """Reports a rule's problem with an env reference's value as that variable's."""
+
+    def __init__(self, checker: _Checker, name: str) -> None:
+        self.checker = checker
+        self.name = name
+
+    def add(self, where: str, message: str) -> None:
+        self.checker.add(where, f"the value of {self.name} {message}")
 
 
 def _where(index: int, name: str | None) -> str:

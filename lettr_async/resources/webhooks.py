@@ -36,13 +36,13 @@ from .._validation import (
     webhook_path,
 )
 from ..bulk import BulkResult, ProgressCallback, run_bulk
-from ..declarative import ApplyResult, DesiredState, LockFile, Plan, apply_plan, build_plan
 from ..errors import ValidationError
 from ..models import Webhook
 from ..types import AuthType, EventsMode
 
 if TYPE_CHECKING:
     from .._pipeline import ApiChannel
+    from ..declarative import ApplyResult, DesiredState, Plan
 
 __all__ = ["DEPRECATED_ALIASES", "AsyncWebhooks"]
 
@@ -306,6 +306,9 @@ class AsyncWebhooks:
         the file no longer lists. ``rotate`` (True, or entry names/URLs) sends
         credentials again even when their fingerprint is unchanged.
         """
+        # Imported here, not at the top: ``import lettr_async`` stays light.
+        from ..declarative import LockFile, build_plan
+
         live = await self.list(timeout=timeout, max_retries=max_retries)
         rotating = rotate if isinstance(rotate, bool) else frozenset(rotate)
         lock = LockFile.load(desired.lock_path)
@@ -327,6 +330,8 @@ class AsyncWebhooks:
         change; updates the plan's lock file with salted credential
         fingerprints (never the credentials).
         """
+        from ..declarative import apply_plan
+
         return await apply_plan(
             self,
             plan,

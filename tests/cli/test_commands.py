@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from lettr_async.cli._app import cli
 from lettr_async.testing import FakeLettr, Fault
+from tests.helpers import API_KEY, writes
 
-from ._helpers import API_KEY, parse, writes
-from .conftest import Invoke
+from ._helpers import Invoke, parse
 
 PASSWORD = "pa55-w0rd-never-shown"
 CLIENT_SECRET = "oauth-secret-never-shown"

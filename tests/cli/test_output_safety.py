@@ -10,9 +10,9 @@ import pytest
 import lettr_async.cli._context as cli_context
 from lettr_async import AsyncLettr, AuthType, Webhook
 from lettr_async.testing import FakeLettr
+from tests.helpers import writes
 
-from ._helpers import parse, writes
-from .conftest import Invoke
+from ._helpers import Invoke, parse
 
 HOSTILE_NAME = "\x1b]0;pwned\x07evil\u202eexe.txt\x9b31m\x00"
 CRED_URL = "https://hookuser:hunter2@hooks.example.com/lettr?x=1"

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from lettr_async.testing import FakeLettr
-
-from ._helpers import API_KEY
+from tests.helpers import API_KEY
 
 TIMEOUT = 60
 

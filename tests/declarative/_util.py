@@ -60,11 +60,6 @@ def load(path: Path, **env: str) -> DesiredState:
     return load_config(path, env={**ENV, **env})
 
 
-def writes(fake: FakeLettr) -> list[str]:
-    """The write requests the fake received, as ``METHOD path``."""
-    return [f"{r.method} {r.path}" for r in fake.requests if r.method != "GET"]
-
-
 def bodies(fake: FakeLettr, method: str) -> list[Any]:
     """The JSON bodies of the requests with ``method``."""
     return [r.json for r in fake.requests if r.method == method]

@@ -4,45 +4,30 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from lettr_async.cli._app import cli
 from lettr_async.testing import FakeLettr, Fault
-from tests.helpers import API_KEY
+from tests.cli._helpers import Invoke, invoke_cli
+from tests.helpers import writes
 
-from ._util import CLIENT_SECRET, ENV, PASSWORD, write_config, writes
-
-Run = Callable[..., Result]
+from ._util import CLIENT_SECRET, ENV, PASSWORD, write_config
 
 
 @pytest.fixture
-def run(fake_thread: FakeLettr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Invoke the CLI in ``tmp_path`` with the test environment; never catch exceptions."""
+def run(fake_thread: FakeLettr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Invoke the CLI in ``tmp_path`` with ``ENV`` plus ``env``; never catch exceptions."""
     monkeypatch.chdir(tmp_path)
 
     def invoke(*args: str, input: str | None = None, **env: str) -> Result:
-        full_env = {
-            **ENV,
-            "LETTR_BASE_URL": fake_thread.base_url,
-            "LETTR_API_KEY": API_KEY,
-            **env,
-        }
-        return CliRunner().invoke(
-            cli,
-            ["--rate-limit", "0", "--max-retries", "0", *args],
-            input=input,
-            env=full_env,
-            catch_exceptions=False,
-        )
+        return invoke_cli(fake_thread.base_url, *args, input=input, env={**ENV, **env})
 
     return invoke
 
 
-def test_plan_exit_codes_follow_terraform(run: Run, tmp_path: Path) -> None:
+def test_plan_exit_codes_follow_terraform(run: Invoke, tmp_path: Path) -> None:
     write_config(tmp_path)
     result = run("plan", "--detailed-exitcode")
     assert result.exit_code == 2, result.output
@@ -61,7 +46,7 @@ def test_plan_exit_codes_follow_terraform(run: Run, tmp_path: Path) -> None:
     assert run("plan", ORDERS_HOOK_PASSWORD="").exit_code == 2  # invalid file, no flag
 
 
-def test_plan_json_and_a_saved_plan(run: Run, tmp_path: Path, fake_thread: FakeLettr) -> None:
+def test_plan_json_and_a_saved_plan(run: Invoke, tmp_path: Path, fake_thread: FakeLettr) -> None:
     write_config(tmp_path)
     document = json.loads(run("plan", "--json").stdout)
     assert document["format_version"] == "1.0"
@@ -79,7 +64,7 @@ def test_plan_json_and_a_saved_plan(run: Run, tmp_path: Path, fake_thread: FakeL
     assert "was created" in stale.stderr
 
 
-def test_apply_asks_first(run: Run, tmp_path: Path, fake_thread: FakeLettr) -> None:
+def test_apply_asks_first(run: Invoke, tmp_path: Path, fake_thread: FakeLettr) -> None:
     write_config(tmp_path)
     refused = run("apply", input="n\n")
     assert refused.exit_code == 1
@@ -89,8 +74,19 @@ def test_apply_asks_first(run: Run, tmp_path: Path, fake_thread: FakeLettr) -> N
     assert json.loads(accepted.stdout)["apply"]["applied"] == 3
 
 
+def test_apply_draws_its_progress_bar_on_stderr_for_a_terminal(
+    run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lettr_async.cli._declarative.stderr_is_tty", lambda: True)
+    write_config(tmp_path)
+    result = run("apply", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Applying" in result.stderr
+    assert "Applying" not in result.stdout
+
+
 def test_failed_changes_exit_1_and_a_rerun_finishes(
-    run: Run, tmp_path: Path, fake_thread: FakeLettr
+    run: Invoke, tmp_path: Path, fake_thread: FakeLettr
 ) -> None:
     write_config(tmp_path)
     fake_thread.inject(Fault.status(500), method="POST")
@@ -103,7 +99,7 @@ def test_failed_changes_exit_1_and_a_rerun_finishes(
 
 
 def test_export_then_plan_shows_no_changes(
-    run: Run, tmp_path: Path, fake_thread: FakeLettr
+    run: Invoke, tmp_path: Path, fake_thread: FakeLettr
 ) -> None:
     fake_thread.add_webhook(name="a ${weird} name", url="https://x.example/a", events=["open"])
     fake_thread.add_webhook(name="plain", url="https://x.example/b")
@@ -116,7 +112,7 @@ def test_export_then_plan_shows_no_changes(
 
 
 def test_export_writes_env_references_for_credentials(
-    run: Run, tmp_path: Path, fake_thread: FakeLettr
+    run: Invoke, tmp_path: Path, fake_thread: FakeLettr
 ) -> None:
     fake_thread.add_webhook(
         name="orders", url="https://x.example/o", auth_type="basic",
@@ -130,7 +126,7 @@ def test_export_writes_env_references_for_credentials(
 
 
 def test_no_secret_in_any_output(
-    run: Run, tmp_path: Path, fake_thread: FakeLettr, caplog: pytest.LogCaptureFixture
+    run: Invoke, tmp_path: Path, fake_thread: FakeLettr, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     write_config(tmp_path)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lettr_async import ValidationError
+from lettr_async._validation import build_create_params, webhook_path
 from lettr_async.declarative import ConfigError, default_lock_path, load_config, parse_config
 from lettr_async.types import AuthType
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10
+    import tomli as tomllib
 
 from ._util import CLIENT_SECRET, CONFIG, ENV, PASSWORD, load, write_config
 
@@ -152,3 +160,97 @@ def test_each_kind_of_mistake_names_its_field(text: str, key: str) -> None:
 def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.toml")
+
+
+# -- the file follows the client's rules (lettr_async._validation owns them) ---------------
+
+_CLIENT_OK = {"auth_type": "none", "events_mode": "all"}
+
+
+def _config_errors(text: str, env: dict[str, str]) -> dict[str, list[str]]:
+    """``{field: messages}`` of the single entry of ``text`` ({} when it loads)."""
+    try:
+        parse_config(text, source="f", env=env)
+    except ConfigError as exc:
+        return {key.rpartition(".")[2]: messages for key, messages in exc.errors.items()}
+    return {}
+
+
+def _client_errors(**fields: Any) -> dict[str, list[str]]:
+    """``{field: messages}`` of ``webhooks.create`` with these fields ({} when valid)."""
+    try:
+        build_create_params(**{**_CLIENT_OK, **fields})
+    except ValidationError as exc:
+        return dict(exc.errors)
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("a", "https://x.example/"),
+        ("a" * 255, "https://x.example/"),
+        ("a" * 256, "https://x.example/"),
+        ("   ", "https://x.example/"),
+        ("bad \udcff text", "https://x.example/"),  # os.environ holds undecodable bytes so
+        ("a", "https://x.example/\udcff"),  # the config accepted these; the client never did
+        ("a", "https://x.example/" + "p" * (2048 - 18)),  # 2048 characters
+        ("a", "https://x.example/" + "p" * (2048 - 17)),
+        ("a", "ftp://x.example/"),
+        ("a", "https://[::1/x"),
+        ("a", "https://:80/x"),
+    ],
+)
+def test_names_and_urls_follow_the_clients_rules_and_words(name: str, url: str) -> None:
+    text = '[[webhooks]]\nname = "${N}"\nurl = "${U}"\n'
+    assert _config_errors(text, {"N": name, "U": url}) == _client_errors(name=name, url=url)
+
+
+_ENTRY = '[[webhooks]]\nname = "a"\nurl = "https://x.example/"\n'
+
+
+@pytest.mark.parametrize(
+    ("auth", "env", "expected"),
+    [
+        (
+            'auth_type = "oauth2"\noauth_client_id = "client"\n'
+            'oauth_client_secret = { env = "SECRET" }\noauth_token_url = { env = "TOKEN_URL" }',
+            {"SECRET": "s" * 256, "TOKEN_URL": "not a url"},
+            {
+                "oauth_client_secret": "the value of SECRET must be at most 255 characters.",
+                "oauth_token_url": "the value of TOKEN_URL must be an absolute http(s) URL.",
+            },
+        ),
+        (
+            # Formerly accepted, then refused by webhooks.create in the middle of an apply.
+            'auth_type = "basic"\nauth_username = "user"\nauth_password = { env = "PW" }',
+            {"PW": "pa\udcffss"},
+            {"auth_password": "the value of PW must be valid Unicode text (no lone surrogates)."},
+        ),
+    ],
+)
+def test_env_credentials_follow_the_clients_rules_naming_the_variable(
+    auth: str, env: dict[str, str], expected: dict[str, str]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_ENTRY + auth, source="f", env=env)
+    assert info.value.errors == {
+        f"f: webhooks[0] (a).{field}": [message] for field, message in expected.items()
+    }
+    (entry,) = tomllib.loads(_ENTRY + auth)["webhooks"]
+    resolved = {k: env[v["env"]] if isinstance(v, dict) else v for k, v in entry.items()}
+    assert set(_client_errors(**resolved)) == set(expected)
+
+
+@pytest.mark.parametrize("pinned", ["wh\\u0001x", "w" * 256])
+def test_a_pinned_id_the_client_cannot_address_is_refused(pinned: str) -> None:
+    # Formerly accepted; webhook_path refuses it, so plan/apply never could use it.
+    with pytest.raises(ConfigError) as info:
+        parse_config(f'{_ENTRY}id = "{pinned}"', source="f", env={})
+    assert info.value.errors == {
+        "f: webhooks[0] (a).id": [
+            "must be at most 255 characters of valid text without control characters."
+        ]
+    }
+    with pytest.raises(ValidationError):
+        webhook_path(pinned.replace("\\u0001", "\x01"))

@@ -16,9 +16,9 @@ from lettr_async.declarative import (
     StalePlanError,
 )
 from lettr_async.testing import FakeLettr
-from tests.helpers import make_client
+from tests.helpers import make_client, writes
 
-from ._util import CLIENT_SECRET, PASSWORD, bodies, live_urls, load, write_config, writes
+from ._util import CLIENT_SECRET, PASSWORD, bodies, live_urls, load, write_config
 
 pytestmark = pytest.mark.anyio
 

@@ -1,9 +1,45 @@
-"""Realistic delivery payloads (SparkPost event format, as Lettr sends them)."""
+"""Realistic delivery payloads (SparkPost event format, as Lettr sends them).
+
+And ``Recorder``, the handler the receiver tests wire to every route.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
+
+from lettr_async.events import WebhookEvent
+
+
+class Recorder:
+    """A delivery handler that records each batch; fails the next ``failures`` calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[WebhookEvent]] = []
+        self.failures = 0
+
+    def reset(self) -> None:
+        """Forget every call and planned failure (for a handler shared between tests)."""
+        self.calls.clear()
+        self.failures = 0
+
+    def __call__(self, events: list[WebhookEvent]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("handler failed on purpose")
+        self.calls.append(events)
+
+    async def handle_async(self, events: list[WebhookEvent]) -> None:
+        """The same, as a coroutine handler that yields to the loop first."""
+        await asyncio.sleep(0)
+        self(events)
+
+    @property
+    def ids(self) -> list[str | None]:
+        """The event ids received, in order, across every call."""
+        return [e.id for call in self.calls for e in call]
+
 
 DELIVERY: dict[str, Any] = {
     "type": "delivery",

@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from lettr_async.events import InMemoryDedupStore, WebhookEvent, sign_payload
+from lettr_async.events import InMemoryDedupStore, sign_payload
 from lettr_async.events.aiohttp import webhook_handler
 
-from .payloads import BOUNCE, CLICK, delivery, event, item
+from .payloads import BOUNCE, CLICK, Recorder, delivery, event, item
 
 pytestmark = pytest.mark.anyio
 
@@ -23,28 +23,6 @@ USER, PASSWORD = "lettr", "s3cret-pass"
 TOKEN = "oauth-issued-token"
 SECRET = "whsec_aiohttp"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
-
-
-class Recorder:
-    """Records deliveries; fails the next ``failures`` calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[list[WebhookEvent]] = []
-        self.failures = 0
-
-    def __call__(self, events: list[WebhookEvent]) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise RuntimeError("handler failed on purpose")
-        self.calls.append(events)
-
-    async def handle_async(self, events: list[WebhookEvent]) -> None:
-        await asyncio.sleep(0)
-        self(events)
-
-    @property
-    def ids(self) -> list[str | None]:
-        return [e.id for call in self.calls for e in call]
 
 
 @pytest.fixture

@@ -9,26 +9,8 @@ from django.urls import path
 from lettr_async.events import WebhookEvent
 from lettr_async.events.django import DjangoCacheDedupStore, lettr_webhook, webhook_view
 
+from ..payloads import Recorder
 from .settings import BEARER_TOKEN, PASSWORD, SIGNING_SECRET, USERNAME
-
-
-class Recorder:
-    """A handler that records deliveries and can be told to fail."""
-
-    def __init__(self) -> None:
-        self.calls: list[list[WebhookEvent]] = []
-        self.failures = 0
-
-    def reset(self) -> None:
-        self.calls.clear()
-        self.failures = 0
-
-    def __call__(self, events: list[WebhookEvent]) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise RuntimeError("handler failed on purpose")
-        self.calls.append(events)
-
 
 recorder = Recorder()
 
