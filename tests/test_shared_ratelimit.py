@@ -27,6 +27,7 @@ from lettr_async.ratelimit import (
     RateStore,
     RedisStore,
     SQLiteStore,
+    TakeRequest,
     open_store,
     team_key,
 )
@@ -117,8 +118,8 @@ def _recording(store: RateStore, starts: list[float]) -> None:
     """Record every booked slot's start, on the store's clock (immune to local jitter)."""
     take = store.take
 
-    async def recording_take(**kwargs: Any) -> Slot:
-        slot = await take(**kwargs)
+    async def recording_take(request: TakeRequest) -> Slot:
+        slot = await take(request)
         if slot.booked:
             starts.append(slot.start)
         return slot
@@ -351,7 +352,7 @@ class _SlowStore(RateStore):
         super().__init__(key="slow")
         self.calls = 0
 
-    async def take(self, **kwargs: Any) -> Slot:
+    async def take(self, request: TakeRequest) -> Slot:
         self.calls += 1
         await anyio.sleep(3600)
         raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from ._gcra import CATCH_UP, Slot
+from ._gcra import CATCH_UP, Slot, TakeRequest
 from ._store import RateStore
 
 if TYPE_CHECKING:
@@ -120,25 +120,18 @@ class RedisStore(RateStore):
         finally:
             await client.aclose()
 
-    async def take(
-        self,
-        *,
-        reserve: bool,
-        max_wait: float | None,
-        default_interval: float,
-        learned_interval: float | None,
-        pause: float,
-    ) -> Slot:
+    async def take(self, request: TakeRequest) -> Slot:
         """One GCRA step as one Lua script, on the server's clock."""
         script = await self._redis()
+        max_wait = request.max_wait
         reply = await script(
             keys=[self.key],
             args=[
-                "1" if reserve else "0",
+                "1" if request.reserve else "0",
                 repr(-1.0 if max_wait is None else max(0.0, max_wait)),
-                repr(default_interval),
-                repr(learned_interval or 0.0),
-                repr(pause),
+                repr(request.default_interval),
+                repr(request.learned_interval or 0.0),
+                repr(request.pause),
                 repr(CATCH_UP),
             ],
         )
