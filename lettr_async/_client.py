@@ -9,8 +9,9 @@ Session lifecycle, and why it looks like this:
 * The aiohttp sessions are created lazily inside the running loop and
   reused for every request (keep-alive pool).
 * Pooled connections belong to one event loop. When the loop that owns the
-  sessions ends, a guardian (an async generator registered with that loop,
-  which ``asyncio.run`` closes through ``shutdown_asyncgens()``) closes them
+  sessions ends, a guardian (``_loopguard``: an async generator registered
+  with that loop, which ``asyncio.run`` closes through
+  ``shutdown_asyncgens()``, never a pending task) closes them
   while the loop is still alive, so a module-level client used by two
   ``asyncio.run`` calls just opens fresh sessions in the second loop,
   without "Event loop is closed" or "attached to a different loop" errors.
@@ -20,20 +21,21 @@ Session lifecycle, and why it looks like this:
   loop closed without ``aclose()`` are released without I/O (their sockets
   closed) when the client notices or is collected; only sessions of a loop
   from a parent process (after ``os.fork()``) or of a stopped, unclosed
-  loop are kept referenced, bounded (``_ORPHANS``), so sockets shared with
-  the parent are never closed here.
+  loop are kept referenced, bounded (``_loopguard.ORPHANS``), so sockets
+  shared with the parent are never closed here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
+import functools
 import logging
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Coroutine, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._loopguard import LoopGuard
 from ._pipeline import ApiChannel, CallOptions, Pipeline
 from ._ratelimit import RateLimiter, RateStore, open_store
 from ._retry import RetryPolicy
@@ -75,14 +77,9 @@ RequestOptions = CallOptions
 class _Session:
     """The aiohttp sessions of one event loop, closed when that loop shuts down.
 
-    The guardian is an async generator, not a task: the loop's asyncgen
-    hooks register it, ``asyncio.run`` (and anyone calling
-    ``loop.shutdown_asyncgens()``) closes it while the loop is alive, and its
-    ``finally`` closes the sessions. A hand-managed loop closed without that
-    leaves no pending task behind; its connections are released without I/O
-    when the client next notices (reuse, ``aclose()``) or is collected. No
-    reference cycle runs through here, so ``__del__`` runs before aiohttp's
-    own finalisers would warn.
+    A ``LoopGuard`` (an async generator, not a task: see ``_loopguard``)
+    closes them as the loop ends, or releases them without I/O when a
+    hand-managed loop was closed without ``aclose()``.
     """
 
     def __init__(
@@ -93,72 +90,19 @@ class _Session:
         ssl_context: ssl.SSLContext | None,
         base_url: str,
     ):
-        from ._transport import HttpSessions
+        from ._transport import HttpSessions, release_on_dead_loop
 
         self.loop = loop
         self.http = HttpSessions(headers, limit, ssl_context, base_url)
-        self._flags = _GuardFlags()
-        self._guardian = _guard(self.http, self._flags)
-        _drive(self._guardian.__anext__())  # registers it with the running loop
+        self.guard = LoopGuard(self.http.close, functools.partial(release_on_dead_loop, self.http))
 
     @property
     def usable(self) -> bool:
-        return not self._flags.finished and not self.http.closed
+        return not self.guard.finished and not self.http.closed
 
     async def close(self) -> None:
         """Close the sessions from inside their own loop."""
-        await self._guardian.aclose()
-
-    def abandon(self) -> None:
-        """Finish the guardian without its loop: release everything, no I/O."""
-        if not self._flags.finished:
-            self._flags.abandoned = True
-            _drive(self._guardian.aclose())
-
-    def __del__(self) -> None:
-        # Only for a loop that is already closed: nothing is scheduled, sockets
-        # of a dead loop are closed synchronously. A live loop's asyncgen
-        # finaliser closes the sessions itself.
-        try:
-            if self._flags.finished or self._flags.pid != os.getpid():
-                return
-            if self.loop.is_closed():
-                self.abandon()
-        except Exception:  # noqa: S110 - interpreter shutdown: modules may be gone
-            pass
-
-
-class _GuardFlags:
-    """State the guardian shares with its ``_Session`` (kept apart: no cycle)."""
-
-    def __init__(self) -> None:
-        self.finished = False
-        self.abandoned = False
-        self.pid = os.getpid()
-
-
-async def _guard(http: HttpSessions, flags: _GuardFlags) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        flags.finished = True
-        if flags.abandoned:
-            from ._transport import release_on_dead_loop
-
-            release_on_dead_loop(http)
-        else:
-            await http.close()
-
-
-def _drive(step: Coroutine[Any, Any, Any] | Awaitable[Any]) -> None:
-    """Run an awaitable that completes without suspending, synchronously."""
-    coro: Any = step
-    try:
-        coro.send(None)
-    except StopIteration:
-        return
-    coro.close()  # pragma: no cover - the guardian never suspends here
-    raise RuntimeError("lettr_async session guardian suspended unexpectedly")
+        await self.guard.close()
 
 
 class _SharedState:
@@ -206,7 +150,7 @@ class _SharedState:
                 )
             # The owning loop is stopped, closed or lives in a parent process:
             # its connections are unusable. Drop them without touching the loop.
-            _abandon(current, forked=self.pid != os.getpid())
+            current.guard.drop()
         self.pid = os.getpid()
         self.session = _Session(
             loop, self.headers, self.connection_limit, self.ssl_context, self.base_url
@@ -225,27 +169,9 @@ class _SharedState:
                 future = asyncio.run_coroutine_threadsafe(current.close(), current.loop)
                 await asyncio.wrap_future(future)
             else:
-                _abandon(current, forked=self.pid != os.getpid())
+                current.guard.drop()
         finally:
             await self.limiter.aclose()
-
-
-_ORPHANS: collections.deque[_Session] = collections.deque(maxlen=16)
-"""Sessions of a parent process or of a stopped (not closed) loop: their sockets are left alone."""
-
-
-def _abandon(session: _Session, *, forked: bool) -> None:
-    """Forget a session whose loop is gone, without waking that loop.
-
-    After ``os.fork()`` the sockets are shared with the parent, and a loop
-    that is merely stopped may run again: those sessions are kept referenced
-    (bounded) so no finaliser closes their sockets. A session of a loop that
-    was closed in this process is marked closed and released.
-    """
-    if forked or not session.loop.is_closed():
-        _ORPHANS.append(session)
-        return
-    session.abandon()
 
 
 class AsyncLettr:

@@ -31,6 +31,7 @@ import attrs
 from yarl import URL
 
 from ._converter import loads_json
+from ._loopguard import close_dead_transport
 from ._retry import parse_retry_after
 from ._version import __version__
 from .errors import (
@@ -165,10 +166,10 @@ def release_on_dead_loop(http: HttpSessions) -> None:
 
     aiohttp's ``close()`` is a coroutine that needs the loop, and asyncio's
     ``transport.abort()`` cannot schedule its cleanup on a closed loop. This
-    is the one place that uses private APIs (``BaseConnector._close``,
-    ``_conns`` and asyncio's ``_call_connection_lost``); each step is guarded,
-    so a future aiohttp/asyncio change degrades to a ResourceWarning, never
-    an exception.
+    uses aiohttp's private ``BaseConnector._close`` and ``_conns`` (and
+    ``close_dead_transport`` asyncio's ``_call_connection_lost``); each step
+    is guarded, so a future aiohttp/asyncio change degrades to a
+    ResourceWarning, never an exception.
     """
     for session in (http.pooled, http.fresh):
         connector = session.connector
@@ -177,24 +178,9 @@ def release_on_dead_loop(http: HttpSessions) -> None:
         conns: Any = getattr(connector, "_conns", {})
         for pooled in list(conns.values()):
             for proto, _ in list(pooled):
-                _close_dead_transport(getattr(proto, "transport", None))
+                close_dead_transport(getattr(proto, "transport", None))
         with contextlib.suppress(Exception):
             connector._close()
-
-
-def _close_dead_transport(transport: Any) -> None:
-    if transport is None:
-        return
-    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
-    for candidate in (transport, inner):
-        if candidate is None or getattr(candidate, "_sock", None) is None:
-            continue
-        with contextlib.suppress(RuntimeError):
-            candidate.abort()  # marks it lost; scheduling the rest fails on a closed loop
-        finish = getattr(candidate, "_call_connection_lost", None)
-        if finish is not None and getattr(candidate, "_sock", None) is not None:
-            with contextlib.suppress(Exception):
-                finish(None)
 
 
 @attrs.frozen

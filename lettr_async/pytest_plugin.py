@@ -152,8 +152,6 @@ def _close_async_client(client: AsyncLettr) -> None:
     ``loop_scope``) is idle between tests, so the close runs to completion in
     it here.
     """
-    from lettr_async._client import _abandon
-
     state = client._state
     session = state.session
     if session is not None and not session.loop.is_closed():
@@ -163,4 +161,4 @@ def _close_async_client(client: AsyncLettr) -> None:
     state.closed = True
     state.session = None
     if session is not None and session.usable:
-        _abandon(session, forked=False)
+        session.guard.drop()

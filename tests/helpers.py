@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from typing import Any
 
 from lettr_async import AsyncLettr, RetryPolicy
@@ -49,3 +51,18 @@ def recording_hooks() -> tuple[Hooks, list[Any]]:
 def requests_to(fake: FakeLettr, method: str, path_prefix: str = "/webhooks") -> list[Any]:
     """The recorded requests with this method whose path starts with ``path_prefix``."""
     return [r for r in fake.requests if r.method == method and r.path.startswith(path_prefix)]
+
+
+def run_python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter with every warning (ResourceWarning too) an error.
+
+    Not ``-X dev``: its asyncio debug mode logs any callback slower than 0.1 s,
+    which a busy machine produces without any bug.
+    """
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -112,7 +112,7 @@ async def test_aclose_is_idempotent_and_leaves_no_tasks(fake: FakeLettr) -> None
 HAND_MANAGED = """
 import asyncio, gc, sys, weakref
 from lettr_async import AsyncLettr
-from lettr_async import _client
+from lettr_async import _loopguard
 from lettr_async.testing import FakeLettr
 
 with FakeLettr.in_thread() as fake:
@@ -127,7 +127,7 @@ with FakeLettr.in_thread() as fake:
     alive = sum(ref() is not None for ref in sessions)
     # Only the current loop's session is still referenced; none is hoarded.
     assert alive == 1, alive
-    assert len(_client._ORPHANS) == 0
+    assert len(_loopguard.ORPHANS) == 0
     if sys.argv[1] == "drop":
         del client
     else:

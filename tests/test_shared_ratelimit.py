@@ -27,6 +27,7 @@ from lettr_async.ratelimit import (
     RateStore,
     RedisStore,
     SQLiteStore,
+    TakeRequest,
     open_store,
     team_key,
 )
@@ -34,7 +35,7 @@ from lettr_async.ratelimit._gcra import CATCH_UP, Slot
 from lettr_async.testing import FakeLettr, Fault
 from lettr_sync import Lettr
 from tests.conftest import assert_contract
-from tests.helpers import API_KEY, make_client
+from tests.helpers import API_KEY, make_client, run_python
 from tests.pacing import max_in_any_window
 from tests.redis_server import RedisServer, redis_server
 
@@ -117,8 +118,8 @@ def _recording(store: RateStore, starts: list[float]) -> None:
     """Record every booked slot's start, on the store's clock (immune to local jitter)."""
     take = store.take
 
-    async def recording_take(**kwargs: Any) -> Slot:
-        slot = await take(**kwargs)
+    async def recording_take(request: TakeRequest) -> Slot:
+        slot = await take(request)
         if slot.booked:
             starts.append(slot.start)
         return slot
@@ -351,7 +352,7 @@ class _SlowStore(RateStore):
         super().__init__(key="slow")
         self.calls = 0
 
-    async def take(self, **kwargs: Any) -> Slot:
+    async def take(self, request: TakeRequest) -> Slot:
         self.calls += 1
         await anyio.sleep(3600)
         raise AssertionError("unreachable")
@@ -413,3 +414,62 @@ def test_a_client_reused_across_event_loops_keeps_sharing(
         asyncio.run(client.aclose())
         gc.collect()
     assert fake_thread.rate_limited_count == 0
+
+
+HAND_MANAGED_REDIS = """
+import asyncio, gc, sys
+from lettr_async import AsyncLettr, _loopguard
+from lettr_async.testing import FakeLettr
+
+url, ending = sys.argv[1], sys.argv[2]
+with FakeLettr.in_thread() as fake:
+    seeded = fake.add_webhook(name="A", url="https://example.com/a")
+    client = AsyncLettr(
+        "lttr_test_key", base_url=fake.base_url, rate_limit=50, rate_limit_store=url
+    )
+    store = client._state.limiter.store
+    take, answered = store.take, []
+
+    async def counting_take(request):
+        slot = await take(request)
+        answered.append(slot)
+        return slot
+
+    store.take = counting_take
+    for _ in range(5):
+        loop = asyncio.new_event_loop()
+        for _ in range(2):
+            loop.run_until_complete(client.webhooks.get(seeded["id"]))
+        loop.close()  # no aclose(), no shutdown_asyncgens()
+        gc.collect()
+    # Every call paced through Redis: the store never failed over to local pacing.
+    assert len(answered) == 10, len(answered)
+    assert client._state.limiter._store_retry_at is None
+    # Nothing hoarded: the connections of closed loops were released, not kept.
+    assert len(_loopguard.ORPHANS) == 0
+    if ending == "drop":
+        del client, store, take
+    else:
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(client.aclose())
+        loop.close()
+    gc.collect()
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("ending", ["drop", "aclose-in-new-loop"])
+def test_hand_managed_loops_with_redis_leave_no_warnings(
+    redis_server: RedisServer, ending: str
+) -> None:
+    """Loops made and closed by hand (no ``aclose()``, no ``shutdown_asyncgens()``) are silent.
+
+    A pending task guarding the Redis connection would be destroyed with its
+    loop ("Task was destroyed but it is pending!") and leave its connection
+    unclosed (a ResourceWarning, which ``-W error`` reports on stderr, as it
+    would any socket left open when collected).
+    """
+    done = run_python(HAND_MANAGED_REDIS, redis_server.url, ending)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    assert done.stderr == ""

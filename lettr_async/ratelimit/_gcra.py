@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["CATCH_UP", "Slot", "State", "relearn", "take"]
+import attrs
+
+__all__ = ["CATCH_UP", "Slot", "State", "TakeRequest", "relearn", "take"]
 
 # A start at most this late behind its slot keeps the schedule instead of
 # pushing every later slot back: event-loop timers fire a millisecond or so
@@ -47,35 +49,54 @@ class Slot(NamedTuple):
     """When the slot begins (booked) or the next one is free, on the store's clock."""
 
 
-def take(
-    state: State | None,
-    now: float,
-    *,
-    reserve: bool,
-    max_wait: float | None,
-    default_interval: float,
-    learned_interval: float | None,
-    pause: float,
-) -> tuple[State, Slot]:
+@attrs.frozen(kw_only=True)
+class TakeRequest:
+    """What one caller asks of a store's GCRA step: which slot, and what it learned.
+
+    One value instead of five keyword arguments, so every store (in-process,
+    SQLite, Redis, your own ``RateStore``) receives the same thing and the
+    limiter builds it in one place. ``learned_interval`` and ``pause`` carry
+    what this process learned since its last take, so every process sharing
+    the state gets it.
+    """
+
+    reserve: bool
+    """False (bulk): book only a slot that is free now, so it never holds a place
+    ahead of an interactive call. True (interactive): book the next slot even in
+    the future, unless it is more than ``max_wait`` seconds away."""
+    max_wait: float | None
+    """With ``reserve``: the furthest ahead, in seconds, a slot may be booked
+    (None: no limit). Ignored without ``reserve``."""
+    default_interval: float
+    """Seconds between two starts for a team with no state yet (the configured
+    budget, before the server announced one)."""
+    learned_interval: float | None
+    """A budget (seconds between starts) this process learned from the server's
+    ``X-RateLimit-Limit`` since its last take; None (or not positive): nothing new."""
+    pause: float
+    """Seconds from now that a 429's ``Retry-After`` holds every process of the
+    team, learned since the last take; 0: no new pause."""
+
+
+def take(state: State | None, now: float, request: TakeRequest) -> tuple[State, Slot]:
     """Take (or try to take) the next slot at ``now``; return the new state and the answer.
 
-    ``reserve=False`` (bulk) books only a slot that is free now, so it never
-    holds a place ahead of an interactive call; ``reserve=True``
-    (interactive) books the next slot even in the future, unless it is more
-    than ``max_wait`` seconds away. ``learned_interval`` and ``pause`` carry
-    what this process learned since its last take (a new budget, a 429's
-    pause in seconds) so every process sharing the state gets it.
+    ``request`` says whether to book ahead (``reserve``, within ``max_wait``)
+    and carries the budget and pause this process learned since its last
+    take (see ``TakeRequest``).
     """
     if state is None:
-        state = State(0.0, default_interval, False, 0.0)
+        state = State(0.0, request.default_interval, False, 0.0)
+    learned_interval = request.learned_interval
     if learned_interval is not None and learned_interval > 0:
         state = relearn(state, now, learned_interval)
     tat, interval, learned, paused_until = state
-    if pause > 0:
-        paused_until = max(paused_until, now + pause)
+    if request.pause > 0:
+        paused_until = max(paused_until, now + request.pause)
     free_at = max(tat, paused_until)
     wait = free_at - now
-    booked = wait <= 0 or (reserve and (max_wait is None or wait <= max_wait))
+    max_wait = request.max_wait
+    booked = wait <= 0 or (request.reserve and (max_wait is None or wait <= max_wait))
     if booked:
         # Keep the schedule when at most CATCH_UP late; otherwise restart it now.
         tat = (free_at if now - free_at <= CATCH_UP else now) + interval

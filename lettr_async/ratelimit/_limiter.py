@@ -43,7 +43,7 @@ import anyio
 
 from ..errors import CLIENT_RATE_LIMITED, RateLimitError, ValidationError
 from ..models import RateLimitInfo
-from ._gcra import Slot
+from ._gcra import Slot, TakeRequest
 from ._headers import HeaderReader
 from ._store import MemoryStore, RateStore
 
@@ -318,11 +318,13 @@ class RateLimiter:
                 deadline = STORE_TIMEOUT if self._store_answered else STORE_FIRST_TIMEOUT
                 with anyio.fail_after(deadline):
                     slot = await store.take(
-                        reserve=reserve,
-                        max_wait=max_wait,
-                        default_interval=self._default_interval,
-                        learned_interval=share_interval,
-                        pause=max(0.0, self._share_pause_until - now),
+                        TakeRequest(
+                            reserve=reserve,
+                            max_wait=max_wait,
+                            default_interval=self._default_interval,
+                            learned_interval=share_interval,
+                            pause=max(0.0, self._share_pause_until - now),
+                        )
                     )
             except Exception as exc:
                 self._store_failed(exc)
@@ -338,11 +340,13 @@ class RateLimiter:
                     self._learn(slot.interval, share=False)
                 return slot
         return self._local.take_now(
-            reserve=reserve,
-            max_wait=max_wait,
-            default_interval=self._default_interval,
-            learned_interval=self._interval if self._learned else None,
-            pause=max(0.0, self._paused_until - now),
+            TakeRequest(
+                reserve=reserve,
+                max_wait=max_wait,
+                default_interval=self._default_interval,
+                learned_interval=self._interval if self._learned else None,
+                pause=max(0.0, self._paused_until - now),
+            )
         )
 
     def _store_failed(self, exc: Exception) -> None:

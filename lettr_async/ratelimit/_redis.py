@@ -9,9 +9,12 @@ by itself shortly after its last slot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 from typing import TYPE_CHECKING, Any
 
-from ._gcra import CATCH_UP, Slot
+from .._loopguard import LoopGuard, close_dead_transport
+from ._gcra import CATCH_UP, Slot, TakeRequest
 from ._store import RateStore
 
 if TYPE_CHECKING:
@@ -75,10 +78,8 @@ class RedisStore(RateStore):
         super().__init__(key=key)
         self._url = url
         self._timeout = timeout
-        self._client: Redis | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._script: Any = None
-        self._guardian: asyncio.Task[None] | None = None
+        self._guard: LoopGuard | None = None
 
     def __repr__(self) -> str:
         # The URL may carry a password: never show it.
@@ -86,11 +87,15 @@ class RedisStore(RateStore):
 
     async def _redis(self) -> Any:
         loop = asyncio.get_running_loop()
-        if self._client is not None and self._loop is loop:
+        guard = self._guard
+        if guard is not None and guard.loop is loop and not guard.finished:
             return self._script
-        # Connections belong to the loop that opened them; that loop is gone
-        # (its guardian closed them as it ended).
-        self._client = None
+        # Connections belong to the loop that opened them. That loop ended
+        # (``asyncio.run`` closed them through the guard), was closed by hand
+        # (released now, without I/O) or is not ours to touch (left to it).
+        self._guard = None
+        if guard is not None:
+            guard.drop()
         try:
             from redis.asyncio import Redis
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -103,42 +108,24 @@ class RedisStore(RateStore):
             socket_connect_timeout=max(self._timeout, 2.0),
             retry_on_timeout=False,
         )
-        self._client, self._loop = client, loop
         self._script = client.register_script(_TAKE)
-        self._guardian = loop.create_task(self._guard(client), name="lettr-async redis guardian")
+        # Like the HTTP sessions: an async-generator guardian, not a pending
+        # task, so a hand-managed loop closed without aclose() warns nothing.
+        self._guard = LoopGuard(client.aclose, functools.partial(_release_on_dead_loop, client))
         return self._script
 
-    @staticmethod
-    async def _guard(client: Redis) -> None:
-        """Close ``client`` when cancelled: by ``aclose``, or by ``asyncio.run`` ending the loop.
-
-        Like the HTTP session's guardian: connections must be closed inside
-        their own loop, while it still runs, or they warn when collected.
-        """
-        try:
-            await asyncio.get_running_loop().create_future()
-        finally:
-            await client.aclose()
-
-    async def take(
-        self,
-        *,
-        reserve: bool,
-        max_wait: float | None,
-        default_interval: float,
-        learned_interval: float | None,
-        pause: float,
-    ) -> Slot:
+    async def take(self, request: TakeRequest) -> Slot:
         """One GCRA step as one Lua script, on the server's clock."""
         script = await self._redis()
+        max_wait = request.max_wait
         reply = await script(
             keys=[self.key],
             args=[
-                "1" if reserve else "0",
+                "1" if request.reserve else "0",
                 repr(-1.0 if max_wait is None else max(0.0, max_wait)),
-                repr(default_interval),
-                repr(learned_interval or 0.0),
-                repr(pause),
+                repr(request.default_interval),
+                repr(request.learned_interval or 0.0),
+                repr(request.pause),
                 repr(CATCH_UP),
             ],
         )
@@ -146,9 +133,33 @@ class RedisStore(RateStore):
         return Slot(float(wait), bool(booked), float(interval), bool(learned), float(start))
 
     async def aclose(self) -> None:
-        """Close the connection pool (from the loop that opened it)."""
-        guardian, self._guardian = self._guardian, None
-        self._client = None
-        if guardian is not None and self._loop is asyncio.get_running_loop():
-            guardian.cancel()
-            await asyncio.wait([guardian])
+        """Close the connection pool: in its own loop, or without I/O once that loop is closed."""
+        guard, self._guard = self._guard, None
+        if guard is None:
+            return
+        if guard.loop is asyncio.get_running_loop():
+            await guard.close()
+        else:
+            guard.drop()
+
+
+def _release_on_dead_loop(client: Redis) -> None:
+    """Close the pool's sockets synchronously, for a loop already closed.
+
+    ``client.aclose()`` needs the loop. This reads redis-py's private pool
+    lists and connection streams; each step is guarded, so a future
+    redis-py change degrades to a ResourceWarning, never an exception.
+    """
+    pool: Any = client.connection_pool
+    conns = [
+        *getattr(pool, "_available_connections", ()),
+        *getattr(pool, "_in_use_connections", ()),
+    ]
+    for conn in conns:
+        writer = getattr(conn, "_writer", None)
+        if writer is None:
+            continue
+        close_dead_transport(getattr(writer, "transport", None))
+        with contextlib.suppress(Exception):
+            # The socket is closed: what redis-py's finaliser checks (and warns about).
+            conn._reader = conn._writer = None

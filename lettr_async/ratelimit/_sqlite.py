@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import anyio.to_thread
 
-from ._gcra import Slot, State, take
+from ._gcra import Slot, State, TakeRequest, take
 from ._store import RateStore
 
 __all__ = ["SQLiteStore"]
@@ -89,14 +89,7 @@ class SQLiteStore(RateStore):
         self._conn, self._pid = conn, os.getpid()
         return conn
 
-    def _take_blocking(
-        self,
-        reserve: bool,
-        max_wait: float | None,
-        default_interval: float,
-        learned_interval: float | None,
-        pause: float,
-    ) -> Slot:
+    def _take_blocking(self, request: TakeRequest) -> Slot:
         if not self._lock.acquire(timeout=self._busy_timeout):
             raise TimeoutError("the SQLite rate store is busy in another thread")
         try:
@@ -108,15 +101,7 @@ class SQLiteStore(RateStore):
                     (self.key,),
                 ).fetchone()
                 state = None if row is None else State(row[0], row[1], bool(row[2]), row[3])
-                new, slot = take(
-                    state,
-                    self._clock(),
-                    reserve=reserve,
-                    max_wait=max_wait,
-                    default_interval=default_interval,
-                    learned_interval=learned_interval,
-                    pause=pause,
-                )
+                new, slot = take(state, self._clock(), request)
                 if new != state:
                     conn.execute(
                         "INSERT OR REPLACE INTO lettr_rate VALUES (?, ?, ?, ?, ?)",
@@ -130,25 +115,9 @@ class SQLiteStore(RateStore):
         finally:
             self._lock.release()
 
-    async def take(
-        self,
-        *,
-        reserve: bool,
-        max_wait: float | None,
-        default_interval: float,
-        learned_interval: float | None,
-        pause: float,
-    ) -> Slot:
+    async def take(self, request: TakeRequest) -> Slot:
         """One GCRA step in one ``BEGIN IMMEDIATE`` transaction, off the event loop."""
-        return await anyio.to_thread.run_sync(
-            self._take_blocking,
-            reserve,
-            max_wait,
-            default_interval,
-            learned_interval,
-            pause,
-            abandon_on_cancel=True,
-        )
+        return await anyio.to_thread.run_sync(self._take_blocking, request, abandon_on_cancel=True)
 
     def _close_blocking(self) -> None:
         with self._lock:

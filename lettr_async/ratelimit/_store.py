@@ -14,7 +14,7 @@ import os
 from urllib.parse import urlsplit
 
 from ..errors import ValidationError
-from ._gcra import Slot, State, relearn, take
+from ._gcra import Slot, State, TakeRequest, relearn, take
 
 __all__ = ["RATE_LIMIT_URL_ENV", "MemoryStore", "RateStore", "open_store", "team_key"]
 
@@ -37,16 +37,12 @@ class RateStore(abc.ABC):
         self.key = key
 
     @abc.abstractmethod
-    async def take(
-        self,
-        *,
-        reserve: bool,
-        max_wait: float | None,
-        default_interval: float,
-        learned_interval: float | None,
-        pause: float,
-    ) -> Slot:
-        """Run one GCRA step (see ``_gcra.take``) atomically on this team's state."""
+    async def take(self, request: TakeRequest) -> Slot:
+        """Run one GCRA step (see ``_gcra.take``) for ``request`` atomically on this team's state.
+
+        The step must be atomic across every process sharing the state, or
+        two of them could book the same slot.
+        """
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections; the limiter calls it when its client closes."""
@@ -65,25 +61,9 @@ class MemoryStore(RateStore):
         self._clock = clock if callable(clock) else time.monotonic
         self._states: dict[str | None, State] = {}
 
-    def take_now(
-        self,
-        *,
-        reserve: bool,
-        max_wait: float | None,
-        default_interval: float,
-        learned_interval: float | None,
-        pause: float,
-    ) -> Slot:
+    def take_now(self, request: TakeRequest) -> Slot:
         """The synchronous step: nothing to wait for in memory."""
-        state, slot = take(
-            self._states.get(self.key),
-            self._clock(),
-            reserve=reserve,
-            max_wait=max_wait,
-            default_interval=default_interval,
-            learned_interval=learned_interval,
-            pause=pause,
-        )
+        state, slot = take(self._states.get(self.key), self._clock(), request)
         self._states[self.key] = state
         return slot
 
@@ -93,23 +73,9 @@ class MemoryStore(RateStore):
         if state is not None:
             self._states[self.key] = relearn(state, self._clock(), interval)
 
-    async def take(
-        self,
-        *,
-        reserve: bool,
-        max_wait: float | None,
-        default_interval: float,
-        learned_interval: float | None,
-        pause: float,
-    ) -> Slot:
+    async def take(self, request: TakeRequest) -> Slot:
         """See ``take_now``."""
-        return self.take_now(
-            reserve=reserve,
-            max_wait=max_wait,
-            default_interval=default_interval,
-            learned_interval=learned_interval,
-            pause=pause,
-        )
+        return self.take_now(request)
 
 
 def team_key(api_key: str, base_url: str) -> str:

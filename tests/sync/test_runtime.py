@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-import subprocess
-import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -19,25 +17,11 @@ from lettr_async.testing import FakeLettr
 from lettr_sync import _client
 from lettr_sync._client import ClientState
 from lettr_sync._loop import running_loop
+from tests.helpers import run_python
 
 from .conftest import make_sync_client
 
 _SYNC_ONLY = {"ClientState", "Lettr", "SyncInAsyncContextWarning", "Webhooks"}
-
-
-def _run_python(script: str) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` in a fresh interpreter with every warning (ResourceWarning too) an error.
-
-    Not ``-X dev``: its asyncio debug mode logs any callback slower than 0.1 s,
-    which a busy machine produces without any bug.
-    """
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # -- state ------------------------------------------------------------------------------
@@ -145,7 +129,7 @@ print("exiting with the client open")
 
 
 def test_open_client_is_closed_by_the_atexit_hook() -> None:
-    done = _run_python(_EXIT_SCRIPT)
+    done = run_python(_EXIT_SCRIPT)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "exiting with the client open\nclosed at exit: True CLOSED\n"
 
@@ -208,7 +192,7 @@ print("ok")
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_kill"), reason="needs pthread_kill")
 def test_interrupted_call_then_close_leaves_no_pending_task_or_transport() -> None:
-    done = _run_python(_INTERRUPT_SCRIPT)
+    done = run_python(_INTERRUPT_SCRIPT)
     assert "Task was destroyed" not in done.stderr
     assert "unclosed" not in done.stderr.lower()
     assert (done.returncode, done.stderr, done.stdout) == (0, "", "ok\n")
@@ -302,7 +286,7 @@ def test_a_name_added_to_lettr_async_all_reaches_lettr_sync(
 
 
 def test_events_is_reachable_after_import_lettr_sync() -> None:
-    done = _run_python(
+    done = run_python(
         "import lettr_sync\n"
         "import lettr_async.events as ev\n"
         "assert lettr_sync.events.parse_event is ev.parse_event\n"
