@@ -26,12 +26,13 @@ from lettr_async.ratelimit import (
     RATE_LIMIT_URL_ENV,
     RateStore,
     RedisStore,
+    Slot,
     SQLiteStore,
     TakeRequest,
     open_store,
     team_key,
 )
-from lettr_async.ratelimit._gcra import CATCH_UP, Slot
+from lettr_async.ratelimit._gcra import CATCH_UP
 from lettr_async.testing import FakeLettr, Fault
 from lettr_sync import Lettr
 from tests.conftest import assert_contract

@@ -4,14 +4,14 @@ Most users only touch ``AsyncLettr(rate_limit_store=...)`` (or the
 ``LETTR_RATE_LIMIT_URL`` environment variable); the store classes are here
 for those who build a store object themselves (e.g. to set the key or a
 timeout) or write their own (a ``RateStore`` subclass whose ``take`` gets a
-``TakeRequest``).
+``TakeRequest`` and returns a ``Slot``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._gcra import TakeRequest
+from ._gcra import Slot, TakeRequest
 from ._limiter import Lane, RateLimiter, current_lane
 from ._store import RATE_LIMIT_URL_ENV, MemoryStore, RateStore, open_store, team_key
 
@@ -27,6 +27,7 @@ __all__ = [
     "RateStore",
     "RedisStore",
     "SQLiteStore",
+    "Slot",
     "TakeRequest",
     "current_lane",
     "open_store",
