@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from lettr_async.testing._loopback import stop_accepting
+
 LIST_BODY = json.dumps({"message": "ok", "data": {"webhooks": []}}).encode()
 
 
@@ -121,5 +123,6 @@ async def raw_server(reply: Reply = ok, *, ssl_context: Any = None) -> AsyncIter
     try:
         yield server
     finally:
+        await stop_accepting(listener.sockets[0])
         listener.close()
         await listener.wait_closed()

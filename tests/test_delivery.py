@@ -41,6 +41,7 @@ from lettr_async.testing import (
     make_event,
     make_events,
 )
+from lettr_async.testing._loopback import LoopbackSite
 from lettr_async.testing.events import event_type_of
 from lettr_async.types import EVENT_TYPES
 from tests.helpers import closed_port
@@ -85,7 +86,7 @@ class Receiver:
         self.release = asyncio.Event()
         self.on_seen: Callable[[Seen], None] | None = None
         self.app = web.Application()
-        self.runner: web.AppRunner | None = None
+        self.site: LoopbackSite | None = None
         self.base = ""
         routes: dict[str, Route] = {
             "basic": webhook_handler(self._handler("basic"), basic_auth=(USER, PASSWORD)),
@@ -151,17 +152,15 @@ class Receiver:
         return [s for s in self.seen if s.route == route]
 
     async def __aenter__(self) -> Receiver:
-        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        self.site = await LoopbackSite.start(runner, "127.0.0.1")
+        self.base = f"http://127.0.0.1:{self.site.port}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.release.set()
-        if self.runner is not None:
-            await self.runner.cleanup()
+        if self.site is not None:
+            await self.site.stop()
 
 
 @pytest.fixture

@@ -665,11 +665,12 @@ async def test_a_connection_arriving_as_stop_begins_is_closed_too() -> None:
 
     stopper = asyncio.create_task(stop_when_told())
     await asyncio.sleep(0)  # the stopper now waits for ``go``
-    assert fake._listener is not None
-    with socket.create_connection(("127.0.0.1", fake._bound_port or 0)) as peer:
+    site = fake._site
+    assert site is not None
+    with socket.create_connection(("127.0.0.1", site.port)) as peer:
         # The handshake is done: the connection waits in the accept queue, so
         # the next iteration accepts it and (first in that iteration) sets go.
-        readable, _, _ = select.select([fake._listener], [], [], 30)
+        readable, _, _ = select.select([site.listener], [], [], 30)
         assert readable, "the connection never reached the accept queue"
         asyncio.get_running_loop().call_soon(go.set)
         await stopper

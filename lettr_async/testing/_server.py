@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json as jsonlib
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -39,6 +38,7 @@ from ._delivery import (
     Target,
 )
 from ._faults import DEFAULT_BODY, Fault, FaultKind, FaultQueue, default_error_body
+from ._loopback import LoopbackSite
 from ._ratelimit import RateLimiter
 from ._validation import (
     Errors,
@@ -179,32 +179,6 @@ class _CountingServer(web.Server):
             await asyncio.sleep(0)
 
 
-async def _stop_accepting(listener: socket.socket) -> None:
-    """Stop accepting, then let every connection already accepted finish its set-up.
-
-    asyncio accepts a connection in the listener's reader callback but builds
-    its transport in a task that runs one loop iteration later. Were the
-    listener closed in between (a client connecting in the very iteration in
-    which ``stop`` begins), building that transport fails inside asyncio
-    (``Server._attach`` asserts the server is still open), the error is
-    dropped, and the accepted socket stays open with nothing left to close
-    it until garbage collection warns about it, in whatever code runs then.
-    So: no new accepts, then two loop iterations (the ready queue is FIFO:
-    the pending accept tasks run, then their ``connection_made`` callbacks),
-    and only then the shutdown, which by now knows every connection.
-    """
-    with contextlib.suppress(NotImplementedError):  # loops without readers (proactor)
-        asyncio.get_running_loop().remove_reader(listener.fileno())
-    for _ in range(2):
-        await asyncio.sleep(0)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket that FakeLettr owns, so ``stop`` can stop accepting before closing it."""
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    return socket.create_server((host, port), family=family, backlog=128)
-
-
 class FakeLettr:
     """A fake Lettr API server that follows the OpenAPI contract, for tests and demos.
 
@@ -258,8 +232,7 @@ class FakeLettr:
         self._faults = FaultQueue()
         self._limiter = RateLimiter(rate_limit)
         self._lock = threading.RLock()
-        self._runner: web.ServerRunner | None = None
-        self._listener: socket.socket | None = None
+        self._site: LoopbackSite | None = None
         self._bound_port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.delivery_time_scale = delivery_time_scale
@@ -270,37 +243,22 @@ class FakeLettr:
 
     async def start(self) -> None:
         """Bind and serve in the running event loop."""
-        if self._runner is not None:
+        if self._site is not None:
             raise RuntimeError("FakeLettr is already started")
         server = _CountingServer(self, handler_cancellation=True, access_log=None)
         runner = web.ServerRunner(server, shutdown_timeout=1.0)
-        await runner.setup()
-        listener: socket.socket | None = None
-        try:
-            listener = _listen(self.host, self.port)
-            await web.SockSite(runner, listener).start()
-        except BaseException:
-            if listener is not None:
-                listener.close()
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._listener = listener
-        self._bound_port = int(listener.getsockname()[1])
+        site = await LoopbackSite.start(runner, self.host, self.port)
+        self._site = site
+        self._bound_port = site.port
         self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
         """Close the listener and every open connection; safe to call twice."""
-        runner, self._runner = self._runner, None
-        listener, self._listener = self._listener, None
-        if runner is None:
-            return
-        if listener is not None:
-            await _stop_accepting(listener)
-        server = runner.server
-        await runner.cleanup()
-        if isinstance(server, _CountingServer):
-            await server.abort_leftovers()
+        site, self._site = self._site, None
+        if site is not None:
+            await site.stop()
+            if isinstance(server := site.runner.server, _CountingServer):
+                await server.abort_leftovers()
 
     async def __aenter__(self) -> FakeLettr:
         """Start serving for the ``async with`` block."""
@@ -485,7 +443,7 @@ class FakeLettr:
         deadlock: ``await fake.deliver(...)`` there instead).
         """
         loop = self._loop
-        if loop is None or self._runner is None:
+        if loop is None or self._site is None:
             raise RuntimeError("FakeLettr is not started")
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()

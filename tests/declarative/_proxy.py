@@ -17,6 +17,8 @@ from types import TracebackType
 import aiohttp
 from aiohttp import web
 
+from lettr_async.testing._loopback import LoopbackSite
+
 __all__ = ["LossyProxy"]
 
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "date", "server"}
@@ -28,7 +30,7 @@ class LossyProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rsplit("/api", 1)[0]
         self.modes: list[str] = []
-        self._runner: web.ServerRunner | None = None
+        self._site: LoopbackSite | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
 
@@ -40,11 +42,10 @@ class LossyProxy:
     async def __aenter__(self) -> LossyProxy:
         self._session = aiohttp.ClientSession()
         server = web.Server(self._handle, handler_cancellation=True, access_log=None)
-        self._runner = web.ServerRunner(server, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        self._site = await LoopbackSite.start(
+            web.ServerRunner(server, shutdown_timeout=1.0), "127.0.0.1"
+        )
+        self.port = self._site.port
         return self
 
     async def __aexit__(
@@ -53,9 +54,9 @@ class LossyProxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._runner is not None
+        assert self._site is not None
         assert self._session is not None
-        await self._runner.cleanup()
+        await self._site.stop()
         await self._session.close()
 
     async def _forward(self, request: web.BaseRequest, body: bytes) -> web.Response:
