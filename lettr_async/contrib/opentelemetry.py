@@ -71,6 +71,21 @@ def _outcome_attributes(
     return attributes
 
 
+def _end_span(
+    span: trace.Span,
+    attributes: dict[str, AttributeValue],
+    request_id: str | None,
+    error_type: str | None,
+) -> None:
+    """Finish an attempt's or a call's span the same way: outcome, request id, error status."""
+    span.set_attributes(attributes)
+    if request_id is not None:
+        span.set_attribute("lettr.request_id", request_id)
+    if error_type is not None:
+        span.set_status(Status(StatusCode.ERROR, error_type))
+    span.end()
+
+
 class _Instrumentation:
     """Span bookkeeping per call id, and the instruments; its bound methods are the hooks."""
 
@@ -145,14 +160,9 @@ class _Instrumentation:
         span = self.attempts.pop(record.call.call_id, None)
         if span is None:
             return
-        span.set_attributes(attributes)
-        if record.request_id is not None:
-            span.set_attribute("lettr.request_id", record.request_id)
         if record.error_code is not None:
             span.set_attribute("lettr.error_code", record.error_code)
-        if record.error_type is not None:
-            span.set_status(Status(StatusCode.ERROR, record.error_type))
-        span.end()
+        _end_span(span, attributes, record.request_id, record.error_type)
 
     def on_retry(self, record: Retry) -> None:
         attributes = {**_base_attributes(record.call), "error.type": record.error_type}
@@ -169,13 +179,8 @@ class _Instrumentation:
         if leftover is not None:  # an attempt cancelled before its response
             leftover.end()
         span = self.calls.pop(record.call.call_id, None) or self._detached(record.call)
-        span.set_attributes(attributes)
         span.set_attribute("lettr.attempts", record.attempts)
-        if record.request_id is not None:
-            span.set_attribute("lettr.request_id", record.request_id)
-        if record.error_type is not None:
-            span.set_status(Status(StatusCode.ERROR, record.error_type))
-        span.end()
+        _end_span(span, attributes, record.request_id, record.error_type)
 
     def _detached(self, call: CallInfo) -> trace.Span:
         span = self._call_span(call)
