@@ -363,16 +363,21 @@ async def test_oauth2_wrong_client_secret_fails(
     assert got.last_failure_at is not None
 
 
+def _oauth_hook(fake: FakeLettr, receiver: Receiver, token_path: str) -> None:
+    """Seed an OAuth 2 webhook whose token endpoint is ``token_path`` on the receiver."""
+    fake.add_webhook(
+        name="OAuth",
+        url=receiver.url("/hooks/bearer"),
+        auth_type="oauth2",
+        oauth_client_id=CLIENT_ID,
+        oauth_client_secret=CLIENT_SECRET,
+        oauth_token_url=receiver.url(token_path),
+    )
+
+
 async def test_oauth2_client_credentials_in_the_body(receiver: Receiver) -> None:
     async with FakeLettr(oauth_client_auth="body", delivery_time_scale=SCALE) as fake:
-        fake.add_webhook(
-            name="OAuth",
-            url=receiver.url("/hooks/bearer"),
-            auth_type="oauth2",
-            oauth_client_id=CLIENT_ID,
-            oauth_client_secret=CLIENT_SECRET,
-            oauth_token_url=receiver.url("/oauth/token"),
-        )
+        _oauth_hook(fake, receiver, "/oauth/token")
         (report,) = await fake.deliver(["message.delivery"])
     assert report.delivered
     assert receiver.token_styles == ["body"]
@@ -495,21 +500,10 @@ async def test_a_default_fake_retries_a_failing_receiver_in_about_a_second(
     assert not report.delivered
 
 
-def _oauth_hook(fake: FakeLettr, receiver: Receiver) -> None:
-    fake.add_webhook(
-        name="OAuth",
-        url=receiver.url("/hooks/bearer"),
-        auth_type="oauth2",
-        oauth_client_id=CLIENT_ID,
-        oauth_client_secret=CLIENT_SECRET,
-        oauth_token_url=receiver.url("/oauth/hostile"),
-    )
-
-
 async def test_a_hostile_token_endpoint_is_a_failed_attempt(
     fake: FakeLettr, receiver: Receiver
 ) -> None:
-    _oauth_hook(fake, receiver)
+    _oauth_hook(fake, receiver, "/oauth/hostile")
     receiver.hostile_token_body = b"[" * 200_000  # RecursionError in json.loads, any Python
     (report,) = await fake.deliver(["message.delivery"], retry_schedule=[0.0])
     assert report.attempts == ((None, "token endpoint answered with invalid JSON"),) * 2
@@ -522,7 +516,7 @@ async def test_a_hostile_token_endpoint_is_a_failed_attempt(
 async def test_unusable_expires_in_means_no_expiry(
     fake: FakeLettr, receiver: Receiver, expires_in: bytes
 ) -> None:
-    _oauth_hook(fake, receiver)
+    _oauth_hook(fake, receiver, "/oauth/hostile")
     receiver.hostile_token_body = (
         b'{"access_token": "' + TOKEN.encode() + b'", "expires_in": ' + expires_in + b"}"
     )
