@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from lettr_async import AsyncLettr, RetryPolicy
@@ -20,6 +23,21 @@ def make_client(fake: FakeLettr, **kwargs: Any) -> AsyncLettr:
     kwargs.setdefault("rate_limit", None)
     kwargs.setdefault("retry_policy", FAST_RETRIES)
     return AsyncLettr(API_KEY, base_url=fake.base_url, **kwargs)
+
+
+@contextlib.contextmanager
+def ctrl_c_raises() -> Iterator[None]:
+    """Make SIGINT raise ``KeyboardInterrupt`` in the main thread for the block.
+
+    Python installs that handler only when SIGINT is not ignored at start-up,
+    and a shell ignores it for background jobs (``pytest ... &``, ``nohup``):
+    a Ctrl-C test must not depend on how the suite was launched.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def closed_port() -> int:

@@ -20,7 +20,7 @@ import lettr_sync
 from lettr_async import AsyncLettr
 from lettr_async.testing import FakeLettr, Fault
 from lettr_sync._client import ClientState
-from tests.helpers import API_KEY
+from tests.helpers import API_KEY, ctrl_c_raises
 
 from .conftest import make_sync_client
 
@@ -253,12 +253,13 @@ def test_ctrl_c_cancels_the_coroutine_in_the_portal(
 
     assert threading.current_thread() is threading.main_thread()
     presser = threading.Thread(target=press_ctrl_c)
-    presser.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            client._run(list_and_watch)
-    finally:
-        presser.join()
+    with ctrl_c_raises():
+        presser.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                client._run(list_and_watch)
+        finally:
+            presser.join()
     assert cancelled.wait(30)
     # Same path as every generated method; the client is still usable.
     assert client.webhooks.list() == []

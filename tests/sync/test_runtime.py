@@ -161,6 +161,8 @@ def interrupted(call):
         return
     raise AssertionError("the call was not interrupted")
 
+# Ctrl-C must raise even when the suite runs as a background job (SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with FakeLettr.in_thread() as fake:
     main = threading.main_thread().ident
     # 1. Ctrl-C in the waiting thread, then close at once.
