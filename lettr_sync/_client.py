@@ -112,9 +112,10 @@ class _Runtime:
         thread = self.thread
         return thread.loop if thread is not None and self.pid == os.getpid() else None
 
-    def submit(self, start: Callable[[], Coroutine[Any, Any, T]]) -> Future[T]:
-        """Run ``start()`` in the loop thread, starting it on first use (or first use after a fork).
+    def submit(self, start: Callable[[], Coroutine[Any, Any, T]], future: Future[T]) -> None:
+        """Run ``start()`` in the loop thread, its outcome into ``future``.
 
+        The loop thread starts on first use (or first use after a fork).
         Raises the "closed" ``LettrError`` once ``close()`` began.
         """
         with self.lock:
@@ -129,7 +130,7 @@ class _Runtime:
             assert self.thread is not None
             # Submitted under the lock, so a call either reaches the loop
             # before close() schedules the shutdown, or is refused here.
-            return self.thread.submit(start)
+            self.thread.submit(start, future)
 
     def _forget_parent(self) -> None:
         """In a forked child: drop the parent's loop and client without touching them.
@@ -396,8 +397,12 @@ class Lettr(Resources):
             self._check_loop(running)
         # Straight onto the loop (run_coroutine_threadsafe): anyio's
         # start_task_soon adds a task group hop that costs ~30 % of a call.
-        future = runtime.submit(functools.partial(self._invoke, call))
+        # The future exists before anything is submitted, so an interrupt that
+        # lands anywhere from here on (even inside submit, after the call
+        # reached the loop) still cancels the call below.
+        future: Future[T] = Future()
         try:
+            runtime.submit(functools.partial(self._invoke, call), future)
             return future.result()
         except CancelledError:
             if runtime.state is ClientState.OPENED:

@@ -16,6 +16,7 @@ Only public ``asyncio`` and ``threading`` APIs are used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
@@ -87,31 +88,36 @@ class LoopThread:
         # asyncio.run then cancels any stray task, shuts down async generators
         # and the default executor, and closes the loop.
 
-    def submit(self, start: Callable[[], Coroutine[Any, Any, T]]) -> Future[T]:
+    def submit(
+        self, start: Callable[[], Coroutine[Any, Any, T]], future: Future[T] | None = None
+    ) -> Future[T]:
         """Run ``start()`` in the loop as a tracked call that ``shutdown`` cancels.
 
-        ``start`` is called in the loop, only if the call still has to run: a
-        call whose future was cancelled while it waited in the loop's queue
-        (Ctrl-C right after submitting), or that reaches the loop after
-        shutdown began, never starts, so it sends nothing and leaves no
-        coroutine unawaited. The caller sees ``CancelledError`` either way.
-        Raises ``RuntimeError`` if the loop is closed.
+        ``future`` (made here if not given) receives the outcome. A caller that
+        must be able to cancel no matter where an interrupt lands creates it
+        *before* submitting: Ctrl-C raised anywhere inside this method, even
+        after the call reached the loop, then still cancels it through that
+        future, never leaving it running unobserved. ``start`` is called in
+        the loop, only if the call still has to run: a call whose future was
+        cancelled while it waited in the loop's queue, or that reaches the
+        loop after shutdown began, never starts, so it sends nothing and
+        leaves no coroutine unawaited. The caller sees ``CancelledError``
+        either way. Raises ``RuntimeError`` if the loop is closed.
         """
-        handle: list[Future[T]] = []
-        tracked = self._tracked(start, handle)
-        try:
-            future = asyncio.run_coroutine_threadsafe(tracked, self.loop)
-        except RuntimeError:
-            tracked.close()
-            raise
-        handle.append(future)
-        return future
+        outcome: Future[T] = Future() if future is None else future
+        loop = self.loop
 
-    async def _tracked(
-        self, start: Callable[[], Coroutine[Any, Any, T]], handle: list[Future[T]]
-    ) -> T:
-        # An empty handle means submit() has not even returned: not cancelled.
-        if not self._accepting or (handle and handle[0].cancelled()):
+        def begin() -> None:  # in the loop
+            if outcome.cancelled():
+                return  # given up before it reached the loop: nothing was created
+            task = loop.create_task(self._tracked(start, outcome))
+            _link(task, outcome, loop)
+
+        loop.call_soon_threadsafe(begin)
+        return outcome
+
+    async def _tracked(self, start: Callable[[], Coroutine[Any, Any, T]], outcome: Future[T]) -> T:
+        if not self._accepting or outcome.cancelled():
             raise asyncio.CancelledError
         task = asyncio.current_task()
         assert task is not None
@@ -161,3 +167,30 @@ class LoopThread:
             assert self._stopping is not None
             if not self._stopping.done():
                 self._stopping.set_result(None)
+
+
+def _link(task: asyncio.Task[T], outcome: Future[T], loop: asyncio.AbstractEventLoop) -> None:
+    """Cancelling ``outcome`` (any thread) cancels ``task``; ``task``'s result settles ``outcome``.
+
+    What ``asyncio.run_coroutine_threadsafe`` does, for a future the caller
+    already holds. ``outcome`` stays pending until the task is done, so a
+    ``cancel()`` from the waiting thread always takes effect.
+    """
+
+    def cancel_task(settled: Future[T]) -> None:  # in the cancelling thread
+        if settled.cancelled():
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(task.cancel)
+
+    def settle(finished: asyncio.Task[T]) -> None:  # in the loop
+        if finished.cancelled():
+            outcome.cancel()
+        elif outcome.set_running_or_notify_cancel():
+            error = finished.exception()
+            if error is None:
+                outcome.set_result(finished.result())
+            else:
+                outcome.set_exception(error)
+
+    outcome.add_done_callback(cancel_task)
+    task.add_done_callback(settle)
