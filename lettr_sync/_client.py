@@ -49,6 +49,7 @@ from typing import Any, TypeVar
 
 from lettr_async import AsyncLettr, LettrError, RateLimitInfo, RetryPolicy
 from lettr_async._client import (
+    DEFAULT_CONNECTION_LIMIT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
@@ -238,7 +239,7 @@ class Lettr(Resources):
         max_retries: int = DEFAULT_MAX_RETRIES,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
         default_headers: Mapping[str, str] | None = None,
-        connection_limit: int = 100,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         retry_policy: RetryPolicy | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         hooks: Hooks | None = None,
