@@ -81,7 +81,14 @@ class _Module:
         self.tree = ast.parse(self.source)
         self.origins: dict[str, tuple[str, str | None]] = {}
         """name -> (module, attribute) for ``from m import a``, (module, None) for ``import m``."""
+        self.type_only: set[str] = set()
+        """Names imported under ``if TYPE_CHECKING:``: the twin imports them there too."""
         self.defined: set[str] = set()
+        for statement in self.tree.body:
+            if isinstance(statement, ast.If) and _is_type_checking(statement.test):
+                for inner in ast.walk(statement):
+                    if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                        self.type_only.update(a.asname or a.name for a in inner.names)
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -123,6 +130,8 @@ class _Imports:
     def __init__(self) -> None:
         self.plain: set[str] = set()
         self.from_: dict[str, set[str]] = {}
+        self.type_only: dict[str, set[str]] = {}
+        """``from`` imports for annotations only, kept off the import path as in the source."""
 
     def need(self, module: _Module, name: str) -> None:
         if name in module.origins:
@@ -130,11 +139,14 @@ class _Imports:
             if source == "__future__":
                 return
             if attribute is None:
+                if name in module.type_only:
+                    raise CodegenError(f"cannot mirror 'import {source}' under TYPE_CHECKING")
                 self.plain.add(source)
             elif attribute != name:
                 raise CodegenError(f"cannot mirror aliased import of {attribute} as {name}")
             else:
-                self.from_.setdefault(source, set()).add(name)
+                target = self.type_only if name in module.type_only else self.from_
+                target.setdefault(source, set()).add(name)
         elif name in module.defined:
             self.from_.setdefault(module.name, set()).add(name)
         elif not hasattr(builtins, name):
@@ -160,6 +172,23 @@ class _Imports:
                     out.append("")
                 out.extend(section)
         return out
+
+
+def _type_only_imports(imports: _Imports) -> list[str]:
+    """The indented first-party imports of the ``if TYPE_CHECKING:`` block, then a blank line."""
+    lines = [
+        f"    {line}"
+        for source in sorted(imports.type_only)
+        for line in _from_import(source, sorted(imports.type_only[source], key=_name_key))
+    ]
+    return [*lines, ""] if lines else []
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``if TYPE_CHECKING:`` or ``if typing.TYPE_CHECKING:``."""
+    if isinstance(test, ast.Attribute):
+        return test.attr == "TYPE_CHECKING"
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
 
 
 def _import_key(line: str) -> str:
@@ -335,6 +364,7 @@ def generate() -> str:
         *imports.render(_ASYNC_PACKAGE),
         "",
         "if TYPE_CHECKING:",
+        *_type_only_imports(imports),
         "    from ._client import Lettr",
         "",
         "__all__ = [" + ", ".join(f'"{name}"' for name in names) + "]",

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 from lettr_async._sentinel import NOT_GIVEN, NotGiven
 from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields, deprecated_alias
 from lettr_async.bulk import BulkResult, ProgressCallback
-from lettr_async.declarative import ApplyResult, DesiredState, Plan
 from lettr_async.models import Webhook
 from lettr_async.resources.webhooks import DEFAULT_BULK_CONCURRENCY
 from lettr_async.types import AuthType, EventsMode
 
 if TYPE_CHECKING:
+    from lettr_async.declarative import ApplyResult, DesiredState, Plan
+
     from ._client import Lettr
 
 __all__ = ["Resources", "Webhooks", "bind_resources"]

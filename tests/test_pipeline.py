@@ -262,6 +262,7 @@ import lettr_async
 # Webhooks-as-code loads on first use (webhooks.plan/apply, the CLI), not at import.
 assert "lettr_async.declarative" not in sys.modules, "import lettr_async loaded declarative"
 import lettr_sync
+assert "lettr_async.declarative" not in sys.modules, "import lettr_sync loaded declarative"
 assert "aiohttp" not in sys.modules, "import lettr_async must not load aiohttp"
 assert "tenacity" not in sys.modules
 client = lettr_async.AsyncLettr("lttr_x", base_url="http://127.0.0.1:9/api")
@@ -272,7 +273,7 @@ print("ok")
 
 
 def test_import_is_light_and_aiohttp_loads_at_construction_not_first_call() -> None:
-    """`import lettr_async` loads neither aiohttp nor webhooks-as-code."""
+    """`import lettr_async` (or lettr_sync) loads neither aiohttp nor webhooks-as-code."""
     done = subprocess.run(
         [sys.executable, "-W", "error", "-c", LAZY],
         capture_output=True,

@@ -155,3 +155,16 @@ def test_a_new_coroutine_needs_only_the_generator(
     assert isinstance(things, type)
     search = getattr(things, "search")  # noqa: B009 - a class built at run time
     assert inspect.signature(search) == inspect.signature(module.AsyncThings.search)
+
+
+def test_type_checking_imports_stay_type_checking_imports() -> None:
+    # webhooks.py imports the declarative types for annotations only, so that
+    # `import lettr_async` never loads webhooks-as-code; the twin must do the same.
+    tree = ast.parse(GENERATED.read_text(encoding="utf-8"))
+    runtime_sources = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
+    guarded = next(
+        n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    )
+    guarded_sources = {n.module for n in guarded.body if isinstance(n, ast.ImportFrom)}
+    assert "lettr_async.declarative" not in runtime_sources
+    assert "lettr_async.declarative" in guarded_sources
