@@ -133,12 +133,11 @@ def test_one_client_shared_by_32_threads(fake_thread: FakeLettr, client: lettr_s
     with ThreadPoolExecutor(max_workers=32) as pool:
         results = list(pool.map(worker, range(32)))
     assert results == [20] * 32
-    # Every call got its answer. On a busy machine a pooled connection can be
-    # closed by the server just as a thread reuses it; the GET is then retried
-    # (idempotent), so a few extra requests are correct behaviour, not loss.
-    answered = [r for r in fake_thread.requests if r.status == 200]
-    assert len(answered) >= 640
-    assert len(fake_thread.requests) <= 640 + 8
+    # Exactly one request per call, each answered: the fake never closes a
+    # kept-alive connection, so nothing is retried. (Extra requests and a 400
+    # for "HTTP/1.1 200 OK" received as a request were aiohttp < 3.13 mixing
+    # the headers of this loop thread and the fake's: tests/test_aiohttp_floor.py.)
+    assert [r.status for r in fake_thread.requests] == [200] * 640
     # Every thread went through the same pooled session: at most one connection
     # per concurrently in-flight request, far fewer than 640.
     assert fake_thread.connections_opened <= 32
