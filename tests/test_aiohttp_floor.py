@@ -39,6 +39,7 @@ class _SwitchesThreadMidway(str):
 
 def test_headers_serialised_in_two_threads_do_not_mix() -> None:
     # str subclasses go through str(), which the C writer calls mid-serialisation.
-    headers = CIMultiDict({"Authorization": _SwitchesThreadMidway("Bearer mine")})
+    headers: CIMultiDict[str] = CIMultiDict()
+    headers["Authorization"] = _SwitchesThreadMidway("Bearer mine")
     sent = http_writer._serialize_headers("GET /api/webhooks HTTP/1.1", headers)
     assert sent == b"GET /api/webhooks HTTP/1.1\r\nAuthorization: Bearer mine\r\n\r\n"
