@@ -3,15 +3,16 @@
 Most users only touch ``AsyncLettr(rate_limit_store=...)`` (or the
 ``LETTR_RATE_LIMIT_URL`` environment variable); the store classes are here
 for those who build a store object themselves (e.g. to set the key or a
-timeout) or write their own (a ``RateStore`` subclass whose ``take`` gets a
-``TakeRequest`` and returns a ``Slot``).
+timeout) or write their own: a ``RateStore`` subclass whose ``take`` gets a
+``TakeRequest`` and returns a ``Slot``, running ``take_slot`` on the
+``PacingState`` it keeps (docs/many-processes.md shows one).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._gcra import Slot, TakeRequest
+from ._gcra import PacingState, Slot, TakeRequest, take_slot
 from ._limiter import Lane, RateLimiter, current_lane
 from ._store import RATE_LIMIT_URL_ENV, MemoryStore, RateStore, open_store, team_key
 
@@ -23,6 +24,7 @@ __all__ = [
     "RATE_LIMIT_URL_ENV",
     "Lane",
     "MemoryStore",
+    "PacingState",
     "RateLimiter",
     "RateStore",
     "RedisStore",
@@ -31,6 +33,7 @@ __all__ = [
     "TakeRequest",
     "current_lane",
     "open_store",
+    "take_slot",
     "team_key",
 ]
 

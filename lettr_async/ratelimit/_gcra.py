@@ -3,10 +3,11 @@
 The state of one team is four numbers: the theoretical arrival time ``tat``
 of the next free slot, the spacing ``interval`` in force (and whether it was
 learned from the server), and ``paused_until`` after a 429. Taking a slot is
-one pure function of that state and the store's clock, so the in-process
-and SQLite stores share this code and the Redis Lua script mirrors it line
-for line. A state whose times lie in the past is the same as no state, so
-nothing needs cleaning up.
+one pure function of that state and the store's clock (``take_slot``), so
+the in-process and SQLite stores (and stores of your own: it is public)
+share this code and the Redis Lua script mirrors it line for line. A state
+whose times lie in the past is the same as no state, so nothing needs
+cleaning up.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import NamedTuple
 
 import attrs
 
-__all__ = ["CATCH_UP", "Slot", "State", "TakeRequest", "relearn", "take"]
+__all__ = ["CATCH_UP", "PacingState", "Slot", "TakeRequest", "relearn", "take_slot"]
 
 # A start at most this late behind its slot keeps the schedule instead of
 # pushing every later slot back: event-loop timers fire a millisecond or so
@@ -25,7 +26,7 @@ __all__ = ["CATCH_UP", "Slot", "State", "TakeRequest", "relearn", "take"]
 CATCH_UP = 0.005
 
 
-class State(NamedTuple):
+class PacingState(NamedTuple):
     """One team's pacing state, in the store's clock."""
 
     tat: float
@@ -78,7 +79,9 @@ class TakeRequest:
     team, learned since the last take; 0: no new pause."""
 
 
-def take(state: State | None, now: float, request: TakeRequest) -> tuple[State, Slot]:
+def take_slot(
+    state: PacingState | None, now: float, request: TakeRequest
+) -> tuple[PacingState, Slot]:
     """Take (or try to take) the next slot at ``now``; return the new state and the answer.
 
     ``request`` says whether to book ahead (``reserve``, within ``max_wait``)
@@ -86,7 +89,7 @@ def take(state: State | None, now: float, request: TakeRequest) -> tuple[State, 
     take (see ``TakeRequest``).
     """
     if state is None:
-        state = State(0.0, request.default_interval, False, 0.0)
+        state = PacingState(0.0, request.default_interval, False, 0.0)
     learned_interval = request.learned_interval
     if learned_interval is not None and learned_interval > 0:
         state = relearn(state, now, learned_interval)
@@ -101,12 +104,14 @@ def take(state: State | None, now: float, request: TakeRequest) -> tuple[State, 
         # Keep the schedule when at most CATCH_UP late; otherwise restart it now.
         tat = (free_at if now - free_at <= CATCH_UP else now) + interval
     start = max(free_at, now) if booked else free_at
-    return State(tat, interval, learned, paused_until), Slot(wait, booked, interval, learned, start)
+    return PacingState(tat, interval, learned, paused_until), Slot(
+        wait, booked, interval, learned, start
+    )
 
 
-def relearn(state: State, now: float, interval: float) -> State:
+def relearn(state: PacingState, now: float, interval: float) -> PacingState:
     """Adopt a budget the server announced; it applies from the last booked start."""
     tat = state.tat
     if interval != state.interval and tat > now:
         tat = max(now, tat - state.interval + interval)
-    return State(tat, interval, True, state.paused_until)
+    return PacingState(tat, interval, True, state.paused_until)

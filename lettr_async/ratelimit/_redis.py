@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisStore"]
 
-# Mirrors _gcra.take line for line. It reads the server's clock, so it is not
+# Mirrors _gcra.take_slot line for line. It reads the server's clock, so it is not
 # compared step by step; tests/test_shared_ratelimit.py runs the same budget,
 # pause and learned-budget scenarios against it and against the SQLite store
-# (which runs _gcra.take itself). Numbers travel as strings: Lua-to-Redis
+# (which runs _gcra.take_slot itself). Numbers travel as strings: Lua-to-Redis
 # conversion would truncate floats to integers.
 _TAKE = """
 local t = redis.call('TIME')

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import anyio.to_thread
 
-from ._gcra import Slot, State, TakeRequest, take
+from ._gcra import PacingState, Slot, TakeRequest, take_slot
 from ._store import RateStore
 
 __all__ = ["SQLiteStore"]
@@ -100,8 +100,8 @@ class SQLiteStore(RateStore):
                     "SELECT tat, interval, learned, paused_until FROM lettr_rate WHERE key = ?",
                     (self.key,),
                 ).fetchone()
-                state = None if row is None else State(row[0], row[1], bool(row[2]), row[3])
-                new, slot = take(state, self._clock(), request)
+                state = None if row is None else PacingState(row[0], row[1], bool(row[2]), row[3])
+                new, slot = take_slot(state, self._clock(), request)
                 if new != state:
                     conn.execute(
                         "INSERT OR REPLACE INTO lettr_rate VALUES (?, ?, ?, ?, ?)",

@@ -3,7 +3,7 @@
 The default store lives in the process. A shared store (SQLite for one host,
 Redis or Valkey for many) lets every process of a team pace to the one
 budget Lettr grants the team. Each store runs the same GCRA step
-(``_gcra.take``) atomically and answers *when* the caller may start, so a
+(``take_slot``) atomically and answers *when* the caller may start, so a
 waiter sleeps once instead of polling.
 """
 
@@ -14,7 +14,7 @@ import os
 from urllib.parse import urlsplit
 
 from ..errors import ValidationError
-from ._gcra import Slot, State, TakeRequest, relearn, take
+from ._gcra import PacingState, Slot, TakeRequest, relearn, take_slot
 
 __all__ = ["RATE_LIMIT_URL_ENV", "MemoryStore", "RateStore", "open_store", "team_key"]
 
@@ -38,10 +38,14 @@ class RateStore(abc.ABC):
 
     @abc.abstractmethod
     async def take(self, request: TakeRequest) -> Slot:
-        """Run one GCRA step (see ``_gcra.take``) for ``request`` atomically on this team's state.
+        """Run one GCRA step for ``request`` atomically on this team's state.
 
-        The step must be atomic across every process sharing the state, or
-        two of them could book the same slot.
+        A store of your own keeps one ``PacingState`` per ``key`` (None before
+        the first take) and runs ``take_slot(state, now, request)`` on it,
+        saving the new state and returning the ``Slot``. The step must be
+        atomic across every process sharing the state (a lock, a
+        transaction, compare-and-set), or two of them could book the same
+        slot; ``now`` comes from one clock they all share.
         """
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
@@ -59,11 +63,11 @@ class MemoryStore(RateStore):
 
         super().__init__(key=key)
         self._clock = clock if callable(clock) else time.monotonic
-        self._states: dict[str | None, State] = {}
+        self._states: dict[str | None, PacingState] = {}
 
     def take_now(self, request: TakeRequest) -> Slot:
         """The synchronous step: nothing to wait for in memory."""
-        state, slot = take(self._states.get(self.key), self._clock(), request)
+        state, slot = take_slot(self._states.get(self.key), self._clock(), request)
         self._states[self.key] = state
         return slot
 
