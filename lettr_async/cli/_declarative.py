@@ -9,13 +9,13 @@ environment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from .. import AsyncLettr
+from .. import AsyncLettr, LettrError
 from ..declarative import (
     WRITE_ONLY_SENT,
     Action,
@@ -23,6 +23,7 @@ from ..declarative import (
     Change,
     ConfigError,
     DesiredState,
+    DesiredWebhook,
     Plan,
     PlanError,
     StalePlanError,
@@ -31,7 +32,8 @@ from ..declarative import (
 )
 from ._context import Settings, get_settings, progress_bar, run_client, stderr_is_tty
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CliError, redact
-from ._output import to_json
+from ._output import terminal_safe, to_json
+from ._select import SECRET_FIELDS
 
 __all__ = ["apply_command", "export_command", "plan_command", "render_plan_text"]
 
@@ -136,15 +138,27 @@ def _load(settings: Settings, path: str) -> DesiredState:
         desired = load_config(path)
     except ConfigError as exc:
         raise _config_failure(settings, exc) from None
-    for hook in desired.webhooks:
-        for credential in hook.credentials:
-            settings.remember_secret(credential.value)
+    _remember_secrets(settings, (hook for hook in desired.webhooks))
     return desired
 
 
+def _remember_secrets(settings: Settings, hooks: Iterable[DesiredWebhook | None]) -> None:
+    """Mask the secret credentials (not user names, client ids or token URLs) from now on."""
+    for hook in hooks:
+        for credential in () if hook is None else hook.credentials:
+            if credential.field in SECRET_FIELDS:
+                settings.remember_secret(credential.value)
+
+
 def _config_failure(settings: Settings, exc: ConfigError | PlanError) -> CliError:
-    details = "\n".join(f"  {key}: {' '.join(msgs)}" for key, msgs in exc.errors.items())
-    return CliError(redact(f"{exc.message}\n{details}", settings.secrets), EXIT_USAGE)
+    """One line per problem, each escaped (names and ids may come from the server)."""
+    lines = [terminal_safe(exc.message)]
+    lines.extend(
+        f"  {terminal_safe(key)}: {terminal_safe(message)}"
+        for key, messages in exc.errors.items()
+        for message in messages
+    )
+    return CliError(redact("\n".join(lines), settings.secrets), EXIT_USAGE)
 
 
 def _plan(settings: Settings, desired: DesiredState, prune: bool, rotate: Sequence[str]) -> Plan:
@@ -350,10 +364,7 @@ def _load_plan(settings: Settings, path: Path) -> Plan:
         raise CliError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
     except ConfigError as exc:
         raise _config_failure(settings, exc) from None
-    for change in plan.changes:
-        if change.after is not None:
-            for credential in change.after.credentials:
-                settings.remember_secret(credential.value)
+    _remember_secrets(settings, (change.after for change in plan.changes))
     return plan
 
 
@@ -361,17 +372,20 @@ def _run_apply(settings: Settings, plan: Plan, concurrency: int, show_bar: bool)
     total = len(plan.pending)
 
     def call(on_progress: Callable[[int, int], None] | None) -> ApplyResult:
-        async def go(client: AsyncLettr) -> ApplyResult | StalePlanError:
+        async def go(client: AsyncLettr) -> ApplyResult | LettrError:
             try:
                 return await client.webhooks.apply(
                     plan, concurrency=concurrency, on_progress=on_progress
                 )
-            except StalePlanError as exc:
+            except (StalePlanError, ConfigError, PlanError) as exc:  # refused: nothing sent
                 return exc
 
         result = run_client(settings, go)
         if isinstance(result, StalePlanError):
-            raise CliError(redact(str(result), settings.secrets), EXIT_FAILURE)
+            raise CliError(terminal_safe(redact(str(result), settings.secrets)), EXIT_FAILURE)
+        if isinstance(result, (ConfigError, PlanError)):
+            raise _config_failure(settings, result)
+        assert isinstance(result, ApplyResult)
         return result
 
     if not show_bar:

@@ -1,9 +1,12 @@
-"""Exit codes and the one-line error messages of ``lettr-webhooks``.
+"""Exit codes and the error messages of ``lettr-webhooks``.
 
 Every failure ends as a ``CliError`` (a ``click.ClickException``), so click
 prints it to stderr and exits with its code, both in a real terminal and
-under ``CliRunner``. Secret values the user passed are masked in every line,
-and control characters from server messages are escaped.
+under ``CliRunner``. Secret values the user passed are masked in every line
+(whole values of at least ``MIN_SECRET_LENGTH`` characters), and control
+characters are escaped: a message keeps its own line breaks (one line per
+problem of a file), while text from the server is escaped whole, newlines
+included, so it can never start a line of its own.
 
 With ``--json`` a failure is instead one JSON document on **stdout**
 (``error_document``): ``{"error": {"message": ..., "exit_code": ..., ...}}``,
@@ -33,6 +36,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "EXIT_CODES_HELP",
+    "MIN_SECRET_LENGTH",
     "CliError",
     "describe",
     "error_document",
@@ -63,6 +67,8 @@ EXIT_CODES_HELP = (
 """The exit-code table shown in ``--help`` epilogs."""
 
 _MASK = "***"
+MIN_SECRET_LENGTH = 8
+"""Shorter values are never masked: replacing ``k`` would mangle every word with a k."""
 
 
 class CliError(click.ClickException):
@@ -84,8 +90,9 @@ class CliError(click.ClickException):
         self.details: dict[str, Any] = dict(details or {})
 
     def show(self, file: object = None) -> None:
-        """Print ``error: <message>`` to stderr, control characters escaped."""
-        click.echo(f"error: {terminal_safe(self.format_message())}", err=True)
+        """Print ``error: <message>`` to stderr: control characters escaped, lines kept."""
+        lines = self.format_message().split("\n")
+        click.echo("error: " + "\n".join(terminal_safe(line) for line in lines), err=True)
 
 
 def error_document(exc: click.ClickException | click.Abort) -> dict[str, Any]:
@@ -101,8 +108,13 @@ def error_document(exc: click.ClickException | click.Abort) -> dict[str, Any]:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every non-empty secret value in ``text`` with ``***``."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+    """Replace every secret value in ``text`` with ``***`` (whatever its length).
+
+    Values shorter than ``MIN_SECRET_LENGTH`` are not secrets worth the
+    damage (``--api-key k`` would turn "network" into "networ***").
+    """
+    long_enough = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+    for secret in sorted(long_enough, key=len, reverse=True):
         text = text.replace(secret, _MASK)
     return text
 
@@ -150,4 +162,4 @@ def from_lettr_error(exc: LettrError, secrets: Iterable[str | None] = ()) -> Cli
             field: [redact(message, secrets) for message in messages]
             for field, messages in exc.errors.items()
         }
-    return CliError(redact(describe(exc), secrets), exit_code_for(exc), details)
+    return CliError(terminal_safe(redact(describe(exc), secrets)), exit_code_for(exc), details)

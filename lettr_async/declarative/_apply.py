@@ -30,6 +30,7 @@ from ..errors import (
 )
 from ..models import Webhook
 from ..types import AuthType
+from ._checks import check_invariants, verify_saved
 from ._config import DesiredWebhook
 from ._errors import StalePlanError
 from ._lock import LockFile, fingerprint_credentials
@@ -110,12 +111,21 @@ async def apply_plan(
     timeout: float | NotGiven | None = NOT_GIVEN,
     max_retries: int | NotGiven = NOT_GIVEN,
 ) -> ApplyResult:
-    """Refuse a stale plan, then apply its changes; see the module docstring."""
+    """Refuse a stale, altered or rule-breaking plan, then apply its changes.
+
+    A saved plan (``Plan.from_dict``) is planned again from its file and
+    refused (``ConfigError``) unless identical; every plan must then pass
+    ``check_invariants`` (``PlanError``). Either way nothing is sent but the
+    one ``list``. See the module docstring for the order of the changes.
+    """
     options = _Options(timeout, max_retries)
     live = await webhooks.list(timeout=timeout, max_retries=max_retries)
     current = tuple(LiveWebhook.from_webhook(w) for w in live)
     if live_fingerprint(current) != plan.live_fingerprint:
         raise StalePlanError(describe_drift(plan.live, current))
+    if plan.saved is not None:
+        plan = verify_saved(plan, live)
+    check_invariants(plan, current)
     pending = plan.pending
     lock = LockFile.load(plan.lock_path)
     run = _Run(webhooks, lock, concurrency, options, _Progress(on_progress, len(pending)))

@@ -109,6 +109,7 @@ def build_plan(
         lock_path=desired.lock_path,
         prune=prune,
         ownership=desired.ownership,
+        rotate=rotate if isinstance(rotate, bool) else tuple(sorted(rotate)),
     )
 
 

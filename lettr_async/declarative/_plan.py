@@ -4,8 +4,14 @@ A plan serialises to JSON following the shape of Terraform's plan output
 (``format_version``, ``resource_changes[].change.actions/before/after``), so
 CI pipelines can parse it the same way, and loads back to be applied as is.
 Credentials never appear in it: write-only fields show as
-``(write-only, unchanged)`` or ``(write-only, will be sent)``, and a saved
-plan holds only the names of the environment variables to read them from.
+``(write-only, unchanged)`` or ``(write-only, will be sent)``, a saved
+plan holds only the names of the environment variables to read them from,
+and credentials embedded in URLs (``https://user:pass@host``) are masked.
+
+A saved plan is a review artifact, never trusted: ``Plan.from_dict`` refuses
+one whose lock file is not beside its config file or that reads environment
+variables the file does not declare, and keeps the document so that ``apply``
+can plan the file again and refuse any difference (see ``_checks``).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import enum
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,9 +28,17 @@ from typing import Any
 import attrs
 
 from .._version import __version__
-from ..models import Webhook
+from ..models import Webhook, mask_url_credentials
 from ..types import AuthType
-from ._config import SECRET_FIELDS, CredentialValue, DesiredWebhook, Ownership
+from ._config import (
+    SECRET_FIELDS,
+    CredentialValue,
+    DesiredState,
+    DesiredWebhook,
+    Ownership,
+    default_lock_path,
+    load_config,
+)
 from ._errors import ConfigError
 
 __all__ = [
@@ -35,6 +50,7 @@ __all__ = [
     "FieldChange",
     "LiveWebhook",
     "Plan",
+    "canonical",
     "describe_drift",
     "live_fingerprint",
 ]
@@ -93,11 +109,11 @@ class LiveWebhook:
         )
 
     def document(self) -> dict[str, Any]:
-        """JSON-ready fields (``events`` is ``"all"`` or a list)."""
+        """JSON-ready fields (``events`` is ``"all"`` or a list; URL credentials masked)."""
         return {
             "id": self.id,
             "name": self.name,
-            "url": self.url,
+            "url": mask_url_credentials(self.url),
             "enabled": self.enabled,
             "events": "all" if self.event_types is None else list(self.event_types),
             "auth_type": self.auth_type,
@@ -119,11 +135,19 @@ class LiveWebhook:
         )
 
 
+def canonical(document: Any) -> str:
+    """One text per JSON value (sorted keys, ASCII), to compare documents exactly."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
 def live_fingerprint(live: Sequence[LiveWebhook]) -> str:
-    """A SHA-256 over the live endpoints' configuration, order-independent."""
+    """A SHA-256 over the live endpoints' configuration, order-independent.
+
+    It covers the masked documents, so it reveals nothing of credentials in
+    URLs; ``apply`` still sees a changed one, as a plan that differs.
+    """
     documents = sorted((w.document() for w in live), key=lambda d: d["id"])
-    canonical = json.dumps(documents, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical(documents).encode()).hexdigest()
 
 
 def describe_drift(before: Sequence[LiveWebhook], after: Sequence[LiveWebhook]) -> list[str]:
@@ -202,19 +226,20 @@ class Change:
                 if credential.env is not None:
                     sources[credential.field] = {"env": credential.env}
                 else:
-                    sources[credential.field] = {"value": credential.value}
+                    sources[credential.field] = {"value": mask_url_credentials(credential.value)}
         return {
             "address": self.address,
             "matched_by": self.matched_by,
             "id": self.webhook_id,
             "name": self.name,
-            "url": self.url,
+            "url": mask_url_credentials(self.url),
             "change": {
                 "actions": self.action.terraform_actions,
                 "before": None if self.before is None else self.before.document(),
                 "after": after,
                 "changed_fields": [
-                    {"field": f.field, "before": f.before, "after": f.after} for f in self.fields
+                    {"field": f.field, "before": _shown(f.before), "after": _shown(f.after)}
+                    for f in self.fields
                 ],
                 "credentials": {
                     "send": self.send_credentials,
@@ -252,10 +277,15 @@ class Change:
         )
 
 
+def _shown(value: Any) -> Any:
+    """A field value as a plan shows it: credentials in a URL masked."""
+    return mask_url_credentials(value) if isinstance(value, str) else value
+
+
 def _desired_document(hook: DesiredWebhook) -> dict[str, Any]:
     return {
         "name": hook.name,
-        "url": hook.url,
+        "url": mask_url_credentials(hook.url),
         "enabled": hook.enabled,
         "events": "all" if hook.events is None else list(hook.events),
         "auth_type": hook.auth_type.value,
@@ -302,7 +332,10 @@ class Plan:
 
     ``changes`` lists deletions first, then replacements, updates, creates
     and no-ops. ``live_fingerprint`` lets ``apply`` refuse a stale plan;
-    ``lock_path`` is the lock file apply updates.
+    ``lock_path`` is the lock file apply updates; ``prune`` and ``rotate``
+    are the options it was made with. A plan loaded with ``from_dict`` also
+    keeps the saved document and the file it names (``saved``, ``desired``),
+    so that ``apply`` can make it again and refuse any difference.
     """
 
     changes: tuple[Change, ...]
@@ -311,6 +344,9 @@ class Plan:
     lock_path: Path | None = None
     prune: bool = False
     ownership: Ownership | None = None
+    rotate: bool | tuple[str, ...] = False
+    saved: str | None = attrs.field(default=None, eq=False, repr=False)
+    desired: DesiredState | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def live_fingerprint(self) -> str:
@@ -342,6 +378,7 @@ class Plan:
             "source": self.source,
             "lock_file": None if self.lock_path is None else str(self.lock_path),
             "prune": self.prune,
+            "rotate": self.rotate if isinstance(self.rotate, bool) else list(self.rotate),
             "ownership": None if self.ownership is None else attrs.asdict(self.ownership),
             "summary": self.summary(),
             "live_state": {
@@ -352,16 +389,21 @@ class Plan:
         }
 
     def to_json(self) -> str:
-        """``to_dict`` as indented JSON text."""
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        """``to_dict`` as indented JSON text (lone surrogates escaped, so it always encodes)."""
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
     @classmethod
     def from_dict(cls, document: Any, *, env: Mapping[str, str] | None = None) -> Plan:
-        """Load a saved plan; credentials are read again from ``env`` (``os.environ``).
+        """Load a saved plan; the file it names is read again with ``env`` (``os.environ``).
 
         Raises ``ConfigError`` for a document that is not a plan of a
-        supported format version, or whose fingerprint does not match its
-        own live state (an edited plan file).
+        supported format version, whose fingerprint does not match its own
+        live state, whose lock file is not the one beside its config file, or
+        that reads an environment variable its file does not declare for that
+        entry. Run it where the plan was made: ``source`` is a path as given.
+        ``apply`` then refuses the plan unless planning the file again gives
+        exactly this document.
         """
         environment = os.environ if env is None else env
         if not isinstance(document, Mapping):
@@ -372,19 +414,25 @@ class Plan:
                 "unsupported plan", {"format_version": [f"expected {PLAN_FORMAT_VERSION}."]}
             )
         try:
+            saved = canonical(document)
+            desired = _saved_config(document, environment)
+            _check_env_references(document, desired)
             live = tuple(LiveWebhook.from_document(w) for w in document["live_state"]["webhooks"])
             changes = tuple(
                 Change.from_document(c, environment) for c in document["resource_changes"]
             )
             ownership = document.get("ownership")
-            lock_file = document.get("lock_file")
+            rotate = document.get("rotate", False)
             plan = cls(
                 changes=changes,
                 live=live,
-                source=str(document["source"]),
-                lock_path=None if lock_file is None else Path(lock_file),
+                source=desired.source,
+                lock_path=desired.lock_path,
                 prune=bool(document["prune"]),
                 ownership=None if ownership is None else Ownership(**ownership),
+                rotate=rotate if isinstance(rotate, bool) else tuple(str(r) for r in rotate),
+                saved=saved,
+                desired=desired,
             )
         except ConfigError:
             raise
@@ -403,6 +451,46 @@ class Plan:
         """``from_dict`` of JSON text."""
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ConfigError("not a plan", {"plan": ["is not valid JSON."]}) from None
         return cls.from_dict(document, env=env)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _saved_config(document: Mapping[str, Any], env: Mapping[str, str]) -> DesiredState:
+    """The config file a saved plan names, loaded again; its lock file must be beside it."""
+    source = str(document["source"])
+    lock_file = document.get("lock_file")
+    beside = default_lock_path(source)
+    if lock_file is not None and str(lock_file) != str(beside):
+        raise ConfigError(
+            "the saved plan names a lock file that is not beside its config file; refusing it",
+            {"lock_file": [f"must be {beside} (beside {source}), not {lock_file}."]},
+        )
+    desired = load_config(source, env=env)
+    return attrs.evolve(desired, lock_path=None if lock_file is None else beside)
+
+
+def _check_env_references(document: Mapping[str, Any], desired: DesiredState) -> None:
+    """Every env reference in the plan must be the one the file declares for that field."""
+    declared: dict[tuple[Any, Any], str | None] = {
+        (h.index, c.field): c.env for h in desired.webhooks for c in h.credentials
+    }
+    errors: dict[str, list[str]] = {}
+    for item in document["resource_changes"]:
+        config = item.get("config") or {}
+        for field, source in dict(config.get("credentials") or {}).items():
+            if "env" not in source:
+                continue
+            if declared.get((config.get("index"), field)) != source["env"]:
+                errors.setdefault(f"{item.get('address')}.{field}", []).append(
+                    f"reads environment variable {source['env']}, which {desired.source} "
+                    "does not declare for this entry."
+                )
+    if errors:
+        raise ConfigError(
+            "the saved plan reads environment variables its file does not declare; refusing it",
+            errors,
+        )

