@@ -26,6 +26,7 @@ import attrs
 
 from .. import _validation as rules
 from ..types import AuthType, normalize_event_type
+from ._bounds import MAX_FILE_BYTES, excess
 from ._errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -164,7 +165,9 @@ def load_config(
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"cannot read {source}", {source: [f"cannot read the file ({exc.__class__.__name__})"]}
@@ -180,11 +183,22 @@ def parse_config(
     env: Mapping[str, str] | None = None,
     lock_path: str | os.PathLike[str] | None = None,
 ) -> DesiredState:
-    """Validate TOML text as a webhooks file (see ``load_config``)."""
+    """Validate TOML text as a webhooks file (see ``load_config``).
+
+    Text beyond the bounds of ``_bounds`` (size, nesting, dotted keys) is
+    refused before parsing; every parse failure is a ``ConfigError``.
+    """
+    problem = excess(text)
+    if problem is not None:
+        raise ConfigError(f"{source} is refused before parsing", {source: [problem]})
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML", {source: [str(exc)]}) from None
+    except (RecursionError, MemoryError) as exc:  # a backstop: the bounds should prevent these
+        raise ConfigError(
+            f"{source} is not valid TOML", {source: [f"too deep to parse ({type(exc).__name__})."]}
+        ) from None
     checker = _Checker(source, os.environ if env is None else env)
     state = checker.document(document)
     if checker.errors:

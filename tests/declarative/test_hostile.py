@@ -13,12 +13,21 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import attrs
 import pytest
 
-from lettr_async.declarative import Action, Change, ConfigError, Plan, PlanError
+from lettr_async.declarative import (
+    Action,
+    Change,
+    ConfigError,
+    Plan,
+    PlanError,
+    load_config,
+    parse_config,
+)
 from lettr_async.testing import FakeLettr
 from tests.cli._helpers import invoke_cli
 from tests.helpers import API_KEY, make_client, writes
@@ -171,3 +180,73 @@ async def test_apply_enforces_the_rules_on_any_plan(fake: FakeLettr, tmp_path: P
             await client.webhooks.apply(pruning)
         assert "outside the file's [ownership]" in " ".join(info.value.errors["x"])
     assert writes(fake) == []
+
+
+# -- malicious TOML: bounded before parsing, every failure a ConfigError --------------------
+
+DEEP = {
+    "dotted-key-50k": "a" + ".a" * 50_000 + " = 1\n",
+    "table-header-50k": "[" + "a." * 50_000 + "a]\n",
+    "arrays-5k": "x = " + "[" * 5_000 + "]" * 5_000 + "\n",
+    "inline-tables-5k": "x = " + "{a=" * 5_000 + "1" + "}" * 5_000 + "\n",
+    "events-5k": '[[webhooks]]\nname = "a"\nurl = "https://a.example"\nevents = '
+    + "[" * 5_000
+    + "]" * 5_000
+    + "\n",
+}
+
+
+@pytest.mark.parametrize("text", list(DEEP.values()), ids=list(DEEP))
+def test_deep_toml_is_refused_before_parsing(text: str) -> None:
+    with pytest.raises(ConfigError, match="refused before parsing") as info:
+        parse_config(text, source="deep.toml", env={})
+    (message,) = info.value.errors["deep.toml"]
+    assert "more than 32" in message
+
+
+def test_an_oversized_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text("# padding\n" * 200_000)  # 2 MB of valid TOML
+    with pytest.raises(ConfigError, match="refused before parsing") as info:
+        load_config(path, env={})
+    assert info.value.errors[str(path)] == ["is larger than 1048576 bytes."]
+
+
+def test_strings_and_comments_do_not_count_toward_the_bounds() -> None:
+    brackets = "[" * 40
+    text = (
+        f"# {'.' * 40} {brackets}\n"
+        "[[webhooks]]\n"
+        f'name = "{brackets}"\n'
+        f"url = 'https://a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.example/{brackets}'\n"
+    )
+    (hook,) = parse_config(text, env={}).webhooks
+    assert hook.name == brackets
+
+
+def test_a_recursion_error_while_parsing_is_a_config_error() -> None:
+    depth = 0
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 30)  # within the bounds, but deeper than the stack allows
+    try:
+        with pytest.raises(ConfigError, match="not valid TOML") as info:
+            parse_config("x = " + "[" * 30 + "]" * 30, source="s.toml", env={})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert info.value.errors["s.toml"] == ["too deep to parse (RecursionError)."]
+
+
+def test_cli_reports_a_deep_file_as_one_json_error(
+    fake_thread: FakeLettr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lettr-webhooks.toml").write_text(DEEP["events-5k"])
+    result = invoke_cli(fake_thread.base_url, "--json", "plan")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["exit_code"] == 2
+    assert "nests arrays or tables more than 32 deep" in error["message"]
+    assert fake_thread.requests == []
