@@ -243,6 +243,7 @@ def create_command(
             envvar=PASSWORD_ENV,
             needed=auth_type == "basic",
             prompt="Basic auth password",
+            required="--auth-password",
         ),
         "oauth_client_id": oauth_client_id,
         "oauth_client_secret": resolve_secret(
@@ -251,6 +252,7 @@ def create_command(
             envvar=CLIENT_SECRET_ENV,
             needed=auth_type == "oauth2",
             prompt="OAuth2 client secret",
+            required="--oauth-client-secret",
         ),
         "oauth_token_url": oauth_token_url,
         "events": event_list,

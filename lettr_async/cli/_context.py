@@ -33,6 +33,7 @@ __all__ = [
     "resolve_secret",
     "run_client",
     "stderr_is_tty",
+    "stdin_is_tty",
 ]
 
 API_KEY_ENV = "LETTR_API_KEY"
@@ -103,8 +104,17 @@ def run_client(settings: Settings, call: Callable[[AsyncLettr], Awaitable[T]]) -
 
 def stderr_is_tty() -> bool:
     """True when stderr is an interactive terminal (progress bars, prompts)."""
+    return _is_tty(sys.stderr)
+
+
+def stdin_is_tty() -> bool:
+    """True when stdin is an interactive terminal, so a question can be answered."""
+    return _is_tty(sys.stdin)
+
+
+def _is_tty(stream: object) -> bool:
     try:
-        return sys.stderr.isatty()
+        return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
         return False
 
@@ -129,16 +139,29 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]
 
 
 def resolve_secret(
-    settings: Settings, value: str | None, *, envvar: str, needed: bool, prompt: str
+    settings: Settings,
+    value: str | None,
+    *,
+    envvar: str,
+    needed: bool,
+    prompt: str,
+    required: str | None = None,
 ) -> str | None:
     """A secret from its option, else (when ``needed``) its env var, else a hidden prompt.
 
-    The prompt only appears when stdin is a terminal; otherwise a missing
-    secret is left to the SDK's validation, which names the field.
+    The prompt only appears when stdin is a terminal. ``required`` names the
+    option when the call cannot go without it: a usage error then says the
+    three ways to give it (option, environment variable, terminal).
     """
     if value is None and needed:
         value = os.environ.get(envvar) or None
-        if value is None and sys.stdin.isatty():
+        if value is None and stdin_is_tty():
             value = click.prompt(prompt, hide_input=True, err=True)
+        if value is None and required is not None:
+            raise CliError(
+                f"{required} is required: pass it, set ${envvar}, "
+                "or run on a terminal to be asked for it",
+                EXIT_USAGE,
+            )
     settings.remember_secret(value)
     return value

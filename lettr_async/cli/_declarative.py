@@ -30,8 +30,17 @@ from ..declarative import (
     export_toml,
     load_config,
 )
-from ._context import Settings, get_settings, progress_bar, run_client, stderr_is_tty
+from ..models import mask_url_credentials
+from ._context import (
+    Settings,
+    get_settings,
+    progress_bar,
+    run_client,
+    stderr_is_tty,
+    stdin_is_tty,
+)
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CliError, redact
+from ._files import create_new, replace_regular
 from ._output import terminal_safe, to_json
 from ._select import SECRET_FIELDS
 
@@ -54,17 +63,20 @@ _EXIT_HELP = (
     "\b\nExit codes:\n"
     "  0  success (plan: no changes, or changes without --detailed-exitcode)\n"
     "  2  plan --detailed-exitcode: there are changes\n"
-    "  1  any error with --detailed-exitcode; apply: stale plan or failed changes\n"
-    "  other codes as for every command (2 invalid file, 3 API error, 4 network)"
+    "  1  any error with --detailed-exitcode; apply: stale plan, failed changes,\n"
+    "     or the confirmation was declined\n"
+    "  other codes as for every command (2 invalid file, refused saved plan, or apply\n"
+    "  without --yes when stdin is not a terminal; 3 API error; 4 network)"
 )
 
 
 def _value(value: Any) -> str:
+    """A field value as plan text shows it: credentials in URLs masked, controls escaped."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return terminal_safe(mask_url_credentials(str(value)))
 
 
 def _change_lines(change: Change) -> list[str]:
@@ -81,7 +93,9 @@ def _change_lines(change: Change) -> list[str]:
         Action.REPLACE: "will be replaced (deleted, then created: its id changes)",
         Action.NOOP: "is up to date",
     }[change.action]
-    lines = [click.style(f"{head} {verb}", fg=colour, bold=change.action is Action.DELETE)]
+    lines = [
+        click.style(terminal_safe(f"{head} {verb}"), fg=colour, bold=change.action is Action.DELETE)
+    ]
     if change.action is Action.CREATE and change.after is not None:
         hook = change.after
         events = "all" if hook.events is None else list(hook.events)
@@ -95,8 +109,8 @@ def _change_lines(change: Change) -> list[str]:
             lines.append(f"    {label}: {_value(value)}")
         lines.extend(f"    {c.field}: {WRITE_ONLY_SENT}" for c in hook.credentials)
     elif change.action is Action.DELETE and change.before is not None:
-        lines.append(f"    name: {change.before.name}")
-        lines.append(f"    url: {change.before.url}")
+        lines.append(f"    name: {_value(change.before.name)}")
+        lines.append(f"    url: {_value(change.before.url)}")
     for field in change.fields:
         lines.append(f"    {field.field}: {_value(field.before)} -> {_value(field.after)}")
     if change.credentials_reason and change.send_credentials:
@@ -108,22 +122,22 @@ def render_plan_text(plan: Plan) -> str:
     """The readable plan: deletions first and loudly, then every other change."""
     counts = plan.summary()
     lines: list[str] = []
-    deletions = [c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
-    if deletions:
-        lines.append(
-            click.style(
-                f"WARNING: {len(deletions)} webhook endpoint(s) will be DELETED"
-                + (" (prune)" if plan.prune else ""),
-                fg="red",
-                bold=True,
+    for count, warning in (
+        (counts[Action.DELETE.value], "will be DELETED (prune)"),
+        (counts[Action.REPLACE.value], "will be replaced (deleted, then created: ids change)"),
+    ):
+        if count:
+            lines.append(
+                click.style(f"WARNING: {count} webhook endpoint(s) {warning}", fg="red", bold=True)
             )
-        )
     for change in plan.changes:
         if change.action is not Action.NOOP:
             lines.extend(_change_lines(change))
     unchanged = counts[Action.NOOP.value]
     if not plan.has_changes:
-        lines.append(f"No changes. {unchanged} webhook(s) already match {plan.source}.")
+        lines.append(
+            f"No changes. {unchanged} webhook(s) already match {terminal_safe(plan.source)}."
+        )
     else:
         lines.append(
             f"Plan: {counts['create']} to create, {counts['update']} to update, "
@@ -242,13 +256,13 @@ def plan_command(
     try:
         plan = _plan(settings, _load(settings, config), prune, rotate)
         if out is not None:
-            _write(Path(out), plan.to_json() + "\n")
+            replace_regular(Path(out), to_json(plan.to_dict()) + "\n")
     except CliError as exc:
         if not detailed_exitcode:
             raise
         raise CliError(exc.message, EXIT_FAILURE) from None
     if as_json or settings.json:
-        click.echo(plan.to_json())
+        click.echo(to_json(plan.to_dict()))
     else:
         click.echo(render_plan_text(plan))
         if out is not None:
@@ -293,6 +307,12 @@ def apply_command(
     wants_json = as_json or settings.json
     if plan_file is not None and (prune or rotate):
         raise click.UsageError("--prune and --rotate shape a new plan; a saved plan applies as is")
+    if plan_file is None and not yes and not stdin_is_tty():
+        raise CliError(
+            "apply asks before changing anything, but stdin is not a terminal: "
+            "pass --yes to apply without asking (nothing was sent)",
+            EXIT_USAGE,
+        )
     if plan_file is not None:
         plan = _load_plan(settings, Path(plan_file))
     else:
@@ -343,18 +363,8 @@ def export_command(output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    path = Path(output)
-    if path.exists():
-        raise CliError(f"{output} exists; not overwriting it", EXIT_USAGE)
-    _write(path, text)
+    create_new(Path(output), text)
     click.echo(f"Wrote {len(webhooks)} webhook(s) to {output}.", err=True)
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror}", EXIT_FAILURE) from None
 
 
 def _load_plan(settings: Settings, path: Path) -> Plan:

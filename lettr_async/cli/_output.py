@@ -33,10 +33,15 @@ __all__ = [
 _EVENTS_SHOWN = 2
 
 # C0 controls (tab and newline included: a cell is one line), DEL, C1 controls,
-# and the Unicode bidi controls that can make text display in another order.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# the Unicode bidi controls that can make text display in another order, and
+# lone surrogates (a server's "\ud800" decodes to one; it cannot be encoded).
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 # Inside JSON strings json.dumps already escapes C0; the rest is escaped here.
-_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_JSON = re.compile(
+    r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -48,8 +53,8 @@ def terminal_safe(text: str) -> str:
     """Escape control and bidi characters so server data cannot drive the terminal.
 
     Why: a webhook name such as ``"\\x1b]0;pwned\\x07"`` would otherwise
-    retitle the terminal, hide text or reorder it. They are shown as
-    ``\\x1b`` / ``\\u202e`` instead.
+    retitle the terminal, hide text or reorder it, and a lone surrogate would
+    make printing fail. They are shown as ``\\x1b`` / ``\\u202e`` instead.
     """
     return _UNSAFE.sub(_escape, text)
 
@@ -87,8 +92,9 @@ def webhook_document(webhook: Webhook) -> dict[str, Any]:
 def to_json(document: Any) -> str:
     """Serialise one output document (indented, stable key order, terminal-safe).
 
-    Non-ASCII text stays readable; control and bidi characters are written
-    as ``\\uXXXX`` escapes, which JSON parsers read back unchanged.
+    Non-ASCII text stays readable; control and bidi characters and lone
+    surrogates are written as ``\\uXXXX`` escapes, which JSON parsers read
+    back unchanged.
     """
     text = json.dumps(document, indent=2, ensure_ascii=False)
     return _UNSAFE_IN_JSON.sub(_json_escape, text)

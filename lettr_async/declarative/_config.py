@@ -215,10 +215,15 @@ class _Checker:
         self.source = source
         self.env = env
         self.errors: dict[str, list[str]] = {}
+        # (index, address, {name, url, id}) of every entry, valid or not:
+        # duplicates are reported together with the entries' other problems.
+        self.identities: list[tuple[int, str, dict[str, str | None]]] = []
+
+    def key(self, where: str) -> str:
+        return f"{self.source}: {where}" if where else self.source
 
     def add(self, where: str, message: str) -> None:
-        key = f"{self.source}: {where}" if where else self.source
-        self.errors.setdefault(key, []).append(message)
+        self.errors.setdefault(self.key(where), []).append(message)
 
     def interpolate(self, where: str, value: str) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -240,7 +245,10 @@ class _Checker:
         if not isinstance(value, str):
             self.add(where, f"must be a string, not {_toml_type(value)}.")
             return None
-        return self.interpolate(where, value)
+        before = len(self.errors.get(self.key(where), ()))
+        result = self.interpolate(where, value)
+        # A failed ${VAR} is the one problem: the rules would only judge its stand-in.
+        return result if len(self.errors.get(self.key(where), ())) == before else None
 
     def string(self, where: str, value: Any, *, max_len: int) -> str | None:
         result = self.text(where, value)
@@ -270,7 +278,7 @@ class _Checker:
             return None
         entries = [self.entry(index, item) for index, item in enumerate(raw)]
         webhooks = tuple(e for e in entries if e is not None)
-        self.unique(webhooks)
+        self.unique()
         if ownership is not None:
             for hook in webhooks:
                 if not ownership.owns(hook.name, hook.url):
@@ -317,6 +325,8 @@ class _Checker:
             self.add(f"{where}.id", "must be a non-empty string (an existing webhook id).")
         elif pinned is not None:
             rules.check_webhook_id(self, f"{where}.id", pinned)
+        identity = {"name": name, "url": url, "id": pinned if isinstance(pinned, str) else None}
+        self.identities.append((index, where, identity))
         if len(self.errors) != before or name is None or url is None or auth_type is None:
             return None
         return DesiredWebhook(
@@ -408,21 +418,21 @@ class _Checker:
         value = rules.check_credential(self, field, text, required=True, key=where)
         return None if value is None else CredentialValue(field, None, value)
 
-    def unique(self, webhooks: tuple[DesiredWebhook, ...]) -> None:
+    def unique(self) -> None:
         for attribute in ("name", "url", "id"):
             seen: dict[str, int] = {}
-            for hook in webhooks:
-                value = getattr(hook, attribute)
+            for index, where, identity in self.identities:
+                value = identity[attribute]
                 if value is None:
                     continue
                 if value in seen:
                     self.add(
-                        f"{_where(hook.index, hook.name)}.{attribute}",
+                        f"{where}.{attribute}",
                         f"duplicates the {attribute} of webhooks[{seen[value]}]; "
                         "each endpoint must appear once.",
                     )
                 else:
-                    seen[value] = hook.index
+                    seen[value] = index
 
 
 class _EnvValue:

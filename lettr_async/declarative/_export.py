@@ -34,14 +34,38 @@ def env_name_for(webhook: Webhook, field: str) -> str:
     return f"LETTR_WEBHOOK_{slug}_{_SUFFIX[field]}"
 
 
+# TOML refuses DEL raw (json.dumps leaves it); C1 and bidi controls are legal but
+# would make the file read differently from what it holds, so they are escaped too.
+_ESCAPED = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# TOML strings hold Unicode scalar values only: a lone surrogate has no spelling.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_REPLACEMENT = "\ufffd"
+
+
 def _string(value: str) -> str:
     # JSON string escapes are valid TOML basic-string escapes; "${" is escaped so
     # that loading the file gives back this exact text, not an interpolation.
-    return json.dumps(value.replace("${", "$${"), ensure_ascii=False)
+    text = json.dumps(_SURROGATE.sub(_REPLACEMENT, value.replace("${", "$${")), ensure_ascii=False)
+    return _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _unrepresentable(webhook: Webhook) -> list[str]:
+    """Comment lines for values TOML cannot hold (written with U+FFFD instead)."""
+    fields = [f for f in ("name", "url") if _SURROGATE.search(getattr(webhook, f))]
+    if not fields:
+        return []
+    return [
+        f"# {_string(webhook.id)}: the {' and '.join(fields)} from Lettr held lone surrogates,",
+        "# which TOML cannot hold; written as U+FFFD here, so applying this file changes them.",
+    ]
 
 
 def export_toml(webhooks: Sequence[Webhook]) -> str:
-    """A webhooks file that, once its env variables are set, plans to no changes."""
+    """A webhooks file that, once its env variables are set, plans to no changes.
+
+    Every string loads back exactly (control characters escaped), except lone
+    surrogates, which TOML cannot hold: a comment above the entry says so.
+    """
     lines = [
         "# Exported by lettr-webhooks export. Credentials are never returned by Lettr:",
         "# set the environment variables named below before the first apply.",
@@ -50,6 +74,7 @@ def export_toml(webhooks: Sequence[Webhook]) -> str:
     used: set[str] = set()
     for webhook in sorted(webhooks, key=lambda w: (w.name, w.url)):
         lines.append("")
+        lines.extend(_unrepresentable(webhook))
         lines.append("[[webhooks]]")
         lines.append(f"name = {_string(webhook.name)}")
         lines.append(f"url = {_string(webhook.url)}")
@@ -64,7 +89,7 @@ def export_toml(webhooks: Sequence[Webhook]) -> str:
         for field in CREDENTIAL_FIELDS[auth_type]:
             name = env_name_for(webhook, field)
             while name in used:
-                name = f"{name}_{webhook.id.upper().replace('-', '_')}"
+                name = f"{name}_{re.sub(r'[^A-Z0-9]+', '_', webhook.id.upper())}"
             used.add(name)
             lines.append(f"{field} = {{ env = {_string(name)} }}")
     return "\n".join(lines) + "\n"

@@ -152,7 +152,7 @@ def test_create_basic_without_password_names_the_field(
         "--auth-username", "u",
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "auth_password: is required." in result.stderr
+    assert "--auth-password is required: pass it, set $LETTR_AUTH_PASSWORD" in result.stderr
     assert fake_thread.requests == []
 
 

@@ -64,9 +64,12 @@ def test_plan_json_and_a_saved_plan(run: Invoke, tmp_path: Path, fake_thread: Fa
     assert "was created" in stale.stderr
 
 
-def test_apply_asks_first(run: Invoke, tmp_path: Path, fake_thread: FakeLettr) -> None:
+def test_apply_asks_first(
+    run: Invoke, tmp_path: Path, fake_thread: FakeLettr, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lettr_async.cli._declarative.stdin_is_tty", lambda: True)
     write_config(tmp_path)
-    refused = run("apply", input="n\n")
+    refused = run("apply", input="n\n")  # declined: exit 1, as docs/cli.md says
     assert refused.exit_code == 1
     assert writes(fake_thread) == []
     accepted = run("apply", "--json", input="y\n")
