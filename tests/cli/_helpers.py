@@ -42,6 +42,15 @@ def invoke_cli(
     )
 
 
+def file_runner(base_url: str, env: Mapping[str, str]) -> Invoke:
+    """``invoke_cli`` with ``env`` plus per-call ``NAME=value`` overrides (webhooks-file tests)."""
+
+    def invoke(*args: str, input: str | None = None, **extra: str) -> Result:
+        return invoke_cli(base_url, *args, input=input, env={**env, **extra})
+
+    return invoke
+
+
 def parse(result: Result) -> Any:
     """The JSON document a successful ``--json`` command printed on stdout."""
     assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)

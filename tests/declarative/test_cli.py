@@ -7,10 +7,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from lettr_async.testing import FakeLettr, Fault
-from tests.cli._helpers import Invoke, invoke_cli
+from tests.cli._helpers import Invoke, file_runner
 from tests.helpers import writes
 
 from ._util import CLIENT_SECRET, ENV, PASSWORD, write_config
@@ -20,11 +19,7 @@ from ._util import CLIENT_SECRET, ENV, PASSWORD, write_config
 def run(fake_thread: FakeLettr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Invoke the CLI in ``tmp_path`` with ``ENV`` plus ``env``; never catch exceptions."""
     monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str, input: str | None = None, **env: str) -> Result:
-        return invoke_cli(fake_thread.base_url, *args, input=input, env={**ENV, **env})
-
-    return invoke
+    return file_runner(fake_thread.base_url, ENV)
 
 
 def test_plan_exit_codes_follow_terraform(run: Invoke, tmp_path: Path) -> None:
