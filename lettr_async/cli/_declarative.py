@@ -51,6 +51,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_FILE = "lettr-webhooks.toml"
 EXIT_CHANGES = 2
 """``plan --detailed-exitcode``: the plan has changes (Terraform's convention)."""
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+"""The largest saved plan ``apply`` reads (a plan of many thousands of endpoints fits)."""
 
 _SYMBOL = {
     Action.CREATE: ("+", "green"),
@@ -369,7 +371,11 @@ def export_command(output: str | None) -> None:
 
 def _load_plan(settings: Settings, path: Path) -> Plan:
     try:
-        plan = Plan.from_json(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PLAN_BYTES + 1)
+        if len(data) > MAX_PLAN_BYTES:
+            raise CliError(f"{path} is larger than {MAX_PLAN_BYTES} bytes; not a plan", EXIT_USAGE)
+        plan = Plan.from_json(data.decode("utf-8", "replace"))
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
     except ConfigError as exc:
@@ -411,9 +417,10 @@ def _render_result(document: dict[str, Any]) -> str:
         where = f"{outcome['address']} ({outcome['id']})" if outcome["id"] else outcome["address"]
         if outcome["ok"]:
             note = " (adopted after a lost answer)" if outcome["adopted"] else ""
-            lines.append(f"  ok      {verb:<13} {where}{note}")
+            lines.append(terminal_safe(f"  ok      {verb:<13} {where}{note}"))
         else:
-            lines.append(click.style(f"  FAILED  {verb:<13} {where}: {outcome['error']}", fg="red"))
+            failed = terminal_safe(f"  FAILED  {verb:<13} {where}: {outcome['error']}")
+            lines.append(click.style(failed, fg="red"))
     summary = f"Apply: {document['applied']} change(s) applied"
     summary += f", {document['failed']} failed." if document["failed"] else "."
     lines.append(summary)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lettr_async.declarative import ConfigError, load_config, parse_config
-from lettr_async.testing import FakeLettr
+from lettr_async.testing import FakeLettr, Fault
 from tests.declarative._util import ENV, write_config
 
 from ._helpers import Invoke, file_runner, invoke_cli
@@ -190,3 +190,26 @@ def test_every_problem_at_once_one_message_each() -> None:
     assert errors["f.toml: webhooks[1] (a).name"] == [
         "duplicates the name of webhooks[0]; each endpoint must appear once."
     ]
+
+
+def test_a_deeply_nested_plan_file_is_not_a_plan(
+    fake_thread: FakeLettr, run: Invoke, tmp_path: Path
+) -> None:
+    (tmp_path / "plan.json").write_text("[" * 100_000 + "]" * 100_000)
+    result = run("--json", "apply", "plan.json")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert "plan: is not valid JSON." in error["message"]
+    assert fake_thread.requests == []
+
+
+def test_server_text_in_apply_results_is_escaped(
+    fake_thread: FakeLettr, run: Invoke, tmp_path: Path
+) -> None:
+    write_config(tmp_path, f'[[webhooks]]\nname = "a"\nurl = "{HOST}/a"\n')
+    fault = Fault.status(500, json={"message": "bad\x1b]0;pwned\x07", "error_code": "x"})
+    fake_thread.inject(fault, method="POST")
+    result = run("apply", "--yes")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout
+    assert "\\x1b]0;pwned\\x07" in result.stdout
