@@ -3,7 +3,9 @@
 ``load_config`` validates the file (secrets only as env references),
 ``client.webhooks.plan`` diffs it against the live list into a typed,
 JSON-serialisable ``Plan``, and ``client.webhooks.apply`` applies a plan
-through the bulk engine, refusing a stale one. ``export_toml`` writes the
+through the bulk engine, refusing a stale one, a saved one that is not what
+its file plans now, and any that breaks the rules (deletes only with prune
+inside the ownership, updates only to matched endpoints). ``export_toml`` writes the
 file for the endpoints that exist today. See ``docs/webhooks-as-code.md``.
 """
 

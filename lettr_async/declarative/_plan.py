@@ -122,7 +122,7 @@ class LiveWebhook:
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> LiveWebhook:
-        """Inverse of ``document``."""
+        """Inverse of ``document`` (a URL's credentials stay masked)."""
         events = doc["events"]
         return cls(
             id=str(doc["id"]),
@@ -253,7 +253,11 @@ class Change:
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], env: Mapping[str, str]) -> Change:
-        """Inverse of ``document``; env references are resolved from ``env`` again."""
+        """Inverse of ``document``, for showing a saved plan (URL credentials stay masked).
+
+        Env references are resolved from ``env`` again; ``apply`` never sends
+        these values, it runs the plan made again from the file.
+        """
         change = doc["change"]
         actions = list(change["actions"])
         action = Action.REPLACE if actions == ["delete", "create"] else Action(actions[0])
