@@ -9,9 +9,11 @@ environment.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -159,9 +161,17 @@ def _load(settings: Settings, path: str) -> DesiredState:
 
 
 def _remember_secrets(settings: Settings, hooks: Iterable[DesiredWebhook | None]) -> None:
-    """Mask the secret credentials (not user names, client ids or token URLs) from now on."""
+    """Mask secrets from now on: secret credentials and passwords in URLs (``user:pass@``).
+
+    User names, client ids and token URLs are not secrets: masking them would
+    mangle ordinary words and file names.
+    """
     for hook in hooks:
-        for credential in () if hook is None else hook.credentials:
+        if hook is None:
+            continue
+        with contextlib.suppress(ValueError):
+            settings.remember_secret(urlsplit(hook.url).password)
+        for credential in hook.credentials:
             if credential.field in SECRET_FIELDS:
                 settings.remember_secret(credential.value)
 

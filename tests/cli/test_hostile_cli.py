@@ -87,15 +87,21 @@ def test_export_never_creates_through_a_dangling_symlink(
     assert not (tmp_path / "elsewhere.toml").exists()
 
 
-def test_a_secret_in_a_url_is_masked_in_every_plan_output(run: Invoke, tmp_path: Path) -> None:
+def test_a_secret_in_a_url_is_masked_in_every_plan_output(
+    fake_thread: FakeLettr, run: Invoke, tmp_path: Path
+) -> None:
     secret = "url-pa55word-Kq8"
     write_config(tmp_path, '[[webhooks]]\nname = "a"\nurl = "https://u:${HOOK_PASS}@h.example/x"\n')
     outputs = [
         run("plan", "-out", "plan.json", HOOK_PASS=secret).stdout,
         run("plan", "--json", HOOK_PASS=secret).stdout,
         (tmp_path / "plan.json").read_text(),
-        run("apply", "--yes", "--json", HOOK_PASS=secret).stdout,
     ]
+    fake_thread.inject(Fault.status(500, json={"message": f"no {secret} here"}), method="POST")
+    failed = run("apply", "--yes", HOOK_PASS=secret)
+    assert failed.exit_code == 1
+    assert "no *** here" in failed.stdout
+    outputs += [failed.output, run("apply", "--yes", "--json", HOOK_PASS=secret).stdout]
     for output in outputs:
         assert "https://***@h.example/x" in output
         assert secret not in output
