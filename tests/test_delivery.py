@@ -42,6 +42,7 @@ from lettr_async.testing import (
     make_events,
 )
 from lettr_async.testing._loopback import LoopbackSite
+from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
 from lettr_async.testing.events import event_type_of
 from lettr_async.types import EVENT_TYPES
 from tests.helpers import closed_port
@@ -423,7 +424,7 @@ async def test_only_enabled_subscribed_webhooks_get_events(
 
 
 async def test_connection_refused_is_retried_per_schedule(fake: FakeLettr) -> None:
-    fake.add_webhook(name="Down", url=f"http://127.0.0.1:{closed_port()}/hooks")
+    hook = fake.add_webhook(name="Down", url=f"http://127.0.0.1:{closed_port()}/hooks")
 
     (report,) = await fake.deliver("message.delivery", retry_schedule=[0.0, 0.0])
 
@@ -432,7 +433,8 @@ async def test_connection_refused_is_retried_per_schedule(fake: FakeLettr) -> No
         assert status is None
         assert error is not None
         assert error.startswith("ClientConnectorError")
-    assert fake.webhooks[report.webhook_id]["last_status"] == "failure"
+    assert report.webhook_id == hook["id"]
+    assert fake.webhooks[hook["id"]]["last_status"] == "failure"
 
 
 async def test_timeout_counts_as_failure(fake: FakeLettr, receiver: Receiver) -> None:
@@ -504,10 +506,20 @@ async def test_a_hostile_token_endpoint_is_a_failed_attempt(
     fake: FakeLettr, receiver: Receiver
 ) -> None:
     _oauth_hook(fake, receiver, "/oauth/hostile")
-    receiver.hostile_token_body = b"[" * 200_000  # RecursionError in json.loads, any Python
+    receiver.hostile_token_body = b"[" * 60_000  # RecursionError in json.loads, any Python
     (report,) = await fake.deliver(["message.delivery"], retry_schedule=[0.0])
     assert report.attempts == ((None, "token endpoint answered with invalid JSON"),) * 2
     assert not report.delivered
+
+
+async def test_a_huge_token_answer_is_refused_unread(fake: FakeLettr, receiver: Receiver) -> None:
+    _oauth_hook(fake, receiver, "/oauth/hostile")
+    padding = b" " * MAX_TOKEN_ANSWER_BYTES
+    receiver.hostile_token_body = b'{"access_token": "' + TOKEN.encode() + b'"}' + padding
+    (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
+    expected = f"token endpoint answer is over {MAX_TOKEN_ANSWER_BYTES} bytes"
+    assert report.attempts == ((None, expected),)
+    assert receiver.seen_by("bearer") == []
 
 
 @pytest.mark.parametrize(
