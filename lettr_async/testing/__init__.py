@@ -25,7 +25,7 @@ from ._delivery import (
     Endpoint,
 )
 from ._faults import Fault
-from ._sender import WebhookSender, build_items, trigger
+from ._sender import WebhookSender, build_items, plan_posts, trigger
 from ._server import FakeLettr, RecordedRequest
 from .events import (
     EVENT_MEANINGS,
@@ -56,5 +56,6 @@ __all__ = [
     "load_events",
     "make_event",
     "make_events",
+    "plan_posts",
     "trigger",
 ]

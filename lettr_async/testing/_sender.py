@@ -33,7 +33,7 @@ from ._delivery import (
 from ._oauth import TokenCache
 from .events import expand_event_names, make_event, with_fields
 
-__all__ = ["WebhookSender", "build_items", "trigger"]
+__all__ = ["WebhookSender", "build_items", "plan_posts", "trigger"]
 
 
 def _check_seconds(value: float, field: str, *, allow_zero: bool) -> None:
@@ -130,6 +130,28 @@ def build_items(
     return [with_fields(item, fields) for item in items] if fields else items
 
 
+def plan_posts(
+    items: Sequence[Mapping[str, Any]], batch_size: int = 1, repeat: int = 0
+) -> list[tuple[list[Mapping[str, Any]], int]]:
+    """The POSTs ``trigger`` makes, in order: ``(batch, repeat_number)`` pairs.
+
+    ``batch_size`` items per batch; each batch is followed by ``repeat``
+    identical copies (``repeat_number`` 1, 2...). ``ValueError`` names a bad
+    argument.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size: must be at least 1")
+    if repeat < 0:
+        raise ValueError("repeat: must not be negative")
+    if not items:
+        raise ValueError("events: nothing to deliver")
+    return [
+        (list(items[start : start + batch_size]), number)
+        for start in range(0, len(items), batch_size)
+        for number in range(repeat + 1)
+    ]
+
+
 async def trigger(
     endpoint: Endpoint | str,
     events: Iterable[Mapping[str, Any] | str],
@@ -141,7 +163,6 @@ async def trigger(
     retry_schedule: Sequence[float] | None = None,
     retry: bool = True,
     timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
-    on_send: Callable[[Sequence[Mapping[str, Any]], int], None] | None = None,
     on_attempt: Callable[[AttemptResult], None] | None = None,
 ) -> list[DeliveryReport]:
     """Deliver ``events`` to ``endpoint`` the way Lettr would; one report per POST, in order.
@@ -150,19 +171,12 @@ async def trigger(
     delivery items; ``fields`` override inner fields of every item
     (``{"rcpt_to": "x@example.com"}``). Items go ``batch_size`` per POST, one
     batch after the other; each batch is then sent ``repeat`` more times,
-    byte for byte (same ``event_id``\\ s), to exercise de-duplication.
-    ``on_send(items, repeat_number)`` runs before each POST (0 for the first
-    send of a batch) and ``on_attempt`` after every attempt. The other
-    options are ``WebhookSender``'s. ``report.delivered`` is true for a batch
-    the receiver accepted.
+    byte for byte (same ``event_id``\\ s), to exercise de-duplication
+    (``plan_posts`` gives the order). ``on_attempt`` runs after every
+    attempt. The other options are ``WebhookSender``'s.
+    ``report.delivered`` is true for a batch the receiver accepted.
     """
-    if batch_size < 1:
-        raise ValueError("batch_size: must be at least 1")
-    if repeat < 0:
-        raise ValueError("repeat: must not be negative")
-    items = build_items(events, fields)
-    if not items:
-        raise ValueError("events: nothing to deliver")
+    plan = plan_posts(build_items(events, fields), batch_size, repeat)
     sender = WebhookSender(
         endpoint,
         time_scale=time_scale,
@@ -170,12 +184,5 @@ async def trigger(
         retry=retry,
         timeout=timeout,
     )
-    reports: list[DeliveryReport] = []
     async with sender:
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            for number in range(repeat + 1):
-                if on_send is not None:
-                    on_send(batch, number)
-                reports.append(await sender.send(batch, on_attempt=on_attempt))
-    return reports
+        return [await sender.send(batch, on_attempt=on_attempt) for batch, _number in plan]
