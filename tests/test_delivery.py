@@ -11,14 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import socketserver
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
-from typing import Any
 from urllib.parse import unquote_plus
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import attrs
 import pytest
@@ -27,7 +22,6 @@ from aiohttp import web
 from lettr_async import AsyncLettr
 from lettr_async.events import (
     BounceEvent,
-    InMemoryDedupStore,
     WebhookEvent,
     parse_events,
 )
@@ -45,6 +39,7 @@ from lettr_async.testing._loopback import LoopbackSite
 from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
 from lettr_async.testing.events import event_type_of
 from lettr_async.types import EVENT_TYPES
+from tests import live_django
 from tests.helpers import closed_port
 
 pytestmark = pytest.mark.anyio
@@ -54,6 +49,7 @@ ATTEMPTS = len(DEFAULT_RETRY_SCHEDULE) + 1
 USER, PASSWORD = "lettr", "correct horse battery staple"
 CLIENT_ID, CLIENT_SECRET = "lettr-client", "client-secret-42"
 TOKEN = "issued-access-token"
+SIGNING_SECRET = "whsec_aiohttp_receiver_secret"
 
 
 @attrs.frozen
@@ -73,8 +69,10 @@ class Receiver:
     """An aiohttp app with the events package's handlers behind several routes.
 
     ``/hooks/basic`` (basic auth), ``/hooks/bearer`` (OAuth 2 bearer),
-    ``/hooks/open`` (no auth), ``/hooks/gone`` (always 410), ``/hooks/hang``
-    (never answers until ``release``) and ``/oauth/token`` (client
+    ``/hooks/open`` (no auth), ``/hooks/signed`` (``Lettr-Signature``),
+    ``/hooks/gone`` (always 410), ``/hooks/hang`` (never answers until
+    ``release``), ``/hooks/echo`` (a 500 echoing the ``Authorization``
+    header, a terminal escape and 10 kB) and ``/oauth/token`` (client
     credentials, Basic or form body). ``events[route]`` is what each
     handler was given, delivery by delivery.
     """
@@ -93,7 +91,9 @@ class Receiver:
             "basic": webhook_handler(self._handler("basic"), basic_auth=(USER, PASSWORD)),
             "bearer": webhook_handler(self._handler("bearer"), bearer_token=TOKEN),
             "open": webhook_handler(self._handler("open")),
+            "signed": webhook_handler(self._handler("signed"), signing_secret=SIGNING_SECRET),
             "gone": self._gone,
+            "echo": self._echo,
             "hang": self._hang,
         }
         for name, route in routes.items():
@@ -120,6 +120,10 @@ class Receiver:
 
     async def _gone(self, request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": "gone"}, status=410)
+
+    async def _echo(self, request: web.Request) -> web.StreamResponse:
+        told = request.headers.get("Authorization", "")
+        return web.Response(status=500, text=f"you said {told}\x1b]0;pwned\x07" + "y" * 10_000)
 
     async def _hang(self, request: web.Request) -> web.StreamResponse:
         await self.release.wait()
@@ -600,51 +604,11 @@ def test_make_event_extras_and_names() -> None:
 # ------------------------------------------------------------ Django receiver
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    """wsgiref's server, one thread per request (request threads joined on close)."""
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def django_live_server() -> Iterator[str]:
     """The events tests' Django app behind a real threaded WSGI server on 127.0.0.1."""
-    import django
-    from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.test import override_settings
-
-    from tests.events.django_app import settings as app_settings
-    from tests.events.django_app import urls
-
-    if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        settings.configure(**app_settings.BASE, **app_settings.OVERRIDES)
-    django.setup()
-    urls.recorder.reset()
-    store = urls.basic_view.lettr_receiver.dedup_store
-    assert isinstance(store, InMemoryDedupStore)
-    store.clear()
-    overrides = {**app_settings.OVERRIDES, "ALLOWED_HOSTS": ["127.0.0.1"]}
-    with override_settings(**overrides):
-        server = make_server(
-            "127.0.0.1",
-            0,
-            WSGIHandler(),
-            server_class=_ThreadingWSGIServer,
-            handler_class=_QuietHandler,
-        )
-        thread = threading.Thread(target=server.serve_forever, name="django-live", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
-            urls.recorder.reset()
+    with live_django.django_live_server() as base_url:
+        yield base_url
 
 
 def test_django_receiver_end_to_end(fake_thread: FakeLettr, django_live_server: str) -> None:

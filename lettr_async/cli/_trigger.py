@@ -273,9 +273,13 @@ def trigger_command(
     if not events and from_file is None:
         raise usage_error("events: give event types, `all`, or --from-file")
     try:
+        named = build_items(events)
+    except ValueError as exc:
+        raise usage_error(f"events: {exc}") from None
+    try:
         file_items = _read_file(from_file) if from_file else []
         plan = plan_posts(
-            build_items([*file_items, *events], _parse_fields(fields)), batch_size, repeat
+            build_items([*file_items, *named], _parse_fields(fields)), batch_size, repeat
         )
         sender = WebhookSender(
             endpoint, time_scale=time_scale, retry=not no_retry, timeout=attempt_timeout
