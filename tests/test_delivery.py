@@ -29,11 +29,17 @@ from lettr_async.events.aiohttp import webhook_handler
 from lettr_async.testing import (
     DEFAULT_RETRY_SCHEDULE,
     DEFAULT_TIME_SCALE,
+    MAX_ANSWER_BYTES,
     USER_AGENT,
+    AttemptResult,
     DeliveryReport,
+    Endpoint,
     FakeLettr,
+    WebhookSender,
     make_event,
     make_events,
+    plan_posts,
+    trigger,
 )
 from lettr_async.testing._loopback import LoopbackSite
 from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
@@ -650,3 +656,114 @@ def test_django_receiver_end_to_end(fake_thread: FakeLettr, django_live_server: 
     assert [e.recipient for e in calls[0]] == ["ann@example.com", "bob@example.com"]
     assert fake_thread.webhooks[good["id"]]["last_status"] == "success"
     assert fake_thread.webhooks[bad["id"]]["last_status"] == "failure"
+
+
+# ----------------------------------------------- trigger: the engine, public
+
+
+async def test_trigger_signs_batches_repeats_and_reports_every_attempt(
+    receiver: Receiver,
+) -> None:
+    seen: list[AttemptResult] = []
+    endpoint = Endpoint(receiver.url("/hooks/signed"), signing_secret=SIGNING_SECRET)
+
+    reports = await trigger(
+        endpoint,
+        ["delivery", "bounce", "engagament.click"],
+        batch_size=2,
+        repeat=1,
+        fields={"rcpt_to": "Zoe@Example.com"},
+        on_attempt=seen.append,
+    )
+
+    assert [r.attempts for r in reports] == [((200, None),)] * 4
+    assert all(r.delivered and r.webhook_id is None for r in reports)
+    assert len(seen) == 4
+    assert all(result.number == 1 and result.latency >= 0 for result in seen)
+    bodies = [s.body for s in receiver.seen_by("signed")]
+    assert len(bodies) == 4
+    assert bodies[0] == bodies[1]  # a repeat is byte for byte the same
+    assert bodies[2] == bodies[3]
+    assert bodies[0] != bodies[2]
+    batches = receiver.events["signed"]  # the repeats were duplicates: dropped
+    assert [types_of(b) for b in batches] == [
+        ["message.delivery", "message.bounce"],
+        ["engagement.click"],
+    ]
+    assert {e.raw_rcpt_to for b in batches for e in b} == {"Zoe@Example.com"}
+    assert plan_posts(["a", "b", "c"], 2, 1) == [  # type: ignore[list-item]
+        (["a", "b"], 0),
+        (["a", "b"], 1),
+        (["c"], 0),
+        (["c"], 1),
+    ]
+
+
+async def test_trigger_retries_on_the_scaled_schedule_and_stops_on_410(
+    receiver: Receiver,
+) -> None:
+    failing = Endpoint(
+        receiver.url("/hooks/basic"), auth_type="basic", auth_username=USER, auth_password="no"
+    )
+    (refused,) = await trigger(failing, ["delivery"], time_scale=SCALE)
+    (gone,) = await trigger(receiver.url("/hooks/gone"), ["delivery"], time_scale=1.0)
+    (once,) = await trigger(failing, ["delivery"], retry=False)
+
+    assert [r.delay for r in refused.results] == [0.0] + [d * SCALE for d in DEFAULT_RETRY_SCHEDULE]
+    assert refused.attempts == ((401, None),) * ATTEMPTS
+    assert (gone.attempts, gone.disabled, gone.delivered) == (((410, None),), True, False)
+    assert once.attempts == ((401, None),)
+
+
+async def test_fake_deliver_reports_through_the_same_engine(
+    fake: FakeLettr, receiver: Receiver
+) -> None:
+    fake.add_webhook(name="Echo", url=receiver.url("/hooks/echo"))
+    (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
+    (result,) = report.results
+    assert (result.status, result.answer_truncated) == (500, True)
+    assert result.answer.startswith("you said \x1b]0;pwned\x07y")
+    assert len(result.answer) == MAX_ANSWER_BYTES
+
+
+async def test_sender_settings_are_checked_before_sending() -> None:
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: WebhookSender("ftp://example.com/"), "url: must be an absolute"),
+        (lambda: WebhookSender(Endpoint("http://h/", auth_type="digest")), "auth_type"),
+        (lambda: WebhookSender(Endpoint("http://h/", auth_type="basic")), "auth_username"),
+        (
+            lambda: WebhookSender(
+                Endpoint("http://h/", auth_type="oauth2", oauth_token_url="http://t/")
+            ),
+            "oauth_client_id",
+        ),
+        (lambda: WebhookSender("http://h/", time_scale=float("nan")), "time_scale"),
+        (lambda: WebhookSender("http://h/", timeout=0), "timeout"),
+        (lambda: WebhookSender("http://h/", retry_schedule=[-1.0]), "retry_schedule"),
+    ]
+    for build, field in cases:
+        with pytest.raises(ValueError, match=field):
+            build()
+    with pytest.raises(ValueError, match="batch_size"):
+        await trigger("http://h/", ["delivery"], batch_size=0)
+    with pytest.raises(ValueError, match="repeat"):
+        await trigger("http://h/", ["delivery"], repeat=-1)
+    with pytest.raises(ValueError, match="nothing to deliver"):
+        await trigger("http://h/", [])
+    with pytest.raises(RuntimeError, match="async with"):
+        await WebhookSender("http://h/").send([])
+
+
+def test_endpoint_repr_hides_secrets() -> None:
+    endpoint = Endpoint(
+        "https://user:url-pass@h.example/x",
+        auth_type="oauth2",
+        oauth_token_url="https://id:token-url-pass@t.example/token",
+        oauth_client_id="client",
+        oauth_client_secret=CLIENT_SECRET,
+        signing_secret=SIGNING_SECRET,
+    )
+    text = repr(endpoint)
+    for secret in ("url-pass", "token-url-pass", CLIENT_SECRET, SIGNING_SECRET):
+        assert secret not in text
+    assert "https://***@h.example/x" in text
