@@ -691,12 +691,8 @@ async def test_trigger_signs_batches_repeats_and_reports_every_attempt(
         ["engagement.click"],
     ]
     assert {e.raw_rcpt_to for b in batches for e in b} == {"Zoe@Example.com"}
-    assert plan_posts(["a", "b", "c"], 2, 1) == [  # type: ignore[list-item]
-        (["a", "b"], 0),
-        (["a", "b"], 1),
-        (["c"], 0),
-        (["c"], 1),
-    ]
+    a, b, c = ({"msys": {"message_event": {"event_id": n}}} for n in "abc")
+    assert plan_posts([a, b, c], 2, 1) == [([a, b], 0), ([a, b], 1), ([c], 0), ([c], 1)]
 
 
 async def test_trigger_retries_on_the_scaled_schedule_and_stops_on_410(
