@@ -763,3 +763,5 @@ def test_endpoint_repr_hides_secrets() -> None:
     for secret in ("url-pass", "token-url-pass", CLIENT_SECRET, SIGNING_SECRET):
         assert secret not in text
     assert "https://***@h.example/x" in text
+    # What reports mask: passwords in either URL too.
+    assert {"url-pass", "token-url-pass", CLIENT_SECRET, SIGNING_SECRET} <= set(endpoint.secrets())

@@ -30,7 +30,7 @@ _FAIL_ON = {
     "any-disabled": {"failing", "disabled"},
     "never": set(),
 }
-_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
 def classify(webhook: Webhook) -> str:
@@ -57,16 +57,18 @@ def _seconds_since(when: datetime | None, now: datetime) -> int | None:
 
 
 def _age(seconds: int | None) -> str:
-    """``3d 4h ago``: the two largest units, or ``never``."""
+    """``3d 4h ago``: the largest unit and the next one, or ``never``."""
     if seconds is None:
         return "never"
-    parts: list[str] = []
-    for unit, size in _UNITS:
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-        if len(parts) == 2:
+    units = _UNITS[-1:]
+    for index, (_unit, size) in enumerate(_UNITS):
+        if seconds >= size:
+            units = _UNITS[index : index + 2]
             break
+    parts: list[str] = []
+    for unit, size in units:
+        parts.append(f"{seconds // size}{unit}")
+        seconds %= size
     return " ".join(parts) + " ago"
 
 

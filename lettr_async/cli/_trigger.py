@@ -24,6 +24,7 @@ from ..models import mask_url_credentials
 from ..testing import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_TIME_SCALE,
+    MAX_EVENTS_FILE_BYTES,
     AttemptResult,
     DeliveryReport,
     Endpoint,
@@ -33,7 +34,6 @@ from ..testing import (
     load_events,
     plan_posts,
 )
-from ..testing.events import MAX_EVENTS_FILE_BYTES
 from ._context import get_settings
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CliError
 from ._output import terminal_safe, to_json

@@ -30,6 +30,7 @@ from ._server import FakeLettr, RecordedRequest
 from .events import (
     EVENT_MEANINGS,
     FAMILY_BY_CATEGORY,
+    MAX_EVENTS_FILE_BYTES,
     event_type_of,
     load_events,
     make_event,
@@ -43,6 +44,7 @@ __all__ = [
     "EVENT_MEANINGS",
     "FAMILY_BY_CATEGORY",
     "MAX_ANSWER_BYTES",
+    "MAX_EVENTS_FILE_BYTES",
     "USER_AGENT",
     "AttemptResult",
     "DeliveryReport",

@@ -27,7 +27,7 @@ import attrs
 from lettr_async.events import SIGNATURE_HEADER, sign_payload
 from lettr_async.models import mask_url_credentials
 
-from ._oauth import TokenCache, TokenError, TokenKey, b64, read_bounded
+from ._oauth import TokenCache, TokenError, TokenKey, b64, post_bounded
 
 __all__ = [
     "DEFAULT_ATTEMPT_TIMEOUT",
@@ -88,6 +88,13 @@ def _url_repr(url: str) -> str:
     return repr(mask_url_credentials(url))
 
 
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
 def _check_url(value: str | None, field: str) -> None:
     if not value:
         raise ValueError(f"{field}: a URL is required")
@@ -141,6 +148,7 @@ class Endpoint:
     def secrets(self) -> list[str]:
         """Every secret value this endpoint holds, to mask in reports."""
         values = [self.auth_password, self.oauth_client_secret, self.signing_secret]
+        values += [_url_password(self.url), _url_password(self.oauth_token_url or "")]
         if self.auth_type == "basic":
             values.append(b64(f"{self.auth_username or ''}:{self.auth_password or ''}"))
         return [value for value in values if value]
@@ -305,15 +313,9 @@ async def _attempt(
         if endpoint.signing_secret:
             headers[SIGNATURE_HEADER] = sign_payload(body, endpoint.signing_secret)
         started = time.perf_counter()  # the token request is not the receiver's latency
-        async with session.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            allow_redirects=False,
-        ) as response:
-            raw, truncated = await read_bounded(response, MAX_ANSWER_BYTES)
-            status = response.status
+        status, raw, truncated = await post_bounded(
+            session, endpoint.url, body, headers, timeout, MAX_ANSWER_BYTES
+        )
     except TokenError as exc:
         return failed(str(exc))
     except asyncio.TimeoutError:

@@ -15,7 +15,8 @@ import asyncio
 import base64
 import math
 import time
-from typing import Final, Literal
+from collections.abc import Mapping
+from typing import Any, Final, Literal
 from urllib.parse import quote_plus
 
 import aiohttp
@@ -23,7 +24,7 @@ import attrs
 
 from .._converter import loads_json
 
-__all__ = ["MAX_TOKEN_ANSWER_BYTES", "TokenCache", "TokenError", "b64", "read_bounded"]
+__all__ = ["MAX_TOKEN_ANSWER_BYTES", "TokenCache", "TokenError", "b64", "post_bounded"]
 
 MAX_TOKEN_ANSWER_BYTES: Final = 64 * 1024
 """The most of a token endpoint's answer that is read; a longer one is refused."""
@@ -48,18 +49,34 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of a (decompressed) body, and whether there was more.
+async def post_bounded(
+    session: aiohttp.ClientSession,
+    url: str,
+    data: Any,
+    headers: Mapping[str, str],
+    timeout: float,
+    limit: int,
+) -> tuple[int, bytes, bool]:
+    """POST without following redirects; the status, at most ``limit`` body bytes, and
+    whether there was more.
 
     Why: a receiver or token endpoint may answer with gigabytes; only the
-    start is kept, and the rest is never read (the connection is dropped).
+    start of the (decompressed) body is kept, and the rest is never read
+    (the connection is dropped). Network failures and timeouts propagate.
     """
-    kept = bytearray()
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        kept += chunk
-        if len(kept) > limit:
-            return bytes(kept[:limit]), True
-    return bytes(kept), False
+    async with session.post(
+        url,
+        data=data,
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        allow_redirects=False,
+    ) as response:
+        kept = bytearray()
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            kept += chunk
+            if len(kept) > limit:
+                return response.status, bytes(kept[:limit]), True
+        return response.status, bytes(kept), False
 
 
 class TokenCache:
@@ -107,15 +124,9 @@ class TokenCache:
         else:
             form.update(client_id=client_id, client_secret=secret)
         try:
-            async with session.post(
-                url,
-                data=form,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                allow_redirects=False,
-            ) as response:
-                raw, too_long = await read_bounded(response, MAX_TOKEN_ANSWER_BYTES)
-                status = response.status
+            status, raw, too_long = await post_bounded(
+                session, url, form, headers, timeout, MAX_TOKEN_ANSWER_BYTES
+            )
         except asyncio.TimeoutError:
             raise TokenError(f"token request timed out after {timeout:g} s") from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:

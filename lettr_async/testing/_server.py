@@ -415,6 +415,8 @@ class FakeLettr:
         Every attempt updates ``last_status`` and ``last_successful_at`` /
         ``last_failure_at``. Returns one report per webhook delivered to.
         Must run on the loop the fake serves on; see ``deliver_sync``.
+        Sending is done by ``trigger``'s engine (one implementation of Lettr's
+        envelope, auth, retries and bounded reading of receivers' answers).
         """
         scale = self.delivery_time_scale if time_scale is None else time_scale
         reports = await self._deliverer.deliver(

@@ -100,7 +100,7 @@ def test_table_orders_failing_first_and_masks_urls(invoke: Invoke, states: dict[
     by_name = {line.split()[2]: line for line in lines[2:8]}
     assert "https://***@hooks.example.com/old" in by_name["old-failure"]
     assert "3d 1h ago" in by_name["old-failure"]  # since the last failure
-    assert "5d ago" in by_name["old-failure"]  # since the last success
+    assert "5d 0h ago" in by_name["old-failure"]  # since the last success
     assert "2h 30m ago" in by_name["recent-failure"]
     assert by_name["alpha-new"].count("never") == 2
     assert lines[-1] == "2 failing, 2 disabled, 2 healthy."
