@@ -68,6 +68,34 @@ def usage_error(message: str) -> CliError:
     return CliError(message, EXIT_USAGE, {"type": "UsageError"})
 
 
+_USED_BY = {
+    "auth_username": "basic",
+    "auth_password": "basic",
+    "oauth_token_url": "oauth2",
+    "oauth_client_id": "oauth2",
+    "oauth_client_secret": "oauth2",
+}
+
+
+def _credentials_for(auth_type: str, **given: str | None) -> dict[str, str | None]:
+    """The credentials ``auth_type`` uses; the others are dropped.
+
+    One given on the command line for another auth type is a usage error
+    (a forgotten ``--auth-type``); one from the environment is ignored, as
+    ``$LETTR_AUTH_PASSWORD`` may be exported for ``create``.
+    """
+    ctx = click.get_current_context()
+    kept: dict[str, str | None] = {}
+    for name, value in given.items():
+        if _USED_BY[name] == auth_type:
+            kept[name] = value
+        elif value is not None and (
+            ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        ):
+            raise usage_error(f"{name}: needs --auth-type {_USED_BY[name]}")
+    return kept
+
+
 def _parse_fields(values: Sequence[str]) -> dict[str, Any]:
     """``--field key=value`` pairs; a value starting with ``{`` or ``[`` is JSON."""
     fields: dict[str, Any] = {}
@@ -256,20 +284,15 @@ def trigger_command(
           --auth-type basic --auth-username lettr    # password from $LETTR_AUTH_PASSWORD
     """
     as_json = as_json or get_settings().json
-    if auth_type != "basic" and (auth_username or auth_password):
-        raise usage_error("auth_username: given, but --auth-type is not basic")
-    if auth_type != "oauth2" and (oauth_token_url or oauth_client_id or oauth_client_secret):
-        raise usage_error("oauth_token_url: OAuth2 options given, but --auth-type is not oauth2")
-    endpoint = Endpoint(
-        url,
-        auth_type=auth_type,
+    credentials = _credentials_for(
+        auth_type,
         auth_username=auth_username,
         auth_password=auth_password,
         oauth_token_url=oauth_token_url,
         oauth_client_id=oauth_client_id,
         oauth_client_secret=oauth_client_secret,
-        signing_secret=signing_secret,
     )
+    endpoint = Endpoint(url, auth_type=auth_type, signing_secret=signing_secret, **credentials)
     if not events and from_file is None:
         raise usage_error("events: give event types, `all`, or --from-file")
     try:

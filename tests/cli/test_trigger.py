@@ -287,9 +287,12 @@ async def test_fields_files_and_names(receiver: Receiver, tmp_path: Path) -> Non
 
 @pytest.mark.anyio
 async def test_signature_is_checked_and_failures_exit_1(receiver: Receiver) -> None:
+    # Credentials exported for other commands are ignored when --auth-type does not use them.
+    exported = {"LETTR_AUTH_PASSWORD": PASSWORD, "LETTR_OAUTH_CLIENT_SECRET": CLIENT_SECRET}
     good = await trigger_in_thread(
-        "delivery", "--to", receiver.url("/hooks/signed"), "--signing-secret", SIGNING_SECRET
-    )
+        "delivery", "--to", receiver.url("/hooks/signed"), "--signing-secret", SIGNING_SECRET,
+        env=exported,
+    )  # fmt: skip
     bad = await trigger_in_thread(
         "delivery", "--to", receiver.url("/hooks/signed"), "--signing-secret", "not-it",
         "--time-scale", "0", "--json",
@@ -304,6 +307,7 @@ async def test_signature_is_checked_and_failures_exit_1(receiver: Receiver) -> N
     assert len(receiver.events["signed"]) == 1
     for seen in receiver.seen_by("signed"):
         assert seen.headers["Lettr-Signature"].startswith("t=")
+        assert "Authorization" not in seen.headers
 
 
 @pytest.mark.parametrize(
@@ -315,7 +319,9 @@ async def test_signature_is_checked_and_failures_exit_1(receiver: Receiver) -> N
         (["bounce", "--to", "http://h/", "--auth-type", "basic", "--auth-username", "u"],
          "--auth-password: required with auth_type basic"),
         (["bounce", "--to", "http://h/", "--auth-username", "u"],
-         "--auth-username: given, but --auth-type is not basic"),
+         "--auth-username: needs --auth-type basic"),
+        (["bounce", "--to", "http://h/", "--oauth-client-secret", "s"],
+         "--oauth-client-secret: needs --auth-type oauth2"),
         (["bounce", "--to", "http://h/", "--auth-type", "oauth2", "--oauth-client-id", "c",
           "--oauth-client-secret", "s"], "--oauth-token-url: a URL is required"),
         (["bounce", "--to", "http://h/", "--field", "no-equals"], "--field: expected key=value"),
