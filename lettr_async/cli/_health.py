@@ -18,7 +18,7 @@ import click
 
 from ..models import Webhook, mask_url_credentials
 from ._context import get_settings, run_client
-from ._errors import EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK
+from ._errors import EXIT_FAILURE, EXIT_OK
 from ._output import _table as render_rows
 from ._output import to_json
 
@@ -30,6 +30,14 @@ _FAIL_ON = {
     "any-disabled": {"failing", "disabled"},
     "never": set(),
 }
+_EXIT_HELP = (
+    "\b\nExit codes:\n"
+    "  0  healthy, as --fail-on defines it\n"
+    "  1  unhealthy, as --fail-on defines it\n"
+    "  2  usage error\n"
+    "  3  the API answered with an error\n"
+    "  4  network error or timeout"
+)
 _UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
@@ -112,7 +120,7 @@ def _render(documents: Sequence[dict[str, Any]], counts: dict[str, int]) -> str:
     return f"{render_rows(headers, rows)}\n\n{summary}."
 
 
-@click.command("health", epilog=EXIT_CODES_HELP)
+@click.command("health", epilog=_EXIT_HELP)
 @click.option(
     "--fail-on",
     type=click.Choice(sorted(_FAIL_ON)),

@@ -1,9 +1,10 @@
 """``lettr-webhooks trigger``: fire realistic events at a receiver, Lettr's way.
 
-A thin shell over ``lettr_async.testing.trigger`` (the engine
-``FakeLettr.deliver`` uses): options become an ``Endpoint`` and items, each
-attempt is printed as it happens (or collected into one ``--json``
-document), and the exit status says whether every delivery was accepted.
+A thin shell over ``lettr_async.testing``'s ``WebhookSender`` and
+``plan_posts`` (what ``trigger()`` runs; the engine ``FakeLettr.deliver``
+uses): options become an ``Endpoint`` and items, each attempt is printed as
+it happens (or collected into one ``--json`` document), and the exit status
+says whether every POST was accepted.
 Nothing here talks to Lettr's API; only ``--to`` and ``--oauth-token-url``
 are contacted. Secrets come from options or environment variables and are
 never printed: the engine masks them in receivers' answers and errors.
@@ -38,14 +39,14 @@ from ._context import get_settings
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CliError
 from ._output import terminal_safe, to_json
 
-__all__ = ["event_label", "trigger_command", "usage_error"]
+__all__ = ["trigger_command", "usage_error"]
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ANSWER_SHOWN = 200
 _OPTION_OF = {"url": "--to", "timeout": "--attempt-timeout", "events": "EVENT"}
 
 
-def event_label(item: Mapping[str, Any]) -> str:
+def _event_label(item: Mapping[str, Any]) -> str:
     """An item's canonical type, or ``family.type`` for types this SDK does not know."""
     known = event_type_of(item)
     if known is not None:
@@ -140,7 +141,7 @@ def _delivery_document(
     items: Sequence[Mapping[str, Any]], repeat: int, report: DeliveryReport
 ) -> dict[str, Any]:
     return {
-        "events": [{"type": event_label(i), "event_id": _event_id(i)} for i in items],
+        "events": [{"type": _event_label(i), "event_id": _event_id(i)} for i in items],
         "repeat": repeat,
         "accepted": report.delivered,
         "gone": report.disabled,
@@ -165,7 +166,7 @@ def _attempt_line(result: AttemptResult) -> str:
 
 
 def _send_line(items: Sequence[Mapping[str, Any]], repeat: int, number: int) -> str:
-    labels = [f"{event_label(i)} (event_id {_event_id(i)})" for i in items]
+    labels = [f"{_event_label(i)} (event_id {_event_id(i)})" for i in items]
     again = f" (repeat {repeat}, same event_id)" if repeat else ""
     return terminal_safe(f"POST {number}{again}: {', '.join(labels)}")
 
@@ -209,14 +210,22 @@ def _verdict(report: DeliveryReport) -> str:
     show_default=True,
     help="The authentication the receiver expects.",
 )
-@click.option("--auth-username", envvar="LETTR_AUTH_USERNAME", help="Basic auth user name.")
+@click.option(
+    "--auth-username",
+    envvar="LETTR_AUTH_USERNAME",
+    help="Basic auth user name (or $LETTR_AUTH_USERNAME).",
+)
 @click.option(
     "--auth-password",
     envvar="LETTR_AUTH_PASSWORD",
     help="Basic auth password (or $LETTR_AUTH_PASSWORD). Never printed.",
 )
 @click.option("--oauth-token-url", metavar="URL", help="OAuth2 client-credentials token URL.")
-@click.option("--oauth-client-id", envvar="LETTR_OAUTH_CLIENT_ID", help="OAuth2 client id.")
+@click.option(
+    "--oauth-client-id",
+    envvar="LETTR_OAUTH_CLIENT_ID",
+    help="OAuth2 client id (or $LETTR_OAUTH_CLIENT_ID).",
+)
 @click.option(
     "--oauth-client-secret",
     envvar="LETTR_OAUTH_CLIENT_SECRET",
@@ -233,8 +242,8 @@ def _verdict(report: DeliveryReport) -> str:
     type=click.FloatRange(min=0),
     default=DEFAULT_TIME_SCALE,
     show_default=True,
-    help="Factor on Lettr's retry schedule (0, 1 min, 5 min, 30 min, 2 h, 8 h, 24 h); "
-    "1 is real time.",
+    help="Factor on Lettr's retry schedule (at once, then 1 min, 5 min, 30 min, 2 h, 8 h, "
+    "24 h); 1 is real time.",
 )
 @click.option("--no-retry", is_flag=True, help="One attempt per POST.")
 @click.option(
