@@ -11,14 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import socketserver
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
-from typing import Any
 from urllib.parse import unquote_plus
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import attrs
 import pytest
@@ -27,7 +22,6 @@ from aiohttp import web
 from lettr_async import AsyncLettr
 from lettr_async.events import (
     BounceEvent,
-    InMemoryDedupStore,
     WebhookEvent,
     parse_events,
 )
@@ -35,15 +29,23 @@ from lettr_async.events.aiohttp import webhook_handler
 from lettr_async.testing import (
     DEFAULT_RETRY_SCHEDULE,
     DEFAULT_TIME_SCALE,
+    MAX_ANSWER_BYTES,
     USER_AGENT,
+    AttemptResult,
     DeliveryReport,
+    Endpoint,
     FakeLettr,
+    WebhookSender,
     make_event,
     make_events,
+    plan_posts,
+    trigger,
 )
 from lettr_async.testing._loopback import LoopbackSite
+from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
 from lettr_async.testing.events import event_type_of
 from lettr_async.types import EVENT_TYPES
+from tests import live_django
 from tests.helpers import closed_port
 
 pytestmark = pytest.mark.anyio
@@ -53,6 +55,7 @@ ATTEMPTS = len(DEFAULT_RETRY_SCHEDULE) + 1
 USER, PASSWORD = "lettr", "correct horse battery staple"
 CLIENT_ID, CLIENT_SECRET = "lettr-client", "client-secret-42"
 TOKEN = "issued-access-token"
+SIGNING_SECRET = "whsec_aiohttp_receiver_secret"
 
 
 @attrs.frozen
@@ -72,8 +75,10 @@ class Receiver:
     """An aiohttp app with the events package's handlers behind several routes.
 
     ``/hooks/basic`` (basic auth), ``/hooks/bearer`` (OAuth 2 bearer),
-    ``/hooks/open`` (no auth), ``/hooks/gone`` (always 410), ``/hooks/hang``
-    (never answers until ``release``) and ``/oauth/token`` (client
+    ``/hooks/open`` (no auth), ``/hooks/signed`` (``Lettr-Signature``),
+    ``/hooks/gone`` (always 410), ``/hooks/hang`` (never answers until
+    ``release``), ``/hooks/echo`` (a 500 echoing the ``Authorization``
+    header, a terminal escape and 10 kB) and ``/oauth/token`` (client
     credentials, Basic or form body). ``events[route]`` is what each
     handler was given, delivery by delivery.
     """
@@ -92,7 +97,9 @@ class Receiver:
             "basic": webhook_handler(self._handler("basic"), basic_auth=(USER, PASSWORD)),
             "bearer": webhook_handler(self._handler("bearer"), bearer_token=TOKEN),
             "open": webhook_handler(self._handler("open")),
+            "signed": webhook_handler(self._handler("signed"), signing_secret=SIGNING_SECRET),
             "gone": self._gone,
+            "echo": self._echo,
             "hang": self._hang,
         }
         for name, route in routes.items():
@@ -119,6 +126,10 @@ class Receiver:
 
     async def _gone(self, request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": "gone"}, status=410)
+
+    async def _echo(self, request: web.Request) -> web.StreamResponse:
+        told = request.headers.get("Authorization", "")
+        return web.Response(status=500, text=f"you said {told}\x1b]0;pwned\x07" + "y" * 10_000)
 
     async def _hang(self, request: web.Request) -> web.StreamResponse:
         await self.release.wait()
@@ -423,7 +434,7 @@ async def test_only_enabled_subscribed_webhooks_get_events(
 
 
 async def test_connection_refused_is_retried_per_schedule(fake: FakeLettr) -> None:
-    fake.add_webhook(name="Down", url=f"http://127.0.0.1:{closed_port()}/hooks")
+    hook = fake.add_webhook(name="Down", url=f"http://127.0.0.1:{closed_port()}/hooks")
 
     (report,) = await fake.deliver("message.delivery", retry_schedule=[0.0, 0.0])
 
@@ -432,7 +443,8 @@ async def test_connection_refused_is_retried_per_schedule(fake: FakeLettr) -> No
         assert status is None
         assert error is not None
         assert error.startswith("ClientConnectorError")
-    assert fake.webhooks[report.webhook_id]["last_status"] == "failure"
+    assert report.webhook_id == hook["id"]
+    assert fake.webhooks[hook["id"]]["last_status"] == "failure"
 
 
 async def test_timeout_counts_as_failure(fake: FakeLettr, receiver: Receiver) -> None:
@@ -504,10 +516,20 @@ async def test_a_hostile_token_endpoint_is_a_failed_attempt(
     fake: FakeLettr, receiver: Receiver
 ) -> None:
     _oauth_hook(fake, receiver, "/oauth/hostile")
-    receiver.hostile_token_body = b"[" * 200_000  # RecursionError in json.loads, any Python
+    receiver.hostile_token_body = b"[" * 60_000  # RecursionError in json.loads, any Python
     (report,) = await fake.deliver(["message.delivery"], retry_schedule=[0.0])
     assert report.attempts == ((None, "token endpoint answered with invalid JSON"),) * 2
     assert not report.delivered
+
+
+async def test_a_huge_token_answer_is_refused_unread(fake: FakeLettr, receiver: Receiver) -> None:
+    _oauth_hook(fake, receiver, "/oauth/hostile")
+    padding = b" " * MAX_TOKEN_ANSWER_BYTES
+    receiver.hostile_token_body = b'{"access_token": "' + TOKEN.encode() + b'"}' + padding
+    (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
+    expected = f"token endpoint answer is over {MAX_TOKEN_ANSWER_BYTES} bytes"
+    assert report.attempts == ((None, expected),)
+    assert receiver.seen_by("bearer") == []
 
 
 @pytest.mark.parametrize(
@@ -588,51 +610,11 @@ def test_make_event_extras_and_names() -> None:
 # ------------------------------------------------------------ Django receiver
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    """wsgiref's server, one thread per request (request threads joined on close)."""
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def django_live_server() -> Iterator[str]:
     """The events tests' Django app behind a real threaded WSGI server on 127.0.0.1."""
-    import django
-    from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.test import override_settings
-
-    from tests.events.django_app import settings as app_settings
-    from tests.events.django_app import urls
-
-    if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        settings.configure(**app_settings.BASE, **app_settings.OVERRIDES)
-    django.setup()
-    urls.recorder.reset()
-    store = urls.basic_view.lettr_receiver.dedup_store
-    assert isinstance(store, InMemoryDedupStore)
-    store.clear()
-    overrides = {**app_settings.OVERRIDES, "ALLOWED_HOSTS": ["127.0.0.1"]}
-    with override_settings(**overrides):
-        server = make_server(
-            "127.0.0.1",
-            0,
-            WSGIHandler(),
-            server_class=_ThreadingWSGIServer,
-            handler_class=_QuietHandler,
-        )
-        thread = threading.Thread(target=server.serve_forever, name="django-live", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
-            urls.recorder.reset()
+    with live_django.django_live_server() as base_url:
+        yield base_url
 
 
 def test_django_receiver_end_to_end(fake_thread: FakeLettr, django_live_server: str) -> None:
@@ -674,3 +656,112 @@ def test_django_receiver_end_to_end(fake_thread: FakeLettr, django_live_server: 
     assert [e.recipient for e in calls[0]] == ["ann@example.com", "bob@example.com"]
     assert fake_thread.webhooks[good["id"]]["last_status"] == "success"
     assert fake_thread.webhooks[bad["id"]]["last_status"] == "failure"
+
+
+# ----------------------------------------------- trigger: the engine, public
+
+
+async def test_trigger_signs_batches_repeats_and_reports_every_attempt(
+    receiver: Receiver,
+) -> None:
+    seen: list[AttemptResult] = []
+    endpoint = Endpoint(receiver.url("/hooks/signed"), signing_secret=SIGNING_SECRET)
+
+    reports = await trigger(
+        endpoint,
+        ["delivery", "bounce", "engagament.click"],
+        batch_size=2,
+        repeat=1,
+        fields={"rcpt_to": "Zoe@Example.com"},
+        on_attempt=seen.append,
+    )
+
+    assert [r.attempts for r in reports] == [((200, None),)] * 4
+    assert all(r.delivered and r.webhook_id is None for r in reports)
+    assert len(seen) == 4
+    assert all(result.number == 1 and result.latency >= 0 for result in seen)
+    bodies = [s.body for s in receiver.seen_by("signed")]
+    assert len(bodies) == 4
+    assert bodies[0] == bodies[1]  # a repeat is byte for byte the same
+    assert bodies[2] == bodies[3]
+    assert bodies[0] != bodies[2]
+    batches = receiver.events["signed"]  # the repeats were duplicates: dropped
+    assert [types_of(b) for b in batches] == [
+        ["message.delivery", "message.bounce"],
+        ["engagement.click"],
+    ]
+    assert {e.raw_rcpt_to for b in batches for e in b} == {"Zoe@Example.com"}
+    a, b, c = ({"msys": {"message_event": {"event_id": n}}} for n in "abc")
+    assert plan_posts([a, b, c], 2, 1) == [([a, b], 0), ([a, b], 1), ([c], 0), ([c], 1)]
+
+
+async def test_trigger_retries_on_the_scaled_schedule_and_stops_on_410(
+    receiver: Receiver,
+) -> None:
+    failing = Endpoint(
+        receiver.url("/hooks/basic"), auth_type="basic", auth_username=USER, auth_password="no"
+    )
+    (refused,) = await trigger(failing, ["delivery"], time_scale=SCALE)
+    (gone,) = await trigger(receiver.url("/hooks/gone"), ["delivery"], time_scale=1.0)
+    (once,) = await trigger(failing, ["delivery"], retry=False)
+
+    assert [r.delay for r in refused.results] == [0.0] + [d * SCALE for d in DEFAULT_RETRY_SCHEDULE]
+    assert refused.attempts == ((401, None),) * ATTEMPTS
+    assert (gone.attempts, gone.disabled, gone.delivered) == (((410, None),), True, False)
+    assert once.attempts == ((401, None),)
+
+
+async def test_fake_deliver_reports_through_the_same_engine(
+    fake: FakeLettr, receiver: Receiver
+) -> None:
+    fake.add_webhook(name="Echo", url=receiver.url("/hooks/echo"))
+    (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
+    (result,) = report.results
+    assert (result.status, result.answer_truncated) == (500, True)
+    assert result.answer.startswith("you said \x1b]0;pwned\x07y")
+    assert len(result.answer) == MAX_ANSWER_BYTES
+
+
+async def test_sender_settings_are_checked_before_sending() -> None:
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: WebhookSender("ftp://example.com/"), "url: must be an absolute"),
+        (lambda: WebhookSender(Endpoint("http://h/", auth_type="digest")), "auth_type"),
+        (lambda: WebhookSender(Endpoint("http://h/", auth_type="basic")), "auth_username"),
+        (
+            lambda: WebhookSender(
+                Endpoint("http://h/", auth_type="oauth2", oauth_token_url="http://t/")
+            ),
+            "oauth_client_id",
+        ),
+        (lambda: WebhookSender("http://h/", time_scale=float("nan")), "time_scale"),
+        (lambda: WebhookSender("http://h/", timeout=0), "timeout"),
+        (lambda: WebhookSender("http://h/", retry_schedule=[-1.0]), "retry_schedule"),
+    ]
+    for build, field in cases:
+        with pytest.raises(ValueError, match=field):
+            build()
+    with pytest.raises(ValueError, match="batch_size"):
+        await trigger("http://h/", ["delivery"], batch_size=0)
+    with pytest.raises(ValueError, match="repeat"):
+        await trigger("http://h/", ["delivery"], repeat=-1)
+    with pytest.raises(ValueError, match="nothing to deliver"):
+        await trigger("http://h/", [])
+    with pytest.raises(RuntimeError, match="async with"):
+        await WebhookSender("http://h/").send([])
+
+
+def test_endpoint_repr_hides_secrets() -> None:
+    endpoint = Endpoint(
+        "https://user:url-pass@h.example/x",
+        auth_type="oauth2",
+        oauth_token_url="https://id:token-url-pass@t.example/token",
+        oauth_client_id="client",
+        oauth_client_secret=CLIENT_SECRET,
+        signing_secret=SIGNING_SECRET,
+    )
+    text = repr(endpoint)
+    for secret in ("url-pass", "token-url-pass", CLIENT_SECRET, SIGNING_SECRET):
+        assert secret not in text
+    assert "https://***@h.example/x" in text
+    # What reports mask: passwords in either URL too.
+    assert {"url-pass", "token-url-pass", CLIENT_SECRET, SIGNING_SECRET} <= set(endpoint.secrets())

@@ -27,7 +27,10 @@ from ._commands import (
 from ._context import Settings
 from ._declarative import apply_command, export_command, plan_command
 from ._errors import EXIT_CODES_HELP, EXIT_FAILURE, error_document
+from ._events import events_command
+from ._health import health_command
 from ._output import to_json
+from ._trigger import trigger_command
 
 __all__ = ["COMMANDS", "LettrGroup", "cli", "main"]
 
@@ -152,6 +155,9 @@ COMMANDS: list[click.Command] = [
     plan_command,
     apply_command,
     export_command,
+    health_command,
+    events_command,
+    trigger_command,
 ]
 """Every subcommand, in help order; add new ones here (or with ``cli.add_command``)."""
 

@@ -1,38 +1,48 @@
-"""FakeLettr's webhook deliverer: POST event batches the way Lettr does.
+"""The one webhook delivery engine: POST event batches the way Lettr does.
 
 Why: a receiver is only proven by a sender that behaves like Lettr's: a JSON
-array per delivery, the webhook's own authentication (Basic, or an OAuth 2
-client-credentials token), a 2xx within the timeout meaning "done", retries
-on everything else along the documented schedule, and ``410 Gone`` disabling
-the webhook. The server decides *which* webhooks get *which* items; this
-module only sends and retries, reporting every outcome back through
-callbacks so the server's state (``last_status``...) follows each attempt.
+array per delivery, the endpoint's own authentication (Basic, or an OAuth 2
+client-credentials token; optionally the older docs' ``Lettr-Signature``),
+a 2xx within the timeout meaning "done", retries on everything else along
+the documented schedule, and ``410 Gone`` stopping them. ``FakeLettr.deliver``
+(which decides *which* webhooks get *which* items) and ``trigger`` / the
+``lettr-webhooks trigger`` command (one URL the user names) both send through
+``deliver_batch`` here. Receivers are not trusted: their answers are read up
+to ``MAX_ANSWER_BYTES``, and every secret the engine knows (passwords,
+client secrets, signing secrets, tokens) is masked in what it reports.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal
-from urllib.parse import quote_plus
+from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
 
-from .._converter import loads_json
+from lettr_async.events import SIGNATURE_HEADER, sign_payload
+from lettr_async.models import mask_url_credentials
+
+from ._oauth import TokenCache, TokenError, TokenKey, b64, post_bounded
 
 __all__ = [
+    "DEFAULT_ATTEMPT_TIMEOUT",
     "DEFAULT_RETRY_SCHEDULE",
     "DEFAULT_TIME_SCALE",
+    "MAX_ANSWER_BYTES",
     "USER_AGENT",
+    "AttemptResult",
     "DeliveryReport",
     "Deliverer",
+    "Endpoint",
     "Outcome",
     "Target",
+    "deliver_batch",
+    "scaled_schedule",
 ]
 
 DEFAULT_RETRY_SCHEDULE: Final[tuple[float, ...]] = (
@@ -48,14 +58,19 @@ DEFAULT_RETRY_SCHEDULE: Final[tuple[float, ...]] = (
 1 min, 5 min, 30 min, 2 h, 8 h, 24 h (7 retries, 8 attempts, about 35 hours)."""
 
 DEFAULT_TIME_SCALE: Final = 1e-5
-"""``FakeLettr``'s default factor on ``DEFAULT_RETRY_SCHEDULE``: a test server.
+"""The default factor on ``DEFAULT_RETRY_SCHEDULE`` of ``FakeLettr`` and ``trigger``.
 
 At 1e-5 the whole schedule takes about 1.25 s (first retry at once, the last
-after ~0.9 s), so a test against a failing receiver ends in about a second
-instead of blocking for 35 hours, while the retries keep Lettr's order and
-proportions. Pass ``delivery_time_scale=1.0`` (or ``time_scale=1.0`` to
-``deliver``) for the real timing.
+after ~0.9 s), so a failing receiver is retried in Lettr's order and
+proportions in about a second instead of 35 hours. ``1.0`` is real time.
 """
+
+DEFAULT_ATTEMPT_TIMEOUT: Final = 30.0
+"""Seconds Lettr gives a receiver to answer one delivery. Never scaled:
+a receiver that is slow at real speed must look slow in tests too."""
+
+MAX_ANSWER_BYTES: Final = 4096
+"""How much of a receiver's answer each ``AttemptResult`` keeps (the rest is not read)."""
 
 USER_AGENT: Final = "Lettr-Webhooks/1.0"
 """The ``User-Agent`` of every delivery and token request."""
@@ -65,10 +80,110 @@ Outcome = Literal["success", "failure", "gone"]
 
 Attempt = tuple[int | None, str | None]
 
+_MASK = "***"
+_AUTH_TYPES: Final = ("none", "basic", "oauth2")
+
+
+def _url_repr(url: str) -> str:
+    return repr(mask_url_credentials(url))
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def _check_url(value: str | None, field: str) -> None:
+    if not value:
+        raise ValueError(f"{field}: a URL is required")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError(f"{field}: not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{field}: must be an absolute http:// or https:// URL")
+
+
+@attrs.frozen
+class Endpoint:
+    """Where and how to deliver: a URL and the authentication its receiver expects.
+
+    ``auth_type`` is ``"none"``, ``"basic"`` (``auth_username`` and
+    ``auth_password``: an ``Authorization: Basic`` header) or ``"oauth2"``
+    (``oauth_token_url``, ``oauth_client_id``, ``oauth_client_secret``: a
+    client-credentials token sent as ``Bearer``), as a Lettr webhook is
+    configured. ``signing_secret`` adds the ``Lettr-Signature`` header of
+    Lettr's older docs. Secrets never appear in ``repr``; credentials in
+    the URL are masked there.
+    """
+
+    url: str = attrs.field(repr=_url_repr)
+    auth_type: str = "none"
+    auth_username: str | None = None
+    auth_password: str | None = attrs.field(default=None, repr=False)
+    oauth_token_url: str | None = attrs.field(default=None, repr=_url_repr)
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = attrs.field(default=None, repr=False)
+    signing_secret: str | None = attrs.field(default=None, repr=False)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the field when this endpoint cannot be delivered to."""
+        _check_url(self.url, "url")
+        if self.auth_type not in _AUTH_TYPES:
+            raise ValueError(f"auth_type: must be one of {', '.join(_AUTH_TYPES)}")
+        if self.auth_type == "basic":
+            for field in ("auth_username", "auth_password"):
+                if getattr(self, field) is None:
+                    raise ValueError(f"{field}: required with auth_type basic")
+        if self.auth_type == "oauth2":
+            _check_url(self.oauth_token_url, "oauth_token_url")
+            for field in ("oauth_client_id", "oauth_client_secret"):
+                if not getattr(self, field):
+                    raise ValueError(f"{field}: required with auth_type oauth2")
+        if self.signing_secret == "":
+            raise ValueError("signing_secret: must not be empty")
+
+    def secrets(self) -> list[str]:
+        """Every secret value this endpoint holds, to mask in reports."""
+        values = [self.auth_password, self.oauth_client_secret, self.signing_secret]
+        values += [_url_password(self.url), _url_password(self.oauth_token_url or "")]
+        if self.auth_type == "basic":
+            values.append(b64(f"{self.auth_username or ''}:{self.auth_password or ''}"))
+        return [value for value in values if value]
+
+
+@attrs.frozen
+class AttemptResult:
+    """One POST of a batch, as the sender saw it.
+
+    ``delay`` is the wait before it (0 for the first; then the scaled
+    schedule). ``status`` is the HTTP status, or ``None`` when there was no
+    answer (``error`` says why: refused, timed out, no OAuth token).
+    ``latency`` is seconds from sending to the end of the answer (or the
+    failure). ``answer`` is the start of the receiver's body (up to
+    ``MAX_ANSWER_BYTES``, decoded as UTF-8, secrets masked);
+    ``answer_truncated`` tells that there was more.
+    """
+
+    number: int
+    delay: float
+    status: int | None
+    error: str | None
+    latency: float
+    answer: str = ""
+    answer_truncated: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the receiver took the batch (any 2xx)."""
+        return self.status is not None and 200 <= self.status < 300
+
 
 @attrs.frozen
 class DeliveryReport:
-    """What happened when FakeLettr delivered one batch to one webhook.
+    """What happened when one batch was delivered to one endpoint.
 
     Why: tests assert on the sender's side too (how many attempts, which
     statuses, whether the webhook got disabled) without scraping logs.
@@ -76,46 +191,146 @@ class DeliveryReport:
     ``(401, None)`` for an HTTP answer, ``(None, "...")`` when there was no
     answer (connection refused, timeout) or the OAuth 2 token could not be
     obtained. ``delivered`` is true when an attempt got a 2xx; ``disabled``
-    when a ``410 Gone`` disabled the webhook.
+    when a ``410 Gone`` stopped it (``FakeLettr`` then disables the
+    webhook). ``webhook_id`` is ``None`` for ``trigger``'s deliveries.
+    ``results`` has every attempt in full (latency, the receiver's answer);
+    it is left out of equality, so reports compare by outcome.
     """
 
-    webhook_id: str
-    url: str
+    webhook_id: str | None
+    url: str = attrs.field(repr=_url_repr)
     attempts: tuple[Attempt, ...]
     delivered: bool
     disabled: bool
+    results: tuple[AttemptResult, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
 @attrs.frozen
 class Target:
-    """One webhook to deliver to, snapshotted from the server's state.
-
-    ``credentials`` are the stored secrets (``auth_username``...);
-    ``items`` is the batch already filtered to the webhook's event types.
-    """
+    """One webhook of ``FakeLettr`` to deliver to: its endpoint and matching items."""
 
     webhook_id: str
-    url: str
-    auth_type: str
-    credentials: Mapping[str, str | None]
+    endpoint: Endpoint
     items: tuple[Mapping[str, Any], ...]
 
 
-@attrs.frozen
-class _Token:
-    value: str
-    expires_at: float | None  # monotonic seconds; None = until a receiver rejects it
+def scaled_schedule(
+    time_scale: float, retry_schedule: Sequence[float] | None = None
+) -> list[float]:
+    """Waits before each retry: ``retry_schedule`` as given, else Lettr's times ``time_scale``."""
+    if retry_schedule is not None:
+        return [float(delay) for delay in retry_schedule]
+    return [delay * time_scale for delay in DEFAULT_RETRY_SCHEDULE]
 
 
-class _TokenError(Exception):
-    """The OAuth 2 token endpoint did not give a usable token."""
+def _mask(text: str, secrets: Sequence[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, _MASK)
+    return text
 
 
-_TOKEN_LEEWAY_MAX: Final = 30.0
+async def deliver_batch(
+    session: aiohttp.ClientSession,
+    tokens: TokenCache,
+    endpoint: Endpoint,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    schedule: Sequence[float],
+    timeout: float,
+    webhook_id: str | None = None,
+    on_attempt: Callable[[AttemptResult], None] | None = None,
+    wanted: Callable[[], bool] | None = None,
+) -> DeliveryReport:
+    """POST ``items`` as one JSON array, retrying on ``schedule``; the report.
+
+    A 2xx ends it; ``410 Gone`` stops it (``disabled``); anything else (an
+    error status, no answer within ``timeout``, no OAuth token) is retried
+    after each wait of ``schedule`` until it runs out. ``on_attempt`` runs
+    after every attempt; ``wanted()`` is asked before every retry, so a
+    webhook disabled or deleted meanwhile stops being retried. Every retry
+    sends the same bytes (so the same ``event_id``\\ s).
+    """
+    body = json.dumps(list(items), separators=(",", ":")).encode()
+    results: list[AttemptResult] = []
+    disabled = False
+    for number, delay in enumerate([0.0, *schedule], start=1):
+        if number > 1:
+            await asyncio.sleep(max(0.0, delay))
+            if wanted is not None and not wanted():
+                break
+        result = await _attempt(session, tokens, endpoint, body, timeout, number, delay)
+        results.append(result)
+        if on_attempt is not None:
+            on_attempt(result)
+        if result.accepted:
+            break
+        if result.status == 410:
+            disabled = True
+            break
+    return DeliveryReport(
+        webhook_id=webhook_id,
+        url=endpoint.url,
+        attempts=tuple((r.status, r.error) for r in results),
+        delivered=bool(results) and results[-1].accepted,
+        disabled=disabled,
+        results=tuple(results),
+    )
+
+
+async def _attempt(
+    session: aiohttp.ClientSession,
+    tokens: TokenCache,
+    endpoint: Endpoint,
+    body: bytes,
+    timeout: float,
+    number: int,
+    delay: float,
+) -> AttemptResult:
+    """One POST of the batch; never raises for network trouble."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    secrets = endpoint.secrets()
+    token_key: TokenKey | None = None
+    started = time.perf_counter()
+
+    def failed(error: str) -> AttemptResult:
+        latency = time.perf_counter() - started
+        return AttemptResult(number, delay, None, _mask(error, secrets), latency)
+
+    try:
+        if endpoint.auth_type == "basic":
+            credentials = f"{endpoint.auth_username or ''}:{endpoint.auth_password or ''}"
+            headers["Authorization"] = "Basic " + b64(credentials)
+        elif endpoint.auth_type == "oauth2":
+            token_key = (
+                endpoint.url,
+                endpoint.oauth_token_url or "",
+                endpoint.oauth_client_id or "",
+                endpoint.oauth_client_secret or "",
+            )
+            token = await tokens.get(session, token_key, timeout)
+            secrets.append(token)
+            headers["Authorization"] = f"Bearer {token}"
+        if endpoint.signing_secret:
+            headers[SIGNATURE_HEADER] = sign_payload(body, endpoint.signing_secret)
+        started = time.perf_counter()  # the token request is not the receiver's latency
+        status, raw, truncated = await post_bounded(
+            session, endpoint.url, body, headers, timeout, MAX_ANSWER_BYTES
+        )
+    except TokenError as exc:
+        return failed(str(exc))
+    except asyncio.TimeoutError:
+        return failed(f"timed out after {timeout:g} s")
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        return failed(f"{type(exc).__name__}: {exc}")
+    if status == 401 and token_key is not None:
+        tokens.forget(token_key)  # rejected: fetch a fresh one next time
+    answer = _mask(raw.decode("utf-8", errors="replace"), secrets)
+    latency = time.perf_counter() - started
+    return AttemptResult(number, delay, status, None, latency, answer, truncated)
 
 
 class Deliverer:
-    """Sends batches with retries; keeps OAuth 2 tokens between ``deliver`` calls.
+    """``FakeLettr``'s sender: many webhooks at once; keeps OAuth 2 tokens between calls.
 
     ``oauth_client_auth`` chooses how the client id and secret reach the
     token endpoint: ``"basic"`` (the default, RFC 6749 section 2.3.1: HTTP
@@ -125,14 +340,11 @@ class Deliverer:
 
     def __init__(self, *, oauth_client_auth: Literal["basic", "body"] = "basic") -> None:
         """Start with an empty token cache."""
-        if oauth_client_auth not in ("basic", "body"):
-            raise ValueError("oauth_client_auth must be 'basic' or 'body'")
-        self.oauth_client_auth = oauth_client_auth
-        self._tokens: dict[tuple[str, str, str, str], _Token] = {}
+        self.tokens = TokenCache(oauth_client_auth)
 
     def forget_tokens(self) -> None:
         """Drop every cached OAuth 2 token."""
-        self._tokens.clear()
+        self.tokens.clear()
 
     async def deliver(
         self,
@@ -146,171 +358,29 @@ class Deliverer:
         """Deliver to every target concurrently, on one session; one report each.
 
         ``record(webhook_id, outcome)`` runs after every attempt;
-        ``wanted(webhook_id)`` is asked before every retry, so a webhook
-        disabled or deleted meanwhile stops being retried.
+        ``wanted(webhook_id)`` is asked before every retry.
         """
         if not targets:
             return []
-        headers = {"User-Agent": USER_AGENT}
-        async with aiohttp.ClientSession(headers=headers) as session:
-            return list(
-                await asyncio.gather(
-                    *(
-                        self._deliver_one(session, target, schedule, timeout, record, wanted)
-                        for target in targets
-                    )
+
+        def one(target: Target) -> Any:
+            def on_attempt(result: AttemptResult) -> None:
+                outcome: Outcome = (
+                    "success" if result.accepted else "gone" if result.status == 410 else "failure"
                 )
+                record(target.webhook_id, outcome)
+
+            return deliver_batch(
+                session,
+                self.tokens,
+                target.endpoint,
+                target.items,
+                schedule=schedule,
+                timeout=timeout,
+                webhook_id=target.webhook_id,
+                on_attempt=on_attempt,
+                wanted=lambda: wanted(target.webhook_id),
             )
 
-    async def _deliver_one(
-        self,
-        session: aiohttp.ClientSession,
-        target: Target,
-        schedule: Sequence[float],
-        timeout: float,
-        record: Callable[[str, Outcome], None],
-        wanted: Callable[[str], bool],
-    ) -> DeliveryReport:
-        body = json.dumps(list(target.items), separators=(",", ":")).encode()
-        attempts: list[Attempt] = []
-        delays = [None, *schedule]
-        for index, delay in enumerate(delays):
-            if delay is not None:
-                await asyncio.sleep(max(0.0, delay))
-                if not wanted(target.webhook_id):
-                    break
-            attempt = await self._attempt(session, target, body, timeout)
-            attempts.append(attempt)
-            status = attempt[0]
-            if status is not None and 200 <= status < 300:
-                record(target.webhook_id, "success")
-                return self._report(target, attempts, delivered=True)
-            if status == 410:
-                record(target.webhook_id, "gone")
-                return self._report(target, attempts, disabled=True)
-            record(target.webhook_id, "failure")
-            if index == len(delays) - 1:
-                break
-        return self._report(target, attempts)
-
-    @staticmethod
-    def _report(
-        target: Target, attempts: list[Attempt], *, delivered: bool = False, disabled: bool = False
-    ) -> DeliveryReport:
-        return DeliveryReport(
-            webhook_id=target.webhook_id,
-            url=target.url,
-            attempts=tuple(attempts),
-            delivered=delivered,
-            disabled=disabled,
-        )
-
-    async def _attempt(
-        self, session: aiohttp.ClientSession, target: Target, body: bytes, timeout: float
-    ) -> Attempt:
-        """One POST of the batch; never raises for network trouble."""
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        token_key: tuple[str, str, str, str] | None = None
-        try:
-            if target.auth_type == "basic":
-                user = target.credentials.get("auth_username") or ""
-                password = target.credentials.get("auth_password") or ""
-                headers["Authorization"] = "Basic " + _b64(f"{user}:{password}")
-            elif target.auth_type == "oauth2":
-                token_key, token = await self._token(session, target, timeout)
-                headers["Authorization"] = f"Bearer {token}"
-            async with session.post(
-                target.url,
-                data=body,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                allow_redirects=False,
-            ) as response:
-                await response.read()
-                status = response.status
-        except _TokenError as exc:
-            return None, str(exc)
-        except asyncio.TimeoutError:
-            return None, f"timed out after {timeout:g} s"
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        if status == 401 and token_key is not None:
-            self._tokens.pop(token_key, None)  # rejected: fetch a fresh one next time
-        return status, None
-
-    async def _token(
-        self, session: aiohttp.ClientSession, target: Target, timeout: float
-    ) -> tuple[tuple[str, str, str, str], str]:
-        """A cached or freshly fetched client-credentials access token."""
-        url = target.credentials.get("oauth_token_url") or ""
-        client_id = target.credentials.get("oauth_client_id") or ""
-        secret = target.credentials.get("oauth_client_secret") or ""
-        key = (target.webhook_id, url, client_id, secret)
-        cached = self._tokens.get(key)
-        if cached is not None and (
-            cached.expires_at is None or time.monotonic() < cached.expires_at
-        ):
-            return key, cached.value
-        form = {"grant_type": "client_credentials"}
-        headers = {"Accept": "application/json"}
-        if self.oauth_client_auth == "basic":
-            headers["Authorization"] = "Basic " + _b64(
-                f"{quote_plus(client_id)}:{quote_plus(secret)}"
-            )
-        else:
-            form.update(client_id=client_id, client_secret=secret)
-        try:
-            async with session.post(
-                url,
-                data=form,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                allow_redirects=False,
-            ) as response:
-                raw = await response.read()
-                status = response.status
-        except asyncio.TimeoutError:
-            raise _TokenError(f"token request timed out after {timeout:g} s") from None
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise _TokenError(f"token request failed: {type(exc).__name__}: {exc}") from None
-        if not 200 <= status < 300:
-            raise _TokenError(f"token endpoint answered HTTP {status}")
-        token = _parse_token(raw)
-        self._tokens[key] = token
-        return key, token.value
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def _parse_token(raw: bytes) -> _Token:
-    """Read ``access_token`` (and ``expires_in``) from a token endpoint's JSON answer."""
-    try:
-        answer = loads_json(raw)
-    except ValueError:  # also hostile nesting, which json.loads raises RecursionError for
-        raise _TokenError("token endpoint answered with invalid JSON") from None
-    value = answer.get("access_token") if isinstance(answer, dict) else None
-    if not isinstance(value, str) or not value:
-        raise _TokenError("token endpoint answer has no access_token")
-    expires_in = _seconds(answer.get("expires_in"))
-    if expires_in is not None:
-        leeway = min(_TOKEN_LEEWAY_MAX, expires_in / 10)
-        return _Token(value, time.monotonic() + expires_in - leeway)
-    return _Token(value, None)
-
-
-def _seconds(value: object) -> float | None:
-    """``expires_in`` as finite, non-negative seconds; ``None`` when absent or unusable."""
-    if isinstance(value, str):
-        # Beyond 12 digits int() may refuse it (str->int limit) and no token lasts that long.
-        if not (value.isdigit() and value.isascii() and len(value) <= 12):
-            return None
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:  # an integer beyond float range
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        async with aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as session:
+            return list(await asyncio.gather(*(one(target) for target in targets)))

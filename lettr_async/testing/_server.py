@@ -30,17 +30,20 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from lettr_async.types import AuthType, EventsMode
 
 from ._delivery import (
-    DEFAULT_RETRY_SCHEDULE,
+    DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_TIME_SCALE,
     Deliverer,
     DeliveryReport,
+    Endpoint,
     Outcome,
     Target,
+    scaled_schedule,
 )
 from ._faults import DEFAULT_BODY, Fault, FaultKind, FaultQueue, default_error_body
 from ._loopback import LoopbackSite
 from ._ratelimit import RateLimiter
 from ._validation import (
+    SECRET_FIELDS,
     Errors,
     check_enum,
     check_events,
@@ -390,7 +393,7 @@ class FakeLettr:
         events: Iterable[Mapping[str, Any] | str] | Mapping[str, Any] | str,
         *,
         retry_schedule: Sequence[float] | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
         time_scale: float | None = None,
     ) -> list[DeliveryReport]:
         """POST ``events`` to every enabled webhook subscribed to them, like Lettr does.
@@ -412,13 +415,13 @@ class FakeLettr:
         Every attempt updates ``last_status`` and ``last_successful_at`` /
         ``last_failure_at``. Returns one report per webhook delivered to.
         Must run on the loop the fake serves on; see ``deliver_sync``.
+        Sending is done by ``trigger``'s engine (one implementation of Lettr's
+        envelope, auth, retries and bounded reading of receivers' answers).
         """
-        if retry_schedule is None:
-            scale = self.delivery_time_scale if time_scale is None else time_scale
-            retry_schedule = [delay * scale for delay in DEFAULT_RETRY_SCHEDULE]
+        scale = self.delivery_time_scale if time_scale is None else time_scale
         reports = await self._deliverer.deliver(
             self._delivery_targets(_as_items(events)),
-            schedule=retry_schedule,
+            schedule=scaled_schedule(scale, retry_schedule),
             timeout=timeout,
             record=self._record_delivery,
             wanted=self._wants_delivery,
@@ -432,7 +435,7 @@ class FakeLettr:
         events: Iterable[Mapping[str, Any] | str] | Mapping[str, Any] | str,
         *,
         retry_schedule: Sequence[float] | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
         time_scale: float | None = None,
     ) -> list[DeliveryReport]:
         """``deliver`` for synchronous callers of a fake started with ``in_thread()``.
@@ -474,15 +477,13 @@ class FakeLettr:
                     if wanted is None or (kind is not None and kind in wanted)
                 )
                 if chosen:
-                    targets.append(
-                        Target(
-                            webhook_id=webhook_id,
-                            url=view["url"],
-                            auth_type=view["auth_type"],
-                            credentials=dict(self._secrets.get(webhook_id, {})),
-                            items=chosen,
-                        )
+                    credentials = self._secrets.get(webhook_id, {})
+                    endpoint = Endpoint(
+                        url=view["url"],
+                        auth_type=view["auth_type"],
+                        **{key: credentials.get(key) for key in SECRET_FIELDS},
                     )
+                    targets.append(Target(webhook_id, endpoint, chosen))
         return targets
 
     def _record_delivery(self, webhook_id: str, outcome: Outcome) -> None:

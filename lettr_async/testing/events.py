@@ -19,18 +19,58 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from lettr_async._converter import loads_json
 from lettr_async.events import FAMILY_CATEGORIES
-from lettr_async.types import normalize_event_type
+from lettr_async.types import EVENT_TYPES, normalize_event_type
 
-__all__ = ["FAMILY_BY_CATEGORY", "event_type_of", "make_event", "make_events"]
+__all__ = [
+    "EVENT_MEANINGS",
+    "FAMILY_BY_CATEGORY",
+    "MAX_EVENTS_FILE_BYTES",
+    "event_type_of",
+    "expand_event_names",
+    "load_events",
+    "make_event",
+    "make_events",
+    "with_fields",
+]
 
 FAMILY_BY_CATEGORY: Final[Mapping[str, str]] = {
     category: family for family, category in FAMILY_CATEGORIES.items()
 }
 """Event category (``engagement``) -> the ``msys`` key wrapping it (``track_event``)."""
+
+EVENT_MEANINGS: Final[Mapping[str, str]] = {
+    "message.injection": "Lettr accepted a message for sending.",
+    "message.delivery": "The recipient's mail server accepted the message.",
+    "message.bounce": "The recipient's server refused the message for good (bounce_class).",
+    "message.delay": "Delivery failed for now and will be retried.",
+    "message.out_of_band": "A bounce that arrived later, after the message was accepted.",
+    "message.spam_complaint": "The recipient reported the message as spam.",
+    "message.policy_rejection": "Lettr refused to send the message (policy, suppression).",
+    "engagement.click": "The recipient followed a tracked link (target_link_url).",
+    "engagement.open": "The recipient opened the message (tracking pixel).",
+    "engagement.initial_open": "The first open, seen when the top of the message loaded.",
+    "engagement.amp_click": "A tracked link was followed in the AMP version.",
+    "engagement.amp_open": "The AMP version was opened.",
+    "engagement.amp_initial_open": "The first open of the AMP version.",
+    "generation.generation_failure": "The message could not be built (template data missing).",
+    "generation.generation_rejection": "Building the message was refused by policy.",
+    "unsubscribe.list_unsubscribe": "The recipient used the List-Unsubscribe header.",
+    "unsubscribe.link_unsubscribe": "The recipient followed an unsubscribe link.",
+    "relay.relay_injection": "An inbound message reached a relay webhook.",
+    "relay.relay_rejection": "An inbound message was refused by the relay.",
+    "relay.relay_delivery": "An inbound message was delivered to the relay webhook.",
+    "relay.relay_tempfail": "Delivering an inbound message failed for now; it is retried.",
+    "relay.relay_permfail": "Delivering an inbound message failed for good.",
+}
+"""One line per event type (canonical name): what happened when Lettr sends it."""
+
+MAX_EVENTS_FILE_BYTES: Final = 1024 * 1024
+"""The largest payload ``load_events`` accepts."""
 
 _USER_AGENT: Final = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"
 _GEO_IP: Final[Mapping[str, Any]] = {
@@ -214,3 +254,63 @@ def event_type_of(item: Mapping[str, Any]) -> str | None:
         return normalize_event_type(f"{category}.{short}")
     except ValueError:
         return None
+
+
+def expand_event_names(names: Iterable[str]) -> list[str]:
+    """Canonical names for ``names`` (canonical, short or legacy; ``all`` is every type).
+
+    Raises ``ValueError`` naming the first unknown name.
+    """
+    expanded: list[str] = []
+    for name in names:
+        if name.strip().lower() == "all":
+            expanded.extend(EVENT_TYPES)
+        else:
+            expanded.append(normalize_event_type(name))
+    return expanded
+
+
+def with_fields(item: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a delivery item with its inner fields overridden by ``fields``.
+
+    Why: ``make_event`` takes overrides for new items; this applies the same
+    to items from elsewhere (a saved payload). Setting ``rcpt_to`` alone
+    sets ``raw_rcpt_to`` too, as one recipient has both.
+    """
+    msys = item.get("msys")
+    if not isinstance(msys, Mapping) or len(msys) != 1:
+        raise ValueError('an event item is {"msys": {"<family>": {...}}}')
+    ((family, inner),) = msys.items()
+    changed = {**inner, **fields}
+    if "rcpt_to" in fields and "raw_rcpt_to" not in fields:
+        changed["raw_rcpt_to"] = fields["rcpt_to"]
+    return {**item, "msys": {family: changed}}
+
+
+def load_events(raw: bytes | str) -> list[dict[str, Any]]:
+    """Read delivery items from JSON: one item, or an array of them (what Lettr POSTs).
+
+    Why: replaying a payload captured from a real delivery. At most
+    ``MAX_EVENTS_FILE_BYTES``; nesting is bounded. Each item must be
+    ``{"msys": {"<family>": {...}}}`` (any family: new ones are allowed);
+    ``ValueError`` says which item is not.
+    """
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    if len(data) > MAX_EVENTS_FILE_BYTES:
+        raise ValueError(f"the payload is over {MAX_EVENTS_FILE_BYTES} bytes")
+    try:
+        parsed = loads_json(data)
+    except ValueError:
+        raise ValueError("the payload is not valid JSON") from None
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if not items:
+        raise ValueError("the payload holds no events")
+    for index, item in enumerate(items):
+        msys = item.get("msys") if isinstance(item, dict) else None
+        if (
+            not isinstance(msys, dict)
+            or len(msys) != 1
+            or not all(isinstance(inner, dict) for inner in msys.values())
+        ):
+            raise ValueError(f'event {index}: expected {{"msys": {{"<family>": {{...}}}}}}')
+    return items
