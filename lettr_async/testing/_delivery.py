@@ -24,6 +24,7 @@ import aiohttp
 import attrs
 
 from .._converter import loads_json
+from .._transport import MAX_RESPONSE_BYTES, read_body
 
 __all__ = [
     "DEFAULT_RETRY_SCHEDULE",
@@ -226,7 +227,7 @@ class Deliverer:
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
             ) as response:
-                await response.read()
+                await read_body(response, MAX_RESPONSE_BYTES)  # a receiver's answer is not used
                 status = response.status
         except _TokenError as exc:
             return None, str(exc)
@@ -267,7 +268,7 @@ class Deliverer:
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
             ) as response:
-                raw = await response.read()
+                raw = await read_body(response, MAX_RESPONSE_BYTES)
                 status = response.status
         except asyncio.TimeoutError:
             raise _TokenError(f"token request timed out after {timeout:g} s") from None
@@ -275,6 +276,8 @@ class Deliverer:
             raise _TokenError(f"token request failed: {type(exc).__name__}: {exc}") from None
         if not 200 <= status < 300:
             raise _TokenError(f"token endpoint answered HTTP {status}")
+        if raw is None:
+            raise _TokenError(f"token endpoint answer is larger than {MAX_RESPONSE_BYTES} bytes")
         token = _parse_token(raw)
         self._tokens[key] = token
         return key, token.value

@@ -1,0 +1,134 @@
+"""Issue 19 hardening of the transport: decoded-size cap, ... Each failed before its fix."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lettr_async import AsyncLettr, UnexpectedResponseError
+from lettr_async._transport import MAX_RESPONSE_BYTES
+from lettr_async.testing import FakeLettr
+from tests.bombs import Encoding, Framing, bomb, encoded_response, serving
+from tests.helpers import API_KEY
+from tests.rawserver import LIST_BODY, raw_server
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMINGS = ("length", "chunked", "close")
+GIB_IN_MIB = 1024
+
+# -- 1. the body cap bounds the decoded bytes ---------------------------------------------
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compression_bomb_stops_at_the_cap(encoding: Encoding, framing: Framing) -> None:
+    body = bomb(encoding, GIB_IN_MIB)
+    assert len(body) < 1_100_000  # ~1 MB on the wire, 1 GiB decoded
+    async with (
+        raw_server(serving(encoded_response(body, encoding, framing))) as server,
+        AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None, max_retries=0) as client,
+    ):
+        with pytest.raises(UnexpectedResponseError, match="larger than") as caught:
+            await client.webhooks.list()
+    assert caught.value.status_code == 200
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+async def test_a_compressed_body_under_the_cap_is_decoded(framing: Framing) -> None:
+    raw = encoded_response(gzip.compress(LIST_BODY), "gzip", framing)
+    async with (
+        raw_server(serving(raw)) as server,
+        AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None, max_retries=0) as client,
+    ):
+        assert await client.webhooks.list() == []
+
+
+_PEAK_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, resource, sys
+    from lettr_async import AsyncLettr, UnexpectedResponseError
+    from lettr_async.testing import FakeLettr
+    from tests.bombs import bomb, encoded_response, serving
+    from tests.rawserver import raw_server
+
+    def peak_mib():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+    async def call(base_url):
+        async with AsyncLettr(
+            "lttr_key", base_url=base_url, rate_limit=None, max_retries=0
+        ) as client:
+            try:
+                await client.webhooks.list()
+            except UnexpectedResponseError as exc:
+                return str(exc)
+        return "no error"
+
+    async def deliver(base_url):
+        async with FakeLettr() as fake:
+            fake.add_webhook(name="Bomb", url=base_url + "/hook")
+            (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
+        return str(report.attempts)
+
+    async def main(mib, framing, what):
+        raw = encoded_response(bomb("gzip", int(mib)), "gzip", framing)
+        async with raw_server(serving(raw)) as server:
+            before = peak_mib()
+            outcome = await (call if what == "call" else deliver)(server.base_url)
+        print(json.dumps({"before": before, "after": peak_mib(), "outcome": outcome}))
+
+    asyncio.run(main(*sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("what", "framing", "outcome"),
+    [
+        ("call", "length", "larger than"),
+        ("call", "chunked", "larger than"),
+        ("deliver", "length", "((200, None),)"),
+    ],
+)
+def test_peak_memory_under_a_gigabyte_bomb_stays_near_the_cap(
+    what: str, framing: str, outcome: str
+) -> None:
+    """The decoded body never exists beyond the cap: peak RSS grows by well under 60 MiB.
+
+    Both the client's calls and FakeLettr's deliveries read bodies this way.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(GIB_IN_MIB), framing, what],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    measured = json.loads(done.stdout)
+    assert measured["after"] - measured["before"] < 60, measured
+    assert outcome in measured["outcome"]
+
+
+async def test_a_token_endpoint_bomb_is_a_failed_attempt(fake: FakeLettr) -> None:
+    raw = encoded_response(bomb("gzip", GIB_IN_MIB), "gzip", "length")
+    async with raw_server(serving(raw)) as server:
+        fake.add_webhook(
+            name="OAuth",
+            url=f"{server.base_url}/hook",
+            auth_type="oauth2",
+            oauth_client_id="id",
+            oauth_client_secret="client-secret",
+            oauth_token_url=f"{server.base_url}/token",
+        )
+        (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
+    too_large = f"token endpoint answer is larger than {MAX_RESPONSE_BYTES} bytes"
+    assert report.attempts == ((None, too_large),)
