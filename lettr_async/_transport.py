@@ -284,9 +284,21 @@ def _url(url_text: str) -> URL:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short description of a transport error, without request details."""
-    text = str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
-    return text.replace("\r", " ").replace("\n", " ")[:200]
+    """A short description of a transport error, without request details.
+
+    aiohttp's response errors keep their status and text in attributes, not
+    in ``args`` (which hold the request info); ssl's verification errors
+    keep theirs in ``verify_message`` (``Hostname mismatch, ...``).
+    """
+    if isinstance(exc, aiohttp.ClientResponseError):
+        text = f"{exc.status}, {exc.message}"
+    elif isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        text = exc.verify_message
+    elif exc.args and isinstance(exc.args[0], str):
+        text = exc.args[0]
+    else:
+        text = type(exc).__name__
+    return " ".join(text.split())[:200]
 
 
 def _decode_json(body: bytes) -> Any:

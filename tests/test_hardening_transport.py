@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from lettr_async import AsyncLettr, UnexpectedResponseError
+from lettr_async import (
+    APIConnectionError,
+    AsyncLettr,
+    TLSCertificateError,
+    UnexpectedResponseError,
+    ValidationError,
+)
 from lettr_async._transport import MAX_RESPONSE_BYTES
 from lettr_async.testing import FakeLettr
 from tests.bombs import Encoding, Framing, bomb, encoded_response, serving
@@ -132,3 +139,109 @@ async def test_a_token_endpoint_bomb_is_a_failed_attempt(fake: FakeLettr) -> Non
         (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
     too_large = f"token endpoint answer is larger than {MAX_RESPONSE_BYTES} bytes"
     assert report.attempts == ((None, too_large),)
+
+
+# -- 8. certificate and host name verification cannot be turned off ---------------------
+
+
+def _self_signed(folder: Path, name: str, san: str) -> tuple[Path, Path]:
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", f"/CN={name}", "-addext", f"subjectAltName={san}",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Self-signed certificates (openssl CLI): one for 127.0.0.1, one for another host."""
+    folder = tmp_path_factory.mktemp("tls")
+    return {
+        "loopback": _self_signed(folder, "loopback", "IP:127.0.0.1"),
+        "elsewhere": _self_signed(folder, "elsewhere", "DNS:elsewhere.example"),
+    }
+
+
+def _serving(cert_and_key: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert_and_key)
+    return context
+
+
+def _trusting(cert: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(cert))
+
+
+async def test_a_wrong_host_certificate_fails_with_the_reason(
+    certificates: dict[str, tuple[Path, Path]],
+) -> None:
+    cert = certificates["elsewhere"][0]
+    async with (
+        raw_server(ssl_context=_serving(certificates["elsewhere"])) as server,
+        AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None, verify=_trusting(cert)) as c,
+    ):
+        with pytest.raises(TLSCertificateError, match="address mismatch") as caught:
+            await c.webhooks.list()
+    assert "127.0.0.1" in str(caught.value)
+    assert server.seen == []
+
+
+async def test_a_context_without_host_name_checks_is_refused(
+    certificates: dict[str, tuple[Path, Path]],
+) -> None:
+    context = _trusting(certificates["elsewhere"][0])
+    context.check_hostname = False  # the wrong-host certificate would now be accepted
+    async with raw_server(ssl_context=_serving(certificates["elsewhere"])) as server:
+        with pytest.raises(ValidationError) as caught:
+            AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None, verify=context)
+    assert list(caught.value.errors) == ["verify"]
+    assert "check_hostname" in str(caught.value)
+    assert server.seen == []
+
+
+@pytest.mark.parametrize("turn_off", ["check_hostname", "cert_none"])
+async def test_a_context_changed_after_construction_is_refused_before_sending(
+    certificates: dict[str, tuple[Path, Path]], turn_off: str
+) -> None:
+    context = _trusting(certificates["loopback"][0])
+    async with (
+        raw_server(ssl_context=_serving(certificates["loopback"])) as server,
+        AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None, verify=context) as c,
+    ):
+        assert await c.webhooks.list() == []  # the session now uses the context
+        context.check_hostname = False
+        if turn_off == "cert_none":
+            context.verify_mode = ssl.CERT_NONE
+        with pytest.raises(ValidationError) as caught:
+            await c.webhooks.list()
+    assert list(caught.value.errors) == ["verify"]
+    assert caught.value.attempts == 0
+    assert len(server.seen) == 1
+
+
+# -- messages keep the useful part -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"NOT HTTP AT ALL\r\n\r\n", "Expected HTTP/"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size"),
+    ],
+    ids=["status-line", "chunk-size"],
+)
+async def test_a_malformed_response_error_says_what_was_wrong(raw: bytes, reason: str) -> None:
+    async with (
+        raw_server(serving((raw, True))) as server,
+        AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None, max_retries=0) as client,
+    ):
+        with pytest.raises(APIConnectionError) as caught:
+            await client.webhooks.list()
+    assert reason in str(caught.value)
+    assert "ClientResponseError: ClientResponseError" not in str(caught.value)
