@@ -254,6 +254,7 @@ class AsyncLettr:
             retry_policy=policy,
             sessions=self._state.session_for_running_loop,
             hooks=observers,
+            secrets=(key,),
         )
         self._channel = ApiChannel(pipeline, defaults)
         self._bind_resources()

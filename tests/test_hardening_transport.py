@@ -8,6 +8,8 @@ import ssl
 import subprocess
 import sys
 import textwrap
+import traceback
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from lettr_async import (
     APIConnectionError,
     AsyncLettr,
+    LettrError,
     TLSCertificateError,
     UnexpectedResponseError,
     ValidationError,
@@ -23,7 +26,15 @@ from lettr_async._transport import MAX_RESPONSE_BYTES
 from lettr_async.testing import FakeLettr
 from tests.bombs import Encoding, Framing, bomb, encoded_response, serving
 from tests.helpers import API_KEY
-from tests.rawserver import LIST_BODY, raw_server
+from tests.rawserver import LIST_BODY, Reply, Seen, raw_server, response
+from tests.test_hardening import (
+    BASIC,
+    OAUTH_SECRET,
+    PASSWORD,
+    SECRET_KEY,
+    SECRETS,
+    assert_no_secret_reachable,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -245,3 +256,86 @@ async def test_a_malformed_response_error_says_what_was_wrong(raw: bytes, reason
             await client.webhooks.list()
     assert reason in str(caught.value)
     assert "ClientResponseError: ClientResponseError" not in str(caught.value)
+
+
+# -- 6. secrets a server echoes are redacted from errors --------------------------------
+
+
+def _echo(status: int, *, json_body: bool = True, reason: str = "X") -> Reply:
+    """Answer with the Authorization header and the call's credentials echoed everywhere.
+
+    ``BASIC`` is created (with ``PASSWORD``), ``OAUTH_SECRET`` updated.
+    """
+
+    async def reply(seen: Seen) -> bytes:
+        got = seen.headers.get("authorization", "")
+        sent = {"POST": PASSWORD, "PUT": OAUTH_SECRET}.get(seen.method, "")
+        echoed = f"{got} {sent} {json.dumps(sent)}"
+        if json_body:
+            body = json.dumps(
+                {
+                    "message": f"rejected: {echoed}",
+                    "error_code": f"bad {got}",
+                    "errors": {"auth_password": [f"{sent!r} is weak"], got: [echoed]},
+                    "debug": {"request": {"headers": {"Authorization": got}}, "list": [echoed]},
+                }
+            ).encode()
+        else:
+            body = f"<html>{echoed}</html>".encode()
+        head = response(status, body, headers={"X-Echo": echoed, "X-Request-Id": got})
+        return head.replace(b" X\r\n", f" {reason}\r\n".encode(), 1)
+
+    return reply
+
+
+def _assert_redacted(exc: BaseException) -> None:
+    surfaces = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    surfaces += [repr(getattr(exc, name, None)) for name in ("body", "headers", "errors")]
+    for text in surfaces:
+        for secret in SECRETS:
+            assert secret not in text
+    assert_no_secret_reachable(exc)
+
+
+@pytest.mark.parametrize(
+    ("status", "json_body", "reason"),
+    [
+        (401, True, "X"),
+        (422, True, "X"),
+        (500, False, "X"),
+        (200, False, "X"),
+        (302, False, f"Moved {SECRET_KEY}"),
+    ],
+    ids=["401-json", "422-json", "500-html", "200-not-json", "302-reason"],
+)
+@pytest.mark.parametrize("call", ["list", "create", "update"])
+async def test_secrets_echoed_by_the_server_are_redacted_from_errors(
+    status: int, json_body: bool, reason: str, call: str
+) -> None:
+    async with (
+        raw_server(_echo(status, json_body=json_body, reason=reason)) as server,
+        AsyncLettr(SECRET_KEY, base_url=server.base_url, rate_limit=None, max_retries=0) as c,
+    ):
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
+            "list": c.webhooks.list,
+            "create": lambda: c.webhooks.create(**BASIC),
+            "update": lambda: c.webhooks.update("w1", oauth_client_secret=OAUTH_SECRET),
+        }
+        with pytest.raises(LettrError) as caught:
+            await calls[call]()
+    assert "***" in str(caught.value) or status == 200
+    _assert_redacted(caught.value)
+
+
+async def test_a_malformed_response_echoing_the_key_is_redacted() -> None:
+    async def garbage(seen: Seen) -> tuple[bytes, bool]:
+        return f"NOT HTTP {seen.headers['authorization']}\r\n\r\n".encode(), True
+
+    async with (
+        raw_server(garbage) as server,
+        AsyncLettr(SECRET_KEY, base_url=server.base_url, rate_limit=None, max_retries=0) as c,
+    ):
+        with pytest.raises(APIConnectionError) as caught:
+            await c.webhooks.list()
+    assert "Bearer ***" in str(caught.value)
+    _assert_redacted(caught.value)
