@@ -138,6 +138,8 @@ class _SharedState:
     def session_for_running_loop(self) -> HttpSessions:
         if self.closed:
             raise LettrError("this client has been closed; create a new AsyncLettr")
+        if self.ssl_context is not None:
+            check_verify(self.ssl_context)  # the caller may have turned checks off since
         loop = asyncio.get_running_loop()
         current = self.session
         if current is not None and current.loop is loop and current.usable:
@@ -252,6 +254,7 @@ class AsyncLettr:
             retry_policy=policy,
             sessions=self._state.session_for_running_loop,
             hooks=observers,
+            secrets=(key,),
         )
         self._channel = ApiChannel(pipeline, defaults)
         self._bind_resources()

@@ -30,9 +30,10 @@ import anyio
 import attrs
 
 from ._ratelimit import Lane, RateLimiter, current_lane
+from ._redact import redact
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
-from ._validation import check_max_retries, check_timeout
+from ._validation import SECRET_FIELDS, check_max_retries, check_timeout
 from .errors import APITimeoutError, LettrError, RateLimitError
 from .hooks import NO_HOOKS, Hooks
 
@@ -60,6 +61,12 @@ class ApiRequest:
     def idempotent(self) -> bool:
         """Whether repeating it is harmless (everything but POST)."""
         return self.method != "POST"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The webhook credentials this request sends, to redact from its errors."""
+        body = self.body or {}
+        return tuple(v for k, v in body.items() if k in SECRET_FIELDS and isinstance(v, str))
 
 
 @attrs.frozen
@@ -100,6 +107,7 @@ class Pipeline:
         hooks: Hooks = NO_HOOKS,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         from . import _transport  # aiohttp loads here, at client construction
 
@@ -111,6 +119,7 @@ class Pipeline:
         self.hooks = hooks
         self._clock = clock
         self._rand = rand
+        self._secrets = secrets  # the API key: redacted from every error, with the call's own
 
     async def send(self, request: ApiRequest, options: CallOptions) -> Any:
         """Run one call to completion: the decoded JSON body, or a typed error.
@@ -190,6 +199,7 @@ class Pipeline:
                 failure = error
             except LettrError as exc:
                 failure = exc
+            redact(failure, self._secrets + request.secrets)
             if requested:  # the request went out: this attempt has an outcome
                 tracker.response(attempt, error=failure)
             delay = self.retry_policy.decide(

@@ -50,6 +50,7 @@ __all__ = [
     "decode_success",
     "env_proxy",
     "error_for_response",
+    "read_body",
     "release_on_dead_loop",
     "send",
 ]
@@ -193,11 +194,18 @@ class Response:
     body: bytes
 
 
-async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The whole body, or None when it is larger than ``limit`` bytes."""
+async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole decoded body, or None as soon as it passes ``limit`` bytes.
+
+    ``Content-Length`` is the size on the wire: a 1 MB gzip body may inflate
+    to a gigabyte. aiohttp decompresses (gzip, deflate, br, zstd) as the body
+    streams, a bounded step at a time, so counting what ``iter_chunked``
+    yields bounds the *decoded* size whatever the encoding and framing
+    (length, chunked, until close), and the read stops at the cap. Only an
+    uncompressed body with a declared length is refused, or read, at once.
+    """
     length = resp.content_length
-    if length is not None:
-        # A declared length is enforced by aiohttp's parser: read it at once.
+    if length is not None and "Content-Encoding" not in resp.headers:
         return None if length > limit else await resp.read()
     chunks: list[bytes] = []
     size = 0
@@ -238,7 +246,7 @@ async def send(
             proxy=sessions.proxy,
             proxy_auth=sessions.proxy_auth,
         ) as resp:
-            payload = await _read_body(resp, max_body)
+            payload = await read_body(resp, max_body)
             if payload is not None:
                 return Response(resp.status, resp.reason, resp.headers, payload)
             error = UnexpectedResponseError(
@@ -276,9 +284,21 @@ def _url(url_text: str) -> URL:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short description of a transport error, without request details."""
-    text = str(exc.args[0]) if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
-    return text.replace("\r", " ").replace("\n", " ")[:200]
+    """A short description of a transport error, without request details.
+
+    aiohttp's response errors keep their status and text in attributes, not
+    in ``args`` (which hold the request info); ssl's verification errors
+    keep theirs in ``verify_message`` (``Hostname mismatch, ...``).
+    """
+    if isinstance(exc, aiohttp.ClientResponseError):
+        text = f"{exc.status}, {exc.message}"
+    elif isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        text = exc.verify_message
+    elif exc.args and isinstance(exc.args[0], str):
+        text = exc.args[0]
+    else:
+        text = type(exc).__name__
+    return " ".join(text.split())[:200]
 
 
 def _decode_json(body: bytes) -> Any:

@@ -238,14 +238,22 @@ def check_concurrency(value: Any) -> int:
 def check_verify(value: Any) -> ssl.SSLContext | None:
     """``True`` (system CAs), a CA bundle path, or an ``ssl.SSLContext``.
 
-    There is deliberately no way to turn certificate verification off.
+    There is deliberately no way to turn certificate verification off: a
+    context that skips the certificate (``CERT_NONE``) or the host name
+    (``check_hostname=False``: any valid certificate, for any host, would
+    do) is refused. The client checks its context again before every
+    request, since the caller still holds it and may change it later.
     Returns None for the default, else the context to use.
     """
     if value is True:
         return None
     if isinstance(value, ssl.SSLContext):
-        if value.verify_mode == ssl.CERT_NONE:
-            raise _invalid("verify", "must be a context that verifies certificates.")
+        if value.verify_mode == ssl.CERT_NONE or not value.check_hostname:
+            raise _invalid(
+                "verify",
+                "must be an ssl.SSLContext that verifies the certificate and the host name "
+                "(verify_mode CERT_REQUIRED, check_hostname True).",
+            )
         return value
     if isinstance(value, (str, os.PathLike)):
         path = os.fspath(value)
