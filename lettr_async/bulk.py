@@ -16,6 +16,7 @@ task group), so the caller could never read it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -142,17 +143,34 @@ class BulkLedger(Generic[V]):
     afterwards: one outcome per input, in input order, each ``succeeded``,
     ``failed``, ``not_sent`` or ``unknown`` (see ``BulkOutcome.status``).
     Read during the run (from ``on_progress``), it is a snapshot: ``unknown``
-    then means "in flight" and ``not_sent`` "not sent yet". One ledger
-    records one run.
+    then means "in flight" and ``not_sent`` "not sent yet"; it is final once
+    ``finished``. One ledger records one run.
     """
 
-    __slots__ = ("_keys", "_outcomes", "_started")
+    __slots__ = ("_keys", "_outcomes", "_over", "_started")
 
     def __init__(self) -> None:
         """Start empty; a bulk call fills it."""
         self._keys: list[str | int] | None = None
         self._outcomes: list[BulkOutcome[V] | None] = []
         self._started: list[bool] = []
+        self._over = threading.Event()
+
+    @property
+    def finished(self) -> bool:
+        """True once the run is over (returned, failed or cancelled): ``result()`` is final."""
+        return self._over.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block this thread until the run is over; False if ``timeout`` seconds passed first.
+
+        For the sync facade: after Ctrl-C the run is cancelled in the
+        client's loop thread, which may still record a few outcomes (and
+        could otherwise still take an item a snapshot called ``not_sent``).
+        Async code never needs it, since a bulk call that returned or raised
+        has finished its run; never call it on an event loop.
+        """
+        return self._over.wait(timeout)
 
     def __repr__(self) -> str:
         if self._keys is None:
@@ -228,9 +246,12 @@ async def run_bulk(
             else:
                 finish(index, BulkOutcome(key, value=value))
 
-    async with anyio.create_task_group() as group:
-        for _ in range(min(concurrency, total)):
-            group.start_soon(worker)
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(min(concurrency, total)):
+                group.start_soon(worker)
+    finally:
+        book._over.set()
     return book.result()
 
 

@@ -7,6 +7,8 @@ completions), never a wall-clock sleep.
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +25,8 @@ from lettr_async import (
     Webhook,
 )
 from lettr_async.testing import FakeLettr
-from tests.helpers import make_client, requests_to
+from tests.helpers import ctrl_c_raises, make_client, requests_to
+from tests.sync.conftest import make_sync_client
 from tests.test_bulk import create_items, seed
 
 pytestmark = pytest.mark.anyio
@@ -167,6 +170,9 @@ async def test_a_finished_run_fills_the_ledger_like_its_result(fake: FakeLettr) 
     assert ledger.result() == result
     assert [o.status for o in result.outcomes] == ["succeeded", "failed", *["not_sent"] * 4]
     assert repr(ledger) == "BulkLedger(6 of 6 items have an outcome)"
+    assert ledger.finished
+    assert ledger.wait(0)
+    assert not BulkLedger().finished
     assert repr(BulkLedger()) == "BulkLedger(unused)"
 
 
@@ -185,3 +191,34 @@ async def test_a_used_or_wrong_ledger_fails_before_anything_is_sent(fake: FakeLe
     assert "list" in wrong.value.errors["ledger"][0]
     assert len(fake.requests) == sent
     assert ids[1] in fake.webhooks
+
+
+def test_ctrl_c_during_a_sync_bulk_call_leaves_a_ledger_that_settles(
+    fake_thread: FakeLettr,
+) -> None:
+    """The sync facade cancels in its loop thread after the interrupt: ``wait`` for the end."""
+    ids = seed(fake_thread, 60)
+    ledger: BulkLedger[Webhook] = BulkLedger()
+    main = threading.main_thread().ident or 0
+
+    def on_progress(done: int, total: int) -> None:  # runs in the client's loop thread
+        if done == 20:
+            signal.pthread_kill(main, signal.SIGINT)
+
+    with ctrl_c_raises(), make_sync_client(fake_thread) as client:
+        with pytest.raises(KeyboardInterrupt):
+            client.webhooks.update_many(
+                {i: {"name": "x"} for i in ids},
+                concurrency=2,
+                ledger=ledger,
+                on_progress=on_progress,
+            )
+        assert ledger.wait(30)
+        assert ledger.finished
+    result = ledger.result()
+    _assert_partition(result, ids)
+    groups = _by_status(result)
+    applied = {i for i, hook in fake_thread.webhooks.items() if hook["name"] == "x"}
+    assert groups["succeeded"] <= applied <= groups["succeeded"] | groups["unknown"]
+    assert len(groups["succeeded"]) >= 20
+    assert not groups["not_sent"] & _sent_ids(fake_thread, "PUT")
