@@ -10,7 +10,7 @@ from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import WebhookCreateFields, WebhookUpdateFields, validate_update_fields
 from ._version import __version__
-from .bulk import BulkOutcome, BulkResult, ProgressCallback
+from .bulk import BulkLedger, BulkOutcome, BulkResult, OutcomeUnknownError, ProgressCallback
 from .errors import (
     CLIENT_RATE_LIMITED,
     APIConnectionError,
@@ -55,6 +55,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BulkError",
+    "BulkLedger",
     "BulkOutcome",
     "BulkResult",
     "ConflictError",
@@ -67,6 +68,7 @@ __all__ = [
     "NotGiven",
     "NotAttemptedError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "ProgressCallback",
     "RateLimitError",
     "RateLimitInfo",

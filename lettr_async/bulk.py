@@ -5,21 +5,36 @@ A bulk run never loses an item: it succeeds, fails with its typed error, or
 in an anyio task group in the limiter's low-priority lane, so interactive
 calls on the same client overtake them; cancelling the caller cancels the
 group and with it every in-flight request.
+
+Cancellation propagates as the plain ``CancelledError`` the canceller
+expects, so what was done before it is kept in a ``BulkLedger`` the caller
+owns: an exception carrying the partial result would be swallowed by the
+very scope that cancelled (``anyio.move_on_after``, ``asyncio.timeout``, a
+task group), so the caller could never read it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import anyio
+import anyio.lowlevel
 import attrs
 
 from ._ratelimit import Lane, current_lane
-from .errors import BulkError, LettrError, NotAttemptedError
+from .errors import BulkError, LettrError, NotAttemptedError, ValidationError
 
-__all__ = ["BulkOutcome", "BulkResult", "ProgressCallback", "run_bulk"]
+__all__ = [
+    "BulkLedger",
+    "BulkOutcome",
+    "BulkResult",
+    "OutcomeUnknownError",
+    "ProgressCallback",
+    "run_bulk",
+]
 
 V = TypeVar("V")
 
@@ -32,6 +47,18 @@ An exception raised by the callback is logged (logger ``lettr_async``, with
 its traceback) and otherwise ignored: progress reporting never costs the
 outcomes of work already done, nor stops the run.
 """
+
+OutcomeStatus = Literal["succeeded", "failed", "not_sent", "unknown"]
+"""Which of the four exclusive groups an outcome belongs to (``BulkOutcome.status``)."""
+
+
+class OutcomeUnknownError(LettrError):
+    """A bulk item whose request had started when the run was cancelled.
+
+    It may or may not have reached the server, and the server may or may
+    not have applied it: look before repeating it (for ``create_many``,
+    list the webhooks), or a re-run may make a twin.
+    """
 
 
 @attrs.frozen
@@ -52,6 +79,18 @@ class BulkOutcome(Generic[V]):
         """True when this item succeeded."""
         return self.error is None
 
+    @property
+    def status(self) -> OutcomeStatus:
+        """``succeeded``, ``failed``, ``not_sent`` (never sent: safe to send again) or
+        ``unknown`` (in flight when the run was cancelled)."""
+        if self.error is None:
+            return "succeeded"
+        if isinstance(self.error, NotAttemptedError):
+            return "not_sent"
+        if isinstance(self.error, OutcomeUnknownError):
+            return "unknown"
+        return "failed"
+
 
 @attrs.frozen
 class BulkResult(Generic[V]):
@@ -66,8 +105,18 @@ class BulkResult(Generic[V]):
 
     @property
     def failed(self) -> list[BulkOutcome[V]]:
-        """The outcomes with an error."""
+        """The outcomes with an error (``not_sent`` and ``unknown`` ones included)."""
         return [o for o in self.outcomes if o.error is not None]
+
+    @property
+    def not_sent(self) -> list[BulkOutcome[V]]:
+        """The items never sent (``fail_fast`` stopped or cancellation came first)."""
+        return [o for o in self.outcomes if o.status == "not_sent"]
+
+    @property
+    def unknown(self) -> list[BulkOutcome[V]]:
+        """The items in flight when the run was cancelled: the server may have applied them."""
+        return [o for o in self.outcomes if o.status == "unknown"]
 
     @property
     def ok(self) -> bool:
@@ -84,16 +133,81 @@ class BulkResult(Generic[V]):
         return len(self.outcomes)
 
 
+class BulkLedger(Generic[V]):
+    """Records each outcome of one bulk run as it happens; readable however the run ended.
+
+    Why: a cancelled run (``anyio.move_on_after``, ``asyncio.timeout``,
+    ``task.cancel()``, a failing sibling in a task group) raises a plain
+    ``CancelledError`` and returns nothing, yet some items were already
+    applied. Pass a fresh ledger as ``ledger=`` and read ``result()``
+    afterwards: one outcome per input, in input order, each ``succeeded``,
+    ``failed``, ``not_sent`` or ``unknown`` (see ``BulkOutcome.status``).
+    Read during the run (from ``on_progress``), it is a snapshot: ``unknown``
+    then means "in flight" and ``not_sent`` "not sent yet"; it is final once
+    ``finished``. One ledger records one run.
+    """
+
+    __slots__ = ("_keys", "_outcomes", "_over", "_started")
+
+    def __init__(self) -> None:
+        """Start empty; a bulk call fills it."""
+        self._keys: list[str | int] | None = None
+        self._outcomes: list[BulkOutcome[V] | None] = []
+        self._started: list[bool] = []
+        self._over = threading.Event()
+
+    @property
+    def finished(self) -> bool:
+        """True once the run is over (returned, failed or cancelled): ``result()`` is final."""
+        return self._over.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block this thread until the run is over; False if ``timeout`` seconds passed first.
+
+        For the sync facade: after Ctrl-C the run is cancelled in the
+        client's loop thread, which may still record a few outcomes (and
+        could otherwise still take an item a snapshot called ``not_sent``).
+        Async code never needs it, since a bulk call that returned or raised
+        has finished its run; never call it on an event loop.
+        """
+        return self._over.wait(timeout)
+
+    def __repr__(self) -> str:
+        if self._keys is None:
+            return "BulkLedger(unused)"
+        done = sum(o is not None for o in self._outcomes)
+        return f"BulkLedger({done} of {len(self._keys)} items have an outcome)"
+
+    def result(self) -> BulkResult[V]:
+        """Every input's outcome so far, in input order (empty before the run starts)."""
+        outcomes: list[BulkOutcome[V]] = []
+        for key, outcome, started in zip(
+            self._keys or [], self._outcomes, self._started, strict=True
+        ):
+            if outcome is None:
+                error: LettrError = (
+                    OutcomeUnknownError(_unknown(key))
+                    if started
+                    else NotAttemptedError(_unsent(key))
+                )
+                outcome = BulkOutcome(key, error=error)
+            outcomes.append(outcome)
+        return BulkResult(outcomes)
+
+
 async def run_bulk(
     items: Sequence[tuple[str | int, Callable[[], Awaitable[V]]]],
     *,
     concurrency: int,
     fail_fast: bool,
     on_progress: ProgressCallback | None,
+    ledger: BulkLedger[V] | None = None,
 ) -> BulkResult[V]:
-    """Run each ``(key, call)`` with at most ``concurrency`` in flight."""
+    """Run each ``(key, call)``, at most ``concurrency`` at once, recording into ``ledger``."""
+    book: BulkLedger[V] = _claim(BulkLedger() if ledger is None else ledger, items)
+    outcomes = book._outcomes
+    started = book._started
     total = len(items)
-    outcomes: list[BulkOutcome[V] | None] = [None] * total
     next_index = 0
     done = 0
     stopped = False
@@ -112,12 +226,18 @@ async def run_bulk(
         nonlocal next_index, stopped
         current_lane.set(Lane.BULK)
         while next_index < total:
+            # A cancel requested since the last item (e.g. from on_progress)
+            # lands here, before the next item is taken: that one stays "not sent".
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            if next_index >= total:
+                break
             index = next_index
             next_index += 1
             key, call = items[index]
             if stopped:
                 finish(index, BulkOutcome(key, error=NotAttemptedError(_not_attempted(key))))
                 continue
+            started[index] = True
             try:
                 value = await call()
             except LettrError as exc:
@@ -126,12 +246,46 @@ async def run_bulk(
             else:
                 finish(index, BulkOutcome(key, value=value))
 
-    async with anyio.create_task_group() as group:
-        for _ in range(min(concurrency, total)):
-            group.start_soon(worker)
-    assert all(o is not None for o in outcomes)
-    return BulkResult([o for o in outcomes if o is not None])
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(min(concurrency, total)):
+                group.start_soon(worker)
+    finally:
+        book._over.set()
+    return book.result()
+
+
+def _claim(ledger: object, items: Sequence[tuple[str | int, object]]) -> BulkLedger[Any]:
+    """Make ``ledger`` record this run; a wrong or used one fails before anything is sent.
+
+    Typed ``object``: callers without a type checker pass anything.
+    """
+    if not isinstance(ledger, BulkLedger):
+        raise _bad_ledger(f"must be a BulkLedger, not {type(ledger).__name__}.")
+    if ledger._keys is not None:
+        raise _bad_ledger("already records another bulk run: pass a new BulkLedger().")
+    ledger._keys = [key for key, _ in items]
+    ledger._outcomes = [None] * len(items)
+    ledger._started = [False] * len(items)
+    return ledger
+
+
+def _bad_ledger(problem: str) -> ValidationError:
+    return ValidationError(
+        "invalid ledger for a bulk call; nothing was sent", errors={"ledger": [problem]}
+    )
 
 
 def _not_attempted(key: str | int) -> str:
     return f"not attempted: an earlier item failed and fail_fast=True stopped the run ({key!r})"
+
+
+def _unsent(key: str | int) -> str:
+    return f"not sent: the bulk run was cancelled (or is still running) before {key!r} started"
+
+
+def _unknown(key: str | int) -> str:
+    return (
+        f"outcome unknown: {key!r} was in flight when the bulk run was cancelled; "
+        "the server may have applied it"
+    )

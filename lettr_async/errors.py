@@ -270,7 +270,7 @@ class BulkError(LettrError):
 
 
 class NotAttemptedError(LettrError):
-    """A bulk item that was never sent, because ``fail_fast`` stopped the batch."""
+    """A bulk item never sent: ``fail_fast`` stopped the batch, or it was cancelled first."""
 
 
 CLIENT_RATE_LIMITED = "client_rate_limited"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from lettr_async._sentinel import NOT_GIVEN, NotGiven
 from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields, deprecated_alias
-from lettr_async.bulk import BulkResult, ProgressCallback
+from lettr_async.bulk import BulkLedger, BulkResult, ProgressCallback
 from lettr_async.models import Webhook
 from lettr_async.resources.webhooks import DEFAULT_BULK_CONCURRENCY
 from lettr_async.types import AuthType, EventsMode
@@ -163,6 +163,7 @@ class Webhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
+        ledger: BulkLedger[Webhook] | None = None,
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
@@ -171,7 +172,8 @@ class Webhooks:
         ``updates`` maps webhook ids to ``update`` fields, or is a list of
         ``(webhook_id, fields)`` pairs (any iterable of pairs works at
         runtime). Every item is validated before any is sent. The result
-        holds one outcome per item, in input order.
+        holds one outcome per item, in input order; ``ledger`` (a fresh
+        ``BulkLedger``) keeps them when the call is cancelled.
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         return self._client._run(
@@ -180,6 +182,7 @@ class Webhooks:
                 concurrency=concurrency,
                 fail_fast=fail_fast,
                 on_progress=on_progress,
+                ledger=ledger,
                 timeout=timeout,
                 max_retries=max_retries,
             )
@@ -192,11 +195,13 @@ class Webhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
+        ledger: BulkLedger[None] | None = None,
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[None]:
         """Delete many webhooks concurrently; one outcome per id, in input order.
 
+        ``ledger`` (a fresh ``BulkLedger``) keeps the outcomes when the call is cancelled.
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         return self._client._run(
@@ -205,6 +210,7 @@ class Webhooks:
                 concurrency=concurrency,
                 fail_fast=fail_fast,
                 on_progress=on_progress,
+                ledger=ledger,
                 timeout=timeout,
                 max_retries=max_retries,
             )
@@ -217,12 +223,16 @@ class Webhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
+        ledger: BulkLedger[Webhook] | None = None,
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
         """Create many webhooks; each item holds ``create``'s keyword arguments.
 
         Outcome keys are the items' indexes. Every item is validated first.
+        ``ledger`` (a fresh ``BulkLedger``) keeps the outcomes when the call is
+        cancelled; its ``unknown`` items may exist on the server: look before
+        creating them again.
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         return self._client._run(
@@ -231,6 +241,7 @@ class Webhooks:
                 concurrency=concurrency,
                 fail_fast=fail_fast,
                 on_progress=on_progress,
+                ledger=ledger,
                 timeout=timeout,
                 max_retries=max_retries,
             )

@@ -22,15 +22,29 @@ from tests.helpers import make_client, requests_to
 pytestmark = pytest.mark.anyio
 
 
-def _seed(fake: FakeLettr, count: int) -> list[str]:
+def seed(fake: FakeLettr, count: int) -> list[str]:
+    """Add ``count`` webhooks to ``fake``; their ids, in order."""
     return [
         fake.add_webhook(name=f"w{i}", url=f"https://example.com/hooks/{i}")["id"]
         for i in range(count)
     ]
 
 
+def create_items(count: int) -> list[WebhookCreateFields]:
+    """``count`` valid ``create_many`` items named ``n0``, ``n1``..."""
+    return [
+        {
+            "name": f"n{i}",
+            "url": f"https://example.com/new/{i}",
+            "auth_type": "none",
+            "events_mode": "all",
+        }
+        for i in range(count)
+    ]
+
+
 async def test_update_many_gives_one_outcome_per_input_in_order(fake: FakeLettr) -> None:
-    ids = _seed(fake, 6)
+    ids = seed(fake, 6)
     updates: list[tuple[str, WebhookUpdateFields]] = [(i, {"name": f"new-{i}"}) for i in ids]
     updates.insert(2, ("webhook-missing-1", {"active": False}))
     updates.append(("webhook-missing-2", {"name": "x"}))
@@ -52,7 +66,7 @@ async def test_update_many_gives_one_outcome_per_input_in_order(fake: FakeLettr)
 
 
 async def test_update_many_accepts_a_mapping(fake: FakeLettr) -> None:
-    ids = _seed(fake, 3)
+    ids = seed(fake, 3)
     async with make_client(fake) as client:
         result = await client.webhooks.update_many({i: {"active": False} for i in ids})
     assert result.ok
@@ -61,7 +75,7 @@ async def test_update_many_accepts_a_mapping(fake: FakeLettr) -> None:
 
 
 async def test_every_item_is_validated_before_any_is_sent(fake: FakeLettr) -> None:
-    ids = _seed(fake, 3)
+    ids = seed(fake, 3)
     async with make_client(fake) as client:
         with pytest.raises(ValidationError) as info:
             await client.webhooks.update_many(
@@ -83,7 +97,7 @@ async def test_every_item_is_validated_before_any_is_sent(fake: FakeLettr) -> No
 
 
 async def test_fail_fast_marks_untried_items_not_attempted(fake: FakeLettr) -> None:
-    ids = _seed(fake, 5)
+    ids = seed(fake, 5)
     keys = [ids[0], "webhook-missing", *ids[1:]]
     async with make_client(fake) as client:
         result = await client.webhooks.delete_many(keys, concurrency=1, fail_fast=True)
@@ -96,20 +110,12 @@ async def test_fail_fast_marks_untried_items_not_attempted(fake: FakeLettr) -> N
 
 
 async def test_delete_many_and_create_many(fake: FakeLettr) -> None:
-    ids = _seed(fake, 4)
+    ids = seed(fake, 4)
     async with make_client(fake) as client:
         deleted = await client.webhooks.delete_many(ids)
         assert deleted.ok
         assert [o.value for o in deleted.outcomes] == [None] * 4
-        items: list[WebhookCreateFields] = [
-            {
-                "name": f"n{i}",
-                "url": f"https://example.com/new/{i}",
-                "auth_type": "none",
-                "events_mode": "all",
-            }
-            for i in range(3)
-        ]
+        items = create_items(3)
         items.append(
             {
                 "name": "dup",
@@ -161,7 +167,7 @@ async def test_delete_many_rejects_a_bare_string(fake: FakeLettr) -> None:
 
 
 async def test_cancelling_a_bulk_run_leaves_nothing_behind(fake: FakeLettr) -> None:
-    ids = _seed(fake, 40)
+    ids = seed(fake, 40)
     fake.inject(Fault.delay(30), method="PUT", times=40)
     started = anyio.Event()
     async with make_client(fake) as client:
@@ -195,7 +201,7 @@ async def test_cancelling_a_bulk_run_leaves_nothing_behind(fake: FakeLettr) -> N
 
 
 async def test_interactive_get_overtakes_a_running_bulk_job(fake: FakeLettr) -> None:
-    ids = _seed(fake, 300)
+    ids = seed(fake, 300)
     fake.set_rate_limit(10)
     async with make_client(fake, rate_limit=10) as client:
         await client.webhooks.get(ids[0])  # learn the budget

@@ -188,14 +188,23 @@ def parse_events(body: bytes | str) -> list[WebhookEvent]:
     item (sent when a webhook is created or tested) yields no event; an item
     without ``msys`` yields a ``WebhookEvent`` of category ``unknown`` holding
     the whole item in ``raw``. Raises ``WebhookPayloadError`` when the body is
-    not JSON, not an array, nested more than ``MAX_JSON_DEPTH`` levels, or
-    holds items (or family entries) that are not objects, because such a body
-    will never become valid on a retry. It raises nothing else, whatever the
-    body holds.
+    not UTF-8 (UTF-16 and UTF-32 bytes included), not JSON, not an array,
+    nested more than ``MAX_JSON_DEPTH`` levels, or holds items (or family
+    entries) that are not objects, because such a body will never become
+    valid on a retry. It raises nothing else, whatever the body holds.
     """
+    if not isinstance(body, str):
+        try:
+            # Strictly UTF-8 (a leading BOM allowed): json.loads would guess
+            # UTF-16/32 from the bytes and accept encoded surrogates.
+            body = bytes(body).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise WebhookPayloadError(
+                f"delivery body is not UTF-8: {exc.reason} at byte {exc.start}"
+            ) from None
     try:
         data = loads_json(body, max_depth=MAX_JSON_DEPTH)
-    except ValueError as exc:  # JSON, UTF-8 and nesting errors
+    except ValueError as exc:  # JSON and nesting errors
         raise WebhookPayloadError(f"delivery body is not valid JSON: {exc}") from None
     if not isinstance(data, list):
         raise WebhookPayloadError(

@@ -107,7 +107,12 @@ def verify_bearer(authorization_header: str | None, expected_token: str) -> bool
     token = _credentials(authorization_header, "bearer")
     if token is None or not expected_token:
         return False
-    return hmac.compare_digest(token.encode("utf-8"), expected_token.encode("utf-8"))
+    try:
+        # aiohttp hands undecodable header bytes over as lone surrogates.
+        presented = token.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(presented, expected_token.encode("utf-8"))
 
 
 def require_basic_auth(authorization_header: str | None, username: str, password: str) -> None:
@@ -204,7 +209,9 @@ def require_signature(
         if key == "t":
             timestamps.append(value)
         elif key == "v1" and value:
-            candidates.append(value.lower().encode("utf-8"))
+            # surrogatepass: aiohttp hands undecodable header bytes over as lone
+            # surrogates, which cannot match a hex digest but must not crash.
+            candidates.append(value.lower().encode("utf-8", "surrogatepass"))
     if (
         len(timestamps) != 1
         or not timestamps[0].isdigit()

@@ -34,10 +34,19 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol, overload
 
-from django.core.cache import caches
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+try:
+    from django.core.cache import caches
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+    from django.http import HttpRequest, HttpResponse, JsonResponse
+except ModuleNotFoundError as exc:  # a core install: say which extra, not just "no django"
+    if exc.name != "django" and not (exc.name or "").startswith("django."):
+        raise
+    raise ModuleNotFoundError(
+        "lettr_async.events.django needs Django, the optional 'django' extra: "
+        "pip install 'lettr-async[django]'",
+        name=exc.name,
+    ) from exc
 
 from lettr_async.events._dedup import DEFAULT_DEDUP_TTL, DedupStore
 from lettr_async.events._receiver import (

@@ -35,7 +35,7 @@ from .._validation import (
     resolve_target,
     webhook_path,
 )
-from ..bulk import BulkResult, ProgressCallback, run_bulk
+from ..bulk import BulkLedger, BulkResult, ProgressCallback, run_bulk
 from ..errors import ValidationError
 from ..models import Webhook
 from ..types import AuthType, EventsMode
@@ -184,6 +184,7 @@ class AsyncWebhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
+        ledger: BulkLedger[Webhook] | None = None,
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
@@ -192,7 +193,8 @@ class AsyncWebhooks:
         ``updates`` maps webhook ids to ``update`` fields, or is a list of
         ``(webhook_id, fields)`` pairs (any iterable of pairs works at
         runtime). Every item is validated before any is sent. The result
-        holds one outcome per item, in input order.
+        holds one outcome per item, in input order; ``ledger`` (a fresh
+        ``BulkLedger``) keeps them when the call is cancelled.
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
@@ -208,7 +210,9 @@ class AsyncWebhooks:
             return webhook_id, ApiRequest("PUT", path, build_update_params(**_fields(fields)))
 
         calls = _prepare_all(pairs, prepare, "updates", "update_many")
-        return await self._bulk(calls, self._webhook, options, concurrency, fail_fast, on_progress)
+        return await self._bulk(
+            calls, self._webhook, options, concurrency, fail_fast, on_progress, ledger
+        )
 
     async def delete_many(
         self,
@@ -217,11 +221,13 @@ class AsyncWebhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
+        ledger: BulkLedger[None] | None = None,
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[None]:
         """Delete many webhooks concurrently; one outcome per id, in input order.
 
+        ``ledger`` (a fresh ``BulkLedger``) keeps the outcomes when the call is cancelled.
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
@@ -236,7 +242,9 @@ class AsyncWebhooks:
             return webhook_id, ApiRequest("DELETE", webhook_path(webhook_id))
 
         calls = _prepare_all(webhook_ids, prepare, "webhook_ids", "delete_many")
-        return await self._bulk(calls, self._delete, options, concurrency, fail_fast, on_progress)
+        return await self._bulk(
+            calls, self._delete, options, concurrency, fail_fast, on_progress, ledger
+        )
 
     async def create_many(
         self,
@@ -245,12 +253,16 @@ class AsyncWebhooks:
         concurrency: int = DEFAULT_BULK_CONCURRENCY,
         fail_fast: bool = False,
         on_progress: ProgressCallback | None = None,
+        ledger: BulkLedger[Webhook] | None = None,
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkResult[Webhook]:
         """Create many webhooks; each item holds ``create``'s keyword arguments.
 
         Outcome keys are the items' indexes. Every item is validated first.
+        ``ledger`` (a fresh ``BulkLedger``) keeps the outcomes when the call is
+        cancelled; its ``unknown`` items may exist on the server: look before
+        creating them again.
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
@@ -260,7 +272,9 @@ class AsyncWebhooks:
             return index, ApiRequest("POST", "/webhooks", build_create_params(**_fields(fields)))
 
         calls = _prepare_all(items, prepare, "items", "create_many")
-        return await self._bulk(calls, self._webhook, options, concurrency, fail_fast, on_progress)
+        return await self._bulk(
+            calls, self._webhook, options, concurrency, fail_fast, on_progress, ledger
+        )
 
     # -- one coroutine per kind of operation, shared by single and bulk calls ----------
 
@@ -282,10 +296,15 @@ class AsyncWebhooks:
         concurrency: int,
         fail_fast: bool,
         on_progress: ProgressCallback | None,
+        ledger: BulkLedger[_V] | None,
     ) -> BulkResult[_V]:
         items = [(key, functools.partial(operation, request, options)) for key, request in calls]
         return await run_bulk(
-            items, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
+            items,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
+            ledger=ledger,
         )
 
     # -- webhooks as code (lettr_async.declarative) -----------------------------------

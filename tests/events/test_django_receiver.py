@@ -5,14 +5,10 @@ from __future__ import annotations
 import base64
 import inspect
 import json
-import os
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
-import django
 import pytest
-from django.conf import settings
 from django.core.cache import caches
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 
@@ -31,14 +27,7 @@ USER, PASSWORD = app_settings.USERNAME, app_settings.PASSWORD
 AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _django() -> Iterator[None]:
-    """Configure Django if nobody did, then apply these tests' settings."""
-    if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        settings.configure(**app_settings.BASE, **app_settings.OVERRIDES)
-    django.setup()
-    with override_settings(**app_settings.OVERRIDES):
-        yield
+pytestmark = pytest.mark.usefixtures("django_app")
 
 
 @pytest.fixture(autouse=True)
