@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -363,7 +363,7 @@ class Deliverer:
         if not targets:
             return []
 
-        def one(target: Target) -> Any:
+        def one(target: Target) -> Coroutine[Any, Any, DeliveryReport]:
             def on_attempt(result: AttemptResult) -> None:
                 outcome: Outcome = (
                     "success" if result.accepted else "gone" if result.status == 410 else "failure"

@@ -163,6 +163,7 @@ async def trigger(
     retry_schedule: Sequence[float] | None = None,
     retry: bool = True,
     timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
+    oauth_client_auth: Literal["basic", "body"] = "basic",
     on_attempt: Callable[[AttemptResult], None] | None = None,
 ) -> list[DeliveryReport]:
     """Deliver ``events`` to ``endpoint`` the way Lettr would; one report per POST, in order.
@@ -183,6 +184,7 @@ async def trigger(
         retry_schedule=retry_schedule,
         retry=retry,
         timeout=timeout,
+        oauth_client_auth=oauth_client_auth,
     )
     async with sender:
         return [await sender.send(batch, on_attempt=on_attempt) for batch, _number in plan]

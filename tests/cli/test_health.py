@@ -161,3 +161,18 @@ def test_one_list_call(invoke: Invoke, fake_thread: FakeLettr, states: dict[str,
     fake_thread.requests.clear()
     invoke("health")
     assert [(r.method, r.path) for r in fake_thread.requests] == [("GET", "/webhooks")]
+
+
+def test_hostile_names_and_urls_are_escaped(invoke: Invoke, fake_thread: FakeLettr) -> None:
+    _seed(fake_thread, "x", status="failure", failed=_ago(minutes=1))
+    (hook_id,) = fake_thread.webhooks
+    fake_thread.webhooks[hook_id]["name"] = "\x1b]0;pwned\x07\u202eevil"
+
+    text = invoke("health")
+    as_json = invoke("health", "--json")
+
+    assert "\x1b" not in text.stdout
+    assert "\u202e" not in text.stdout
+    assert "\\x1b]0;pwned\\x07\\u202eevil" in text.stdout
+    assert "\x1b" not in as_json.stdout
+    assert json.loads(as_json.stdout)["webhooks"][0]["name"] == "\x1b]0;pwned\x07\u202eevil"
