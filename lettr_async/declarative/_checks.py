@@ -53,17 +53,18 @@ def verify_saved(plan: Plan, live: Sequence[Webhook]) -> Plan:
     return again
 
 
-def _differences(saved: Any, fresh: dict[str, Any]) -> list[str]:
-    """Where two plan documents differ: top-level keys, and changes by address."""
-    if not isinstance(saved, dict):
-        return ["the whole document"]
+def _differences(saved: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
+    """Where two plan documents differ: top-level keys, and changes by address.
+
+    ``saved`` loaded as a plan, so it is an object with a list of changes.
+    """
     found = []
-    for key in sorted(set(saved) | set(fresh)):
+    for key in sorted(saved.keys() | fresh.keys()):
         if canonical(saved.get(key)) == canonical(fresh.get(key)):
             continue
         found.append(key)
-        if key == "resource_changes" and isinstance(saved.get(key), list):
-            old = {str(c.get("address")): c for c in saved[key] if isinstance(c, dict)}
+        if key == "resource_changes":
+            old = {str(c.get("address")): c for c in saved[key]}
             new = {str(c["address"]): c for c in fresh[key]}
             found.extend(
                 f"resource_changes[{address}]"

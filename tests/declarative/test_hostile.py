@@ -1,8 +1,11 @@
-"""A saved plan is a review artifact: tampered plans are refused before anything is sent.
+"""Hostile plans and hostile files (issue 19, items 2 and 3).
 
-Each tampering from issue 19 is applied by the real ``lettr-webhooks`` process
-(``python -m lettr_async apply plan.json``) against a threaded FakeLettr; the
-plan itself is made in-process, which is cheaper and makes the same file.
+A saved plan is a review artifact: each tampering from the issue is applied by
+the real ``lettr-webhooks`` process (``python -m lettr_async apply plan.json``)
+against a threaded FakeLettr and refused with nothing sent; the plan itself is
+made in-process, which is cheaper and writes the same file. Malicious TOML (deep
+dotted keys, deep arrays and tables, oversized files) is refused by a cheap scan
+before ``tomllib`` sees it: the files here would exhaust memory or the stack.
 """
 
 from __future__ import annotations
