@@ -29,6 +29,7 @@ __all__ = [
     "BulkError",
     "ConflictError",
     "ForbiddenError",
+    "InsecureBaseURLWarning",
     "LettrError",
     "NotAttemptedError",
     "NotFoundError",
@@ -271,6 +272,17 @@ class BulkError(LettrError):
 
 class NotAttemptedError(LettrError):
     """A bulk item that was never sent, because ``fail_fast`` stopped the batch."""
+
+
+class InsecureBaseURLWarning(UserWarning):
+    """``base_url`` is plain ``http://`` to a host other than this machine.
+
+    The API key (and any webhook credentials) would cross the network
+    unencrypted. Issued when the client is created; loopback hosts
+    (``127.0.0.1``, ``::1``, ``localhost``), where test servers live, are
+    exempt. Silence it with ``warnings.filterwarnings`` if the clear-text
+    hop is intended (a TLS-terminating sidecar on another host).
+    """
 
 
 CLIENT_RATE_LIMITED = "client_rate_limited"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import traceback
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from lettr_async import (
     APIConnectionError,
     AsyncLettr,
+    InsecureBaseURLWarning,
     LettrError,
     TLSCertificateError,
     UnexpectedResponseError,
@@ -339,3 +341,64 @@ async def test_a_malformed_response_echoing_the_key_is_redacted() -> None:
             await c.webhooks.list()
     assert "Bearer ***" in str(caught.value)
     _assert_redacted(caught.value)
+
+
+# -- a clear-text base_url to another host is worth a warning ------------------------------
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://api.lettr.example/api", "http://10.1.2.3:8080/api", "http://[fe80::1]/api"]
+)
+def test_plain_http_to_another_host_warns(base_url: str) -> None:
+    with pytest.warns(InsecureBaseURLWarning, match="unencrypted") as caught:
+        AsyncLettr(API_KEY, base_url=base_url)
+    assert caught[0].filename == __file__  # points at the line creating the client
+    assert API_KEY not in str(caught[0].message)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://api.lettr.example/api",
+        "http://127.0.0.1:8080/api",
+        "http://127.8.9.10/api",
+        "http://[::1]:8080/api",
+        "http://localhost:8080/api",
+        "http://api.localhost/api",
+    ],
+)
+def test_https_and_loopback_do_not_warn(base_url: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AsyncLettr(API_KEY, base_url=base_url)
+
+
+# -- an optional extra that is missing says which one to install --------------------------
+
+_WITHOUT_OTEL = textwrap.dedent(
+    """
+    import sys
+    class NoOpenTelemetry:  # as on a core install, without the otel extra
+        def find_spec(self, name, path=None, target=None):
+            if name == "opentelemetry" or name.startswith("opentelemetry."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    sys.meta_path.insert(0, NoOpenTelemetry())
+    try:
+        import lettr_async.contrib.opentelemetry
+    except ImportError as exc:
+        print(type(exc).__name__, exc, sep=": ")
+    """
+)
+
+
+def test_the_opentelemetry_helper_without_the_extra_names_it() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_OTEL],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.startswith("ImportError: ")
+    assert "pip install 'lettr-async[otel]'" in done.stdout
