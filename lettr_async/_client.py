@@ -190,7 +190,9 @@ class AsyncLettr:
     requests per second (Lettr's default is 3; the client follows
     ``X-RateLimit-Limit`` from then on), or None to disable pacing; the last
     headers the server sent are in ``rate_limit_info``. ``verify`` is True
-    (system CAs), a CA bundle path or an ``ssl.SSLContext``; proxies come
+    (system CAs), a CA bundle path or an ``ssl.SSLContext`` that checks
+    certificates and host names (verification cannot be turned off; a plain
+    ``http://`` base URL other than loopback warns); proxies come
     from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``. ``hooks``
     (``lettr_async.hooks.Hooks``) observe every call, attempt, retry and
     rate-limit wait; ``with_options`` views share them.

@@ -6,7 +6,9 @@ malformed success bodies each get a type of their own, and every API error
 carries its status, error code, headers and request id.
 
 No exception text ever contains the API key or webhook credentials: messages
-are built from the server's ``message``/``error_code`` and field names only.
+are built from the server's ``message``/``error_code`` and field names only,
+and whatever the server echoed of the call's secrets is redacted from every
+error before it is raised (``_redact``).
 """
 
 from __future__ import annotations
