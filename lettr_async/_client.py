@@ -29,11 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import os
 import ssl
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ._loopguard import LoopGuard
 from ._pipeline import ApiChannel, CallOptions, Pipeline
@@ -50,7 +53,7 @@ from ._validation import (
     check_timeout,
     check_verify,
 )
-from .errors import LettrError, ValidationError
+from .errors import InsecureBaseURLWarning, LettrError, ValidationError
 from .models import RateLimitInfo
 
 if TYPE_CHECKING:
@@ -187,7 +190,9 @@ class AsyncLettr:
     requests per second (Lettr's default is 3; the client follows
     ``X-RateLimit-Limit`` from then on), or None to disable pacing; the last
     headers the server sent are in ``rate_limit_info``. ``verify`` is True
-    (system CAs), a CA bundle path or an ``ssl.SSLContext``; proxies come
+    (system CAs), a CA bundle path or an ``ssl.SSLContext`` that checks
+    certificates and host names (verification cannot be turned off; a plain
+    ``http://`` base URL other than loopback warns); proxies come
     from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``. ``hooks``
     (``lettr_async.hooks.Hooks``) observe every call, attempt, retry and
     rate-limit wait; ``with_options`` views share them.
@@ -219,6 +224,7 @@ class AsyncLettr:
     ) -> None:
         key = check_api_key(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
         url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        _warn_if_cleartext(url)
         defaults = CallOptions(
             timeout=check_timeout(timeout), max_retries=check_max_retries(max_retries)
         )
@@ -329,6 +335,31 @@ class AsyncLettr:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _warn_if_cleartext(url: str) -> None:
+    """Warn (``InsecureBaseURLWarning``) when the key would cross a network unencrypted.
+
+    Python's default filter shows it once per line that creates a client.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "http" and not _is_loopback(host):
+        warnings.warn(
+            f"base_url is plain http:// to {host}: the API key travels unencrypted; "
+            "use https:// (only loopback hosts are exempt from this warning)",
+            InsecureBaseURLWarning,
+            stacklevel=3,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_headers(value: Any) -> dict[str, str]:

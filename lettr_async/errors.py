@@ -6,7 +6,9 @@ malformed success bodies each get a type of their own, and every API error
 carries its status, error code, headers and request id.
 
 No exception text ever contains the API key or webhook credentials: messages
-are built from the server's ``message``/``error_code`` and field names only.
+are built from the server's ``message``/``error_code`` and field names only,
+and whatever the server echoed of the call's secrets is redacted from every
+error before it is raised (``_redact``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "BulkError",
     "ConflictError",
     "ForbiddenError",
+    "InsecureBaseURLWarning",
     "LettrError",
     "NotAttemptedError",
     "NotFoundError",
@@ -271,6 +274,17 @@ class BulkError(LettrError):
 
 class NotAttemptedError(LettrError):
     """A bulk item never sent: ``fail_fast`` stopped the batch, or it was cancelled first."""
+
+
+class InsecureBaseURLWarning(UserWarning):
+    """``base_url`` is plain ``http://`` to a host other than this machine.
+
+    The API key (and any webhook credentials) would cross the network
+    unencrypted. Issued when the client is created; loopback hosts
+    (``127.0.0.1``, ``::1``, ``localhost``), where test servers live, are
+    exempt. Silence it with ``warnings.filterwarnings`` if the clear-text
+    hop is intended (a TLS-terminating sidecar on another host).
+    """
 
 
 CLIENT_RATE_LIMITED = "client_rate_limited"

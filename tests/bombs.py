@@ -3,8 +3,10 @@
 A bomb is a small compressed body that inflates to gigabytes of zeros. After
 a full flush deflate starts afresh, so the compressed form of every further
 MiB of zeros is the very same bytes: compress two MiB, repeat the second,
-and patch the trailer's checksum and size. A 1 GiB bomb is ~1 MB on the
-wire and costs no gigabyte of compression to build.
+and patch the trailer's checksum and size. A 1 GiB gzip bomb is ~1 MB on the
+wire and costs no gigabyte of compression to build. Brotli (the ``test``
+extra installs it, as ``aiohttp[speedups]`` does for users) streams 1 GiB of
+zeros at quality 1 in about half a second into ~190 KB.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import struct
 import zlib
 from typing import Literal
 
+import brotli
+
 from tests.rawserver import Reply, Seen
 
-Encoding = Literal["gzip", "deflate"]
+Encoding = Literal["gzip", "deflate", "br"]
 Framing = Literal["length", "chunked", "close"]
 
 _MIB = 1 << 20
@@ -27,6 +31,11 @@ _WBITS = {"gzip": 31, "deflate": 15}
 def bomb(encoding: Encoding, decoded_mib: int) -> bytes:
     """A valid ``encoding`` stream of ``decoded_mib`` MiB of zeros (checksums take ~1 s/GiB)."""
     block = bytes(_MIB)
+    if encoding == "br":
+        streaming = brotli.Compressor(quality=1)
+        parts: list[bytes] = [streaming.process(block) for _ in range(decoded_mib)]
+        parts.append(streaming.finish())
+        return b"".join(parts)
     compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS[encoding])
     first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
     again = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)

@@ -21,6 +21,7 @@ from lettr_async import (
     APIConnectionError,
     APITimeoutError,
     AsyncLettr,
+    InsecureBaseURLWarning,
     LettrError,
     RateLimitError,
     RetryPolicy,
@@ -557,9 +558,9 @@ async def test_http_proxy_from_the_environment_is_used(monkeypatch: pytest.Monke
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
-        async with AsyncLettr(
-            API_KEY, base_url="http://lettr.invalid/api", rate_limit=None
-        ) as client:
+        with pytest.warns(InsecureBaseURLWarning):  # plain http to another host
+            client = AsyncLettr(API_KEY, base_url="http://lettr.invalid/api", rate_limit=None)
+        async with client:
             assert await client.webhooks.list() == []
     assert seen_targets == ["http://lettr.invalid/api/webhooks"]
 

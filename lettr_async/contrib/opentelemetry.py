@@ -30,8 +30,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opentelemetry import metrics, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+try:
+    from opentelemetry import metrics, trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+except ModuleNotFoundError as missing:  # a core install: say which extra brings it
+    if not (missing.name or "").startswith("opentelemetry"):
+        raise
+    raise ImportError(
+        f"lettr_async.contrib.opentelemetry needs OpenTelemetry ({missing.name} is not "
+        "installed): pip install 'lettr-async[otel]'",
+        name=missing.name,
+    ) from None
 
 from lettr_async._version import __version__
 from lettr_async.hooks import CallEnd, CallInfo, Hooks, RateLimitWait, Request, Response, Retry
