@@ -26,6 +26,7 @@ import attrs
 
 from ._ratelimit import Lane, current_lane
 from .errors import BulkError, LettrError, NotAttemptedError, ValidationError
+from .hooks import capture_response
 
 __all__ = [
     "BulkLedger",
@@ -53,7 +54,7 @@ OutcomeStatus = Literal["succeeded", "failed", "not_sent", "unknown"]
 
 
 class OutcomeUnknownError(LettrError):
-    """A bulk item whose request had started when the run was cancelled.
+    """A bulk item whose request had been sent when the run was cancelled, unanswered.
 
     It may or may not have reached the server, and the server may or may
     not have applied it: look before repeating it (for ``create_many``,
@@ -222,6 +223,21 @@ async def run_bulk(
             except Exception:
                 logger.exception("on_progress(%d, %d) raised; the bulk run goes on", done, total)
 
+    async def sent_or_not(index: int, call: Callable[[], Awaitable[V]]) -> V:
+        """Await ``call``; if it is interrupted before any request went out, it was not sent.
+
+        The pipeline reports the requests it handed to the transport through
+        ``capture_response`` even when cancelled, so an item still waiting
+        for the rate limiter is ``not_sent`` rather than ``unknown``.
+        """
+        with capture_response() as captured:
+            try:
+                return await call()
+            except BaseException:
+                if not any(end.attempts for end in captured.calls):
+                    started[index] = False
+                raise
+
     async def worker() -> None:
         nonlocal next_index, stopped
         current_lane.set(Lane.BULK)
@@ -239,7 +255,7 @@ async def run_bulk(
                 continue
             started[index] = True
             try:
-                value = await call()
+                value = await (call() if ledger is None else sent_or_not(index, call))
             except LettrError as exc:
                 finish(index, BulkOutcome(key, error=exc))
                 stopped = stopped or fail_fast
@@ -281,7 +297,7 @@ def _not_attempted(key: str | int) -> str:
 
 
 def _unsent(key: str | int) -> str:
-    return f"not sent: the bulk run was cancelled (or is still running) before {key!r} started"
+    return f"not sent: the bulk run was cancelled (or is still running) before {key!r} was sent"
 
 
 def _unknown(key: str | int) -> str:
