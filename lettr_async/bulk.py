@@ -148,13 +148,13 @@ class BulkLedger(Generic[V]):
     ``finished``. One ledger records one run.
     """
 
-    __slots__ = ("_keys", "_outcomes", "_over", "_started")
+    __slots__ = ("_keys", "_maybe_sent", "_outcomes", "_over")
 
     def __init__(self) -> None:
         """Start empty; a bulk call fills it."""
         self._keys: list[str | int] | None = None
         self._outcomes: list[BulkOutcome[V] | None] = []
-        self._started: list[bool] = []
+        self._maybe_sent: list[bool] = []
         self._over = threading.Event()
 
     @property
@@ -182,14 +182,12 @@ class BulkLedger(Generic[V]):
     def result(self) -> BulkResult[V]:
         """Every input's outcome so far, in input order (empty before the run starts)."""
         outcomes: list[BulkOutcome[V]] = []
-        for key, outcome, started in zip(
-            self._keys or [], self._outcomes, self._started, strict=True
+        for key, outcome, maybe in zip(
+            self._keys or [], self._outcomes, self._maybe_sent, strict=True
         ):
             if outcome is None:
                 error: LettrError = (
-                    OutcomeUnknownError(_unknown(key))
-                    if started
-                    else NotAttemptedError(_unsent(key))
+                    OutcomeUnknownError(_unknown(key)) if maybe else NotAttemptedError(_unsent(key))
                 )
                 outcome = BulkOutcome(key, error=error)
             outcomes.append(outcome)
@@ -207,7 +205,7 @@ async def run_bulk(
     """Run each ``(key, call)``, at most ``concurrency`` at once, recording into ``ledger``."""
     book: BulkLedger[V] = _claim(BulkLedger() if ledger is None else ledger, items)
     outcomes = book._outcomes
-    started = book._started
+    maybe_sent = book._maybe_sent
     total = len(items)
     next_index = 0
     done = 0
@@ -235,7 +233,7 @@ async def run_bulk(
                 return await call()
             except BaseException:
                 if not any(end.attempts for end in captured.calls):
-                    started[index] = False
+                    maybe_sent[index] = False
                 raise
 
     async def worker() -> None:
@@ -253,7 +251,7 @@ async def run_bulk(
             if stopped:
                 finish(index, BulkOutcome(key, error=NotAttemptedError(_not_attempted(key))))
                 continue
-            started[index] = True
+            maybe_sent[index] = True
             try:
                 value = await (call() if ledger is None else sent_or_not(index, call))
             except LettrError as exc:
@@ -282,7 +280,7 @@ def _claim(ledger: object, items: Sequence[tuple[str | int, object]]) -> BulkLed
         raise _bad_ledger("already records another bulk run: pass a new BulkLedger().")
     ledger._keys = [key for key, _ in items]
     ledger._outcomes = [None] * len(items)
-    ledger._started = [False] * len(items)
+    ledger._maybe_sent = [False] * len(items)
     return ledger
 
 
