@@ -32,6 +32,7 @@ __all__ = [
     "BulkLedger",
     "BulkOutcome",
     "BulkResult",
+    "OutcomeStatus",
     "OutcomeUnknownError",
     "ProgressCallback",
     "run_bulk",
