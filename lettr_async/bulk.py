@@ -26,11 +26,13 @@ import attrs
 
 from ._ratelimit import Lane, current_lane
 from .errors import BulkError, LettrError, NotAttemptedError, ValidationError
+from .hooks import capture_response
 
 __all__ = [
     "BulkLedger",
     "BulkOutcome",
     "BulkResult",
+    "OutcomeStatus",
     "OutcomeUnknownError",
     "ProgressCallback",
     "run_bulk",
@@ -53,7 +55,7 @@ OutcomeStatus = Literal["succeeded", "failed", "not_sent", "unknown"]
 
 
 class OutcomeUnknownError(LettrError):
-    """A bulk item whose request had started when the run was cancelled.
+    """A bulk item whose request had been sent when the run was cancelled, unanswered.
 
     It may or may not have reached the server, and the server may or may
     not have applied it: look before repeating it (for ``create_many``,
@@ -147,13 +149,13 @@ class BulkLedger(Generic[V]):
     ``finished``. One ledger records one run.
     """
 
-    __slots__ = ("_keys", "_outcomes", "_over", "_started")
+    __slots__ = ("_keys", "_maybe_sent", "_outcomes", "_over")
 
     def __init__(self) -> None:
         """Start empty; a bulk call fills it."""
         self._keys: list[str | int] | None = None
         self._outcomes: list[BulkOutcome[V] | None] = []
-        self._started: list[bool] = []
+        self._maybe_sent: list[bool] = []
         self._over = threading.Event()
 
     @property
@@ -181,14 +183,12 @@ class BulkLedger(Generic[V]):
     def result(self) -> BulkResult[V]:
         """Every input's outcome so far, in input order (empty before the run starts)."""
         outcomes: list[BulkOutcome[V]] = []
-        for key, outcome, started in zip(
-            self._keys or [], self._outcomes, self._started, strict=True
+        for key, outcome, maybe in zip(
+            self._keys or [], self._outcomes, self._maybe_sent, strict=True
         ):
             if outcome is None:
                 error: LettrError = (
-                    OutcomeUnknownError(_unknown(key))
-                    if started
-                    else NotAttemptedError(_unsent(key))
+                    OutcomeUnknownError(_unknown(key)) if maybe else NotAttemptedError(_unsent(key))
                 )
                 outcome = BulkOutcome(key, error=error)
             outcomes.append(outcome)
@@ -206,7 +206,7 @@ async def run_bulk(
     """Run each ``(key, call)``, at most ``concurrency`` at once, recording into ``ledger``."""
     book: BulkLedger[V] = _claim(BulkLedger() if ledger is None else ledger, items)
     outcomes = book._outcomes
-    started = book._started
+    maybe_sent = book._maybe_sent
     total = len(items)
     next_index = 0
     done = 0
@@ -221,6 +221,21 @@ async def run_bulk(
                 on_progress(done, total)
             except Exception:
                 logger.exception("on_progress(%d, %d) raised; the bulk run goes on", done, total)
+
+    async def sent_or_not(index: int, call: Callable[[], Awaitable[V]]) -> V:
+        """Await ``call``; if it is interrupted before any request went out, it was not sent.
+
+        The pipeline reports the requests it handed to the transport through
+        ``capture_response`` even when cancelled, so an item still waiting
+        for the rate limiter is ``not_sent`` rather than ``unknown``.
+        """
+        with capture_response() as captured:
+            try:
+                return await call()
+            except BaseException:
+                if not any(end.attempts for end in captured.calls):
+                    maybe_sent[index] = False
+                raise
 
     async def worker() -> None:
         nonlocal next_index, stopped
@@ -237,9 +252,9 @@ async def run_bulk(
             if stopped:
                 finish(index, BulkOutcome(key, error=NotAttemptedError(_not_attempted(key))))
                 continue
-            started[index] = True
+            maybe_sent[index] = True
             try:
-                value = await call()
+                value = await (call() if ledger is None else sent_or_not(index, call))
             except LettrError as exc:
                 finish(index, BulkOutcome(key, error=exc))
                 stopped = stopped or fail_fast
@@ -266,7 +281,7 @@ def _claim(ledger: object, items: Sequence[tuple[str | int, object]]) -> BulkLed
         raise _bad_ledger("already records another bulk run: pass a new BulkLedger().")
     ledger._keys = [key for key, _ in items]
     ledger._outcomes = [None] * len(items)
-    ledger._started = [False] * len(items)
+    ledger._maybe_sent = [False] * len(items)
     return ledger
 
 
@@ -281,7 +296,7 @@ def _not_attempted(key: str | int) -> str:
 
 
 def _unsent(key: str | int) -> str:
-    return f"not sent: the bulk run was cancelled (or is still running) before {key!r} started"
+    return f"not sent: the bulk run was cancelled (or is still running) before {key!r} was sent"
 
 
 def _unknown(key: str | int) -> str:

@@ -24,7 +24,7 @@ from lettr_async import (
     ValidationError,
     Webhook,
 )
-from lettr_async.testing import FakeLettr
+from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import ctrl_c_raises, make_client, requests_to
 from tests.sync.conftest import make_sync_client
 from tests.test_bulk import create_items, seed
@@ -222,3 +222,32 @@ def test_ctrl_c_during_a_sync_bulk_call_leaves_a_ledger_that_settles(
     assert groups["succeeded"] <= applied <= groups["succeeded"] | groups["unknown"]
     assert len(groups["succeeded"]) >= 20
     assert not groups["not_sent"] & _sent_ids(fake_thread, "PUT")
+
+
+async def test_held_by_the_server_is_unknown_and_waiting_for_a_slot_is_not_sent(
+    fake: FakeLettr,
+) -> None:
+    ids = seed(fake, 10)
+    fake.inject(Fault.delay(30), method="PUT", times=1)
+    ledger: BulkLedger[Webhook] = BulkLedger()
+    # Cold start: one request goes first and the other workers wait in the
+    # limiter for its headers (at worst for the 10 s default slot).
+    async with make_client(fake, rate_limit=0.1) as client, anyio.create_task_group() as group:
+
+        async def run() -> None:
+            await client.webhooks.update_many(
+                {i: {"name": "x"} for i in ids}, concurrency=4, ledger=ledger
+            )
+
+        group.start_soon(run)
+        with anyio.fail_after(30):
+            while not fake.requests:  # noqa: ASYNC110 - polling the server's record
+                await anyio.sleep(0.01)
+        group.cancel_scope.cancel()
+    assert ledger.finished
+    result = ledger.result()
+    _assert_partition(result, ids)
+    # Items 2-4 had been taken by workers but never left the limiter: not sent.
+    assert [o.status for o in result.outcomes] == ["unknown", *["not_sent"] * 9]
+    assert "may have applied it" in str(result.outcomes[0].error)
+    assert len(fake.requests) == 1
