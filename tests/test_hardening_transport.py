@@ -33,6 +33,7 @@ from lettr_async import (
 )
 from lettr_async._transport import MAX_RESPONSE_BYTES
 from lettr_async.testing import FakeLettr
+from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
 from tests.bombs import Encoding, Framing, bomb, encoded_response, serving
 from tests.helpers import API_KEY
 from tests.rawserver import LIST_BODY, Reply, Seen, raw_server, response
@@ -83,6 +84,7 @@ _PEAK_SCRIPT = textwrap.dedent(
     import asyncio, json, resource, sys
     from lettr_async import AsyncLettr, UnexpectedResponseError
     from lettr_async.testing import FakeLettr
+from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
     from tests.bombs import bomb, encoded_response, serving
     from tests.rawserver import raw_server
 
@@ -158,7 +160,7 @@ async def test_a_token_endpoint_bomb_is_a_failed_attempt(fake: FakeLettr) -> Non
             oauth_token_url=f"{server.base_url}/token",
         )
         (report,) = await fake.deliver(["message.delivery"], retry_schedule=[])
-    too_large = f"token endpoint answer is larger than {MAX_RESPONSE_BYTES} bytes"
+    too_large = f"token endpoint answer is over {MAX_TOKEN_ANSWER_BYTES} bytes"
     assert report.attempts == ((None, too_large),)
 
 
