@@ -31,7 +31,6 @@ from lettr_async import (
     UnexpectedResponseError,
     ValidationError,
 )
-from lettr_async._transport import MAX_RESPONSE_BYTES
 from lettr_async.testing import FakeLettr
 from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
 from tests.bombs import Encoding, Framing, bomb, encoded_response, serving
