@@ -10,7 +10,14 @@ from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import WebhookCreateFields, WebhookUpdateFields, validate_update_fields
 from ._version import __version__
-from .bulk import BulkLedger, BulkOutcome, BulkResult, OutcomeUnknownError, ProgressCallback
+from .bulk import (
+    BulkError,
+    BulkLedger,
+    BulkOutcome,
+    BulkResult,
+    OutcomeUnknownError,
+    ProgressCallback,
+)
 from .errors import (
     CLIENT_RATE_LIMITED,
     APIConnectionError,
@@ -18,7 +25,6 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    BulkError,
     ConflictError,
     ForbiddenError,
     InsecureBaseURLWarning,

@@ -25,10 +25,12 @@ import anyio.lowlevel
 import attrs
 
 from ._ratelimit import Lane, current_lane
-from .errors import BulkError, LettrError, NotAttemptedError, ValidationError
+from .errors import LettrError, NotAttemptedError, ValidationError
 from .hooks import capture_response
 
 __all__ = [
+    "DEFAULT_BULK_CONCURRENCY",
+    "BulkError",
     "BulkLedger",
     "BulkOutcome",
     "BulkResult",
@@ -39,6 +41,9 @@ __all__ = [
 ]
 
 V = TypeVar("V")
+
+DEFAULT_BULK_CONCURRENCY = 16
+"""Bulk items in flight at once unless ``concurrency`` says otherwise."""
 
 logger = logging.getLogger("lettr_async")
 
@@ -61,6 +66,26 @@ class OutcomeUnknownError(LettrError):
     not have applied it: look before repeating it (for ``create_many``,
     list the webhooks), or a re-run may make a twin.
     """
+
+
+class BulkError(LettrError):
+    """Raised by ``BulkResult.raise_for_errors()``; ``failed`` lists the failures.
+
+    It lives beside the outcomes it carries, not in ``errors``, so the
+    exception hierarchy stays below everything that raises it.
+    """
+
+    def __init__(self, failed: Sequence[BulkOutcome[object]], total: int) -> None:
+        first = failed[0]
+        super().__init__(
+            f"{len(failed)} of {total} bulk items failed; first: {first.key!r}: {first.error}"
+        )
+        self.failed = list(failed)
+
+    @property
+    def exceptions(self) -> list[LettrError]:
+        """The failed items' errors, in input order."""
+        return [o.error for o in self.failed if o.error is not None]
 
 
 @attrs.frozen

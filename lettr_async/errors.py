@@ -13,13 +13,10 @@ error before it is raised (``_redact``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
-
-if TYPE_CHECKING:
-    from .bulk import BulkOutcome
 
 __all__ = [
     "APIConnectionError",
@@ -28,7 +25,6 @@ __all__ = [
     "AuthenticationError",
     "CLIENT_RATE_LIMITED",
     "BadRequestError",
-    "BulkError",
     "ConflictError",
     "ForbiddenError",
     "InsecureBaseURLWarning",
@@ -254,22 +250,6 @@ class UnprocessableEntityError(ValidationError, APIStatusError):  # type: ignore
 
     def __str__(self) -> str:
         return ValidationError.__str__(self)
-
-
-class BulkError(LettrError):
-    """Raised by ``BulkResult.raise_for_errors()``; ``failed`` lists the failures."""
-
-    def __init__(self, failed: Sequence[BulkOutcome[object]], total: int) -> None:
-        first = failed[0]
-        super().__init__(
-            f"{len(failed)} of {total} bulk items failed; first: {first.key!r}: {first.error}"
-        )
-        self.failed = list(failed)
-
-    @property
-    def exceptions(self) -> list[LettrError]:
-        """The failed items' errors, in input order."""
-        return [o.error for o in self.failed if o.error is not None]
 
 
 class NotAttemptedError(LettrError):

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 from lettr_async._sentinel import NOT_GIVEN, NotGiven
 from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields, deprecated_alias
-from lettr_async.bulk import BulkLedger, BulkResult, ProgressCallback
+from lettr_async.bulk import DEFAULT_BULK_CONCURRENCY, BulkLedger, BulkResult, ProgressCallback
 from lettr_async.models import Webhook
-from lettr_async.resources.webhooks import DEFAULT_BULK_CONCURRENCY
 from lettr_async.types import AuthType, EventsMode
 
 if TYPE_CHECKING:
@@ -261,7 +260,8 @@ class Webhooks:
         Sends one ``list`` and nothing else. ``prune=True`` also plans the
         deletion of live endpoints inside the file's ``[ownership]`` scope that
         the file no longer lists. ``rotate`` (True, or entry names/URLs) sends
-        credentials again even when their fingerprint is unchanged.
+        credentials again even when their fingerprint is unchanged. Async code
+        can call ``lettr_async.declarative.plan(client, desired)`` instead.
         """
         return self._client._run(
             lambda c: c.webhooks.plan(
@@ -283,7 +283,8 @@ class Webhooks:
         Raises ``StalePlanError`` before sending anything when the live
         endpoints changed since the plan was made. Returns one outcome per
         change; updates the plan's lock file with salted credential
-        fingerprints (never the credentials).
+        fingerprints (never the credentials). Async code can call
+        ``lettr_async.declarative.apply(client, plan)`` instead.
         """
         return self._client._run(
             lambda c: c.webhooks.apply(

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from .. import AsyncLettr, LettrError
+from .. import AsyncLettr, LettrError, declarative
 from ..declarative import (
     WRITE_ONLY_SENT,
     Action,
@@ -192,7 +192,7 @@ def _plan(settings: Settings, desired: DesiredState, prune: bool, rotate: Sequen
 
     async def make(client: AsyncLettr) -> Plan | PlanError:
         try:
-            return await client.webhooks.plan(desired, prune=prune, rotate=rotating)
+            return await declarative.plan(client, desired, prune=prune, rotate=rotating)
         except PlanError as exc:  # shown in full, one line per problem
             return exc
 
@@ -400,8 +400,8 @@ def _run_apply(settings: Settings, plan: Plan, concurrency: int, show_bar: bool)
     def call(on_progress: Callable[[int, int], None] | None) -> ApplyResult:
         async def go(client: AsyncLettr) -> ApplyResult | LettrError:
             try:
-                return await client.webhooks.apply(
-                    plan, concurrency=concurrency, on_progress=on_progress
+                return await declarative.apply(
+                    client, plan, concurrency=concurrency, on_progress=on_progress
                 )
             except (StalePlanError, ConfigError, PlanError) as exc:  # refused: nothing sent
                 return exc

@@ -1,8 +1,8 @@
 """Webhooks as code: keep desired endpoints in a TOML file and make Lettr match it.
 
 ``load_config`` validates the file (secrets only as env references),
-``client.webhooks.plan`` diffs it against the live list into a typed,
-JSON-serialisable ``Plan``, and ``client.webhooks.apply`` applies a plan
+``plan(client, desired)`` diffs it against the live list into a typed,
+JSON-serialisable ``Plan``, and ``apply(client, plan)`` applies a plan
 through the bulk engine, refusing a stale one, a saved one that is not what
 its file plans now, and any that breaks the rules (deletes only with prune
 inside the ownership, updates only to matched endpoints). ``export_toml`` writes the
@@ -20,6 +20,7 @@ from ._config import (
     parse_config,
 )
 from ._diff import build_plan
+from ._entry import apply, plan
 from ._errors import ConfigError, PlanError, StalePlanError
 from ._export import env_name_for, export_toml
 from ._lock import LockEntry, LockFile
@@ -54,6 +55,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "StalePlanError",
+    "apply",
     "apply_plan",
     "build_plan",
     "default_lock_path",
@@ -61,4 +63,5 @@ __all__ = [
     "export_toml",
     "load_config",
     "parse_config",
+    "plan",
 ]

@@ -3,7 +3,7 @@
 Deletions go first (they may free URLs), then updates, then creates, each
 phase through the SDK's bulk engine, so the client's rate limiter paces
 everything and every change gets exactly one outcome. Only the public
-``client.webhooks`` methods are used.
+``client.webhooks`` methods are used (``_api.WebhooksApi``).
 
 Convergence: a create answered ``409 resource_already_exists`` means an
 earlier attempt reached the server but its answer was lost; the endpoint is
@@ -38,7 +38,7 @@ from ._plan import Action, Change, LiveWebhook, Plan, describe_drift, live_finge
 
 if TYPE_CHECKING:
     from .._validation import WebhookCreateFields, WebhookUpdateFields
-    from ..resources.webhooks import AsyncWebhooks
+    from ._api import WebhooksApi
 
 __all__ = ["ApplyResult", "ChangeOutcome", "apply_plan"]
 
@@ -103,7 +103,7 @@ class ApplyResult:
 
 
 async def apply_plan(
-    webhooks: AsyncWebhooks,
+    webhooks: WebhooksApi,
     plan: Plan,
     *,
     concurrency: int,
@@ -159,7 +159,7 @@ class _Run:
 
     def __init__(
         self,
-        webhooks: AsyncWebhooks,
+        webhooks: WebhooksApi,
         lock: LockFile,
         concurrency: int,
         options: _Options,

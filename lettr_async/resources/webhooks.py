@@ -35,7 +35,13 @@ from .._validation import (
     resolve_target,
     webhook_path,
 )
-from ..bulk import BulkLedger, BulkResult, ProgressCallback, run_bulk
+from ..bulk import (
+    DEFAULT_BULK_CONCURRENCY,
+    BulkLedger,
+    BulkResult,
+    ProgressCallback,
+    run_bulk,
+)
 from ..errors import ValidationError
 from ..models import Webhook
 from ..types import AuthType, EventsMode
@@ -45,8 +51,6 @@ if TYPE_CHECKING:
     from ..declarative import ApplyResult, DesiredState, Plan
 
 __all__ = ["DEPRECATED_ALIASES", "AsyncWebhooks"]
-
-DEFAULT_BULK_CONCURRENCY = 16
 
 DEPRECATED_ALIASES: dict[str, dict[str, str]] = {"update": {"target": "url"}}
 """Deprecated keyword -> replacement, per method; the sync codegen warns for these too."""
@@ -307,7 +311,7 @@ class AsyncWebhooks:
             ledger=ledger,
         )
 
-    # -- webhooks as code (lettr_async.declarative) -----------------------------------
+    # -- webhooks as code: lettr_async.declarative.plan/apply, for the sync facade ----
 
     async def plan(
         self,
@@ -323,15 +327,16 @@ class AsyncWebhooks:
         Sends one ``list`` and nothing else. ``prune=True`` also plans the
         deletion of live endpoints inside the file's ``[ownership]`` scope that
         the file no longer lists. ``rotate`` (True, or entry names/URLs) sends
-        credentials again even when their fingerprint is unchanged.
+        credentials again even when their fingerprint is unchanged. Async code
+        can call ``lettr_async.declarative.plan(client, desired)`` instead.
         """
-        # Imported here, not at the top: ``import lettr_async`` stays light.
-        from ..declarative import LockFile, build_plan
+        # Imported here: ``import lettr_async`` stays light, and declarative (above
+        # the client) never imports this module back.
+        from ..declarative._entry import plan_webhooks
 
-        live = await self.list(timeout=timeout, max_retries=max_retries)
-        rotating = rotate if isinstance(rotate, bool) else frozenset(rotate)
-        lock = LockFile.load(desired.lock_path)
-        return build_plan(desired, live, lock=lock, prune=prune, rotate=rotating)
+        return await plan_webhooks(
+            self, desired, prune=prune, rotate=rotate, timeout=timeout, max_retries=max_retries
+        )
 
     async def apply(
         self,
@@ -347,7 +352,8 @@ class AsyncWebhooks:
         Raises ``StalePlanError`` before sending anything when the live
         endpoints changed since the plan was made. Returns one outcome per
         change; updates the plan's lock file with salted credential
-        fingerprints (never the credentials).
+        fingerprints (never the credentials). Async code can call
+        ``lettr_async.declarative.apply(client, plan)`` instead.
         """
         from ..declarative import apply_plan
 

@@ -1,4 +1,4 @@
-"""Run a FakeLettr on its own event loop in a daemon thread.
+"""Run a FakeLettr (or any server with ``start``/``stop``) on its own loop in a daemon thread.
 
 Synchronous code (the sync facade, Django views, plain ``requests`` users)
 cannot ``await fake.start()``; this gives them a live server for a ``with``
@@ -11,18 +11,27 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._server import FakeLettr
+from typing import Protocol, TypeVar
 
 __all__ = ["run_in_thread"]
 
 _START_TIMEOUT = 30.0
 
 
+class _Server(Protocol):
+    """What the thread needs of a server: typed here so ``_server`` can import this module
+    (for ``FakeLettr.in_thread``) without this one importing ``_server`` back."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Server)
+
+
 @contextlib.contextmanager
-def run_in_thread(factory: Callable[[], FakeLettr]) -> Iterator[FakeLettr]:
+def run_in_thread(factory: Callable[[], _S]) -> Iterator[_S]:
     """Start ``factory()`` in a new thread's loop, yield it, then stop and join.
 
     Errors raised while starting (say, the port is taken) are re-raised here.

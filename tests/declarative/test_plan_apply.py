@@ -313,3 +313,17 @@ async def test_apply_reports_progress_once_per_change(fake: FakeLettr, tmp_path:
     ]
     assert [o.change for o in result.outcomes] == list(plan.pending)
     assert progress == [(n, 4) for n in range(1, 5)]
+
+
+async def test_declarative_plan_and_apply_take_the_client(fake: FakeLettr, tmp_path: Path) -> None:
+    from lettr_async import declarative
+
+    desired = load(write_config(tmp_path))
+    async with make_client(fake) as client:
+        plan = await declarative.plan(client, desired)
+        assert [c.action for c in plan.changes] == [Action.CREATE] * 3
+        result = await declarative.apply(client.with_options(max_retries=0), plan, concurrency=1)
+        assert result.ok
+        again = await declarative.plan(client, load(tmp_path / "lettr-webhooks.toml"))
+    assert not again.has_changes
+    assert live_urls(fake) == [f"{HOST}/hooks/{n}" for n in ("audit", "crm", "orders")]

@@ -1,0 +1,87 @@
+"""``plan(client, desired)`` and ``apply(client, plan)``: webhooks as code from Python.
+
+The entry points take the client as an argument, so declarative sits above
+it: TOML, lock files and diffs never become part of the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .._sentinel import NOT_GIVEN, NotGiven
+from ..bulk import DEFAULT_BULK_CONCURRENCY, ProgressCallback
+from ._api import HasWebhooks, WebhooksApi
+from ._apply import ApplyResult, apply_plan
+from ._config import DesiredState
+from ._diff import build_plan
+from ._lock import LockFile
+from ._plan import Plan
+
+__all__ = ["apply", "plan", "plan_webhooks"]
+
+
+async def plan(
+    client: HasWebhooks,
+    desired: DesiredState,
+    *,
+    prune: bool = False,
+    rotate: bool | Iterable[str] = False,
+    timeout: float | NotGiven | None = NOT_GIVEN,
+    max_retries: int | NotGiven = NOT_GIVEN,
+) -> Plan:
+    """Diff a webhooks file (``load_config``) against the client's live list.
+
+    Sends one ``list`` and nothing else. ``prune=True`` also plans deleting
+    the live endpoints inside the file's ``[ownership]`` scope that it no
+    longer lists; ``rotate`` (True, or entry names/URLs) sends credentials
+    again even when their fingerprint is unchanged.
+    """
+    return await plan_webhooks(
+        client.webhooks,
+        desired,
+        prune=prune,
+        rotate=rotate,
+        timeout=timeout,
+        max_retries=max_retries,
+    )
+
+
+async def plan_webhooks(
+    webhooks: WebhooksApi,
+    desired: DesiredState,
+    *,
+    prune: bool,
+    rotate: bool | Iterable[str],
+    timeout: float | NotGiven | None,
+    max_retries: int | NotGiven,
+) -> Plan:
+    """``plan`` for a webhooks resource rather than a client."""
+    live = await webhooks.list(timeout=timeout, max_retries=max_retries)
+    rotating = rotate if isinstance(rotate, bool) else frozenset(rotate)
+    lock = LockFile.load(desired.lock_path)
+    return build_plan(desired, live, lock=lock, prune=prune, rotate=rotating)
+
+
+async def apply(
+    client: HasWebhooks,
+    plan: Plan,
+    *,
+    concurrency: int = DEFAULT_BULK_CONCURRENCY,
+    on_progress: ProgressCallback | None = None,
+    timeout: float | NotGiven | None = NOT_GIVEN,
+    max_retries: int | NotGiven = NOT_GIVEN,
+) -> ApplyResult:
+    """Apply a plan through the client's bulk engine and rate limiter.
+
+    One ``list`` first: a plan made before the live endpoints changed raises
+    ``StalePlanError`` with nothing sent. Returns one outcome per change and
+    records salted credential fingerprints (never credentials) in the lock file.
+    """
+    return await apply_plan(
+        client.webhooks,
+        plan,
+        concurrency=concurrency,
+        on_progress=on_progress,
+        timeout=timeout,
+        max_retries=max_retries,
+    )
