@@ -2,7 +2,8 @@
 
 ``AsyncLettr`` is the client; ``lettr_sync.Lettr`` is its generated
 synchronous twin. Everything users need to type their code is importable
-from here: models, enums, event type names and the exception hierarchy.
+from here: models, enums, event type names, the exception hierarchy and
+whatever the constructor takes (``RetryPolicy``, ``Hooks``, ``RateStore``).
 """
 
 from ._client import DEFAULT_BASE_URL, AsyncLettr
@@ -38,7 +39,9 @@ from .errors import (
     UnprocessableEntityError,
     ValidationError,
 )
+from .hooks import Hooks
 from .models import RateLimitInfo, Webhook
+from .ratelimit import RateStore
 from .resources import AsyncWebhooks
 from .types import (
     EVENT_TYPES,
@@ -69,6 +72,7 @@ __all__ = [
     "EventType",
     "EventsMode",
     "ForbiddenError",
+    "Hooks",
     "InsecureBaseURLWarning",
     "LastStatus",
     "LettrError",
@@ -80,6 +84,7 @@ __all__ = [
     "ProgressCallback",
     "RateLimitError",
     "RateLimitInfo",
+    "RateStore",
     "RetryPolicy",
     "ServerError",
     "TLSCertificateError",

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._gcra import PacingState, Slot, TakeRequest, take_slot
-from ._limiter import Lane, RateLimiter, current_lane
 from ._store import RATE_LIMIT_URL_ENV, MemoryStore, RateStore, open_store, team_key
 
 if TYPE_CHECKING:
@@ -22,16 +21,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RATE_LIMIT_URL_ENV",
-    "Lane",
     "MemoryStore",
     "PacingState",
-    "RateLimiter",
     "RateStore",
     "RedisStore",
     "SQLiteStore",
     "Slot",
     "TakeRequest",
-    "current_lane",
     "open_store",
     "take_slot",
     "team_key",

@@ -1,0 +1,140 @@
+"""The public API: what ``lettr_async`` exports, and that users can name every type they pass.
+
+A constructor parameter typed with a class users cannot import from the
+package (say ``Hooks`` only from ``lettr_async.hooks``) forces them into
+submodules; an internal exported by accident becomes a promise.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+from types import ModuleType
+
+import pytest
+
+import lettr_async
+import lettr_async.ratelimit
+import lettr_sync
+from lettr_async import _client as async_client_module
+from lettr_sync import _client as sync_client_module
+
+PUBLIC_API = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncLettr",
+    "AsyncWebhooks",
+    "AuthType",
+    "AuthenticationError",
+    "BadRequestError",
+    "BulkError",
+    "BulkLedger",
+    "BulkOutcome",
+    "BulkResult",
+    "CLIENT_RATE_LIMITED",
+    "ConflictError",
+    "DEFAULT_BASE_URL",
+    "EVENT_TYPES",
+    "EventType",
+    "EventsMode",
+    "ForbiddenError",
+    "Hooks",
+    "InsecureBaseURLWarning",
+    "LastStatus",
+    "LettrError",
+    "NOT_GIVEN",
+    "NotAttemptedError",
+    "NotFoundError",
+    "NotGiven",
+    "OutcomeUnknownError",
+    "ProgressCallback",
+    "RateLimitError",
+    "RateLimitInfo",
+    "RateStore",
+    "RetryPolicy",
+    "ServerError",
+    "TLSCertificateError",
+    "UnexpectedResponseError",
+    "UnprocessableEntityError",
+    "ValidationError",
+    "Webhook",
+    "WebhookCreateFields",
+    "WebhookUpdateFields",
+    "__version__",
+    "normalize_event_type",
+    "validate_update_fields",
+]
+
+
+def test_the_public_api_is_exactly_this_list() -> None:
+    assert sorted(lettr_async.__all__) == sorted(PUBLIC_API)
+    assert len(set(lettr_async.__all__)) == len(lettr_async.__all__)
+    for name in lettr_async.__all__:
+        assert hasattr(lettr_async, name), name
+
+
+def test_the_ratelimit_package_exports_no_internals() -> None:
+    for name in ("Lane", "RateLimiter", "current_lane"):
+        assert name not in lettr_async.ratelimit.__all__
+        assert not hasattr(lettr_async.ratelimit, name)
+
+
+def _annotation_names(annotation: str) -> set[str]:
+    """The root names an annotation string uses (``os.PathLike[str]`` -> ``os``, ``str``)."""
+    tree = ast.parse(annotation, mode="eval")
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+@pytest.mark.parametrize(
+    ("client", "module", "package"),
+    [
+        (lettr_async.AsyncLettr, async_client_module, lettr_async),
+        (lettr_sync.Lettr, sync_client_module, lettr_sync),
+    ],
+    ids=["AsyncLettr", "Lettr"],
+)
+def test_every_type_users_pass_or_receive_is_importable_from_the_package(
+    client: type, module: ModuleType, package: ModuleType
+) -> None:
+    """Names in the constructor's annotations, and in the return annotations of the
+    client's public methods and properties, are builtins, the standard library's, or exported.
+
+    A name the defining module binds at runtime to something outside the SDK
+    (``os``, ``ssl``, ``Mapping``) is the standard library's; anything else
+    (an SDK class, or a name imported only for type checking) must be in the
+    package's ``__all__``, as the very same object.
+    """
+    parameters = list(inspect.signature(vars(client)["__init__"]).parameters.values())[1:]
+    assert parameters, "no constructor parameters found"
+    annotations = {p.name: p.annotation for p in parameters}
+    for attribute, member in vars(client).items():
+        function = member.fget if isinstance(member, property) else member
+        if not attribute.startswith("_") and inspect.isfunction(function):
+            annotations[f"{attribute}()"] = inspect.signature(function).return_annotation
+    assert "with_options()" in annotations
+    missing: dict[str, str] = {}
+    for where, annotation in annotations.items():
+        assert isinstance(annotation, str), f"{where}: annotations are strings (PEP 563)"
+        for name in _annotation_names(annotation):
+            if hasattr(builtins, name):
+                continue
+            bound = getattr(module, name, None)
+            if bound is not None and not getattr(bound, "__module__", "").startswith("lettr_"):
+                continue  # os, ssl, collections.abc.Mapping...
+            if name not in package.__all__ or (
+                bound is not None and getattr(package, name) is not bound
+            ):
+                missing[where] = name
+    assert missing == {}, f"not importable from {package.__name__}: {missing}"
+
+
+def test_the_exported_types_are_the_constructor_s_own() -> None:
+    from lettr_async.hooks import Hooks
+    from lettr_async.ratelimit import RateStore
+
+    assert lettr_async.Hooks is Hooks
+    assert lettr_async.RateStore is RateStore
+    assert lettr_sync.Hooks is Hooks
+    assert lettr_sync.RateStore is RateStore
