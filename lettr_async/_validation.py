@@ -24,11 +24,11 @@ import math
 import os
 import re
 import ssl
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
+from ._deprecation import resolve_alias, resolve_aliases
 from .errors import ValidationError
 from .types import AuthType, EventsMode, normalize_event_type
 
@@ -61,7 +61,6 @@ __all__ = [
     "check_webhook_id",
     "deprecated_alias",
     "required_credentials",
-    "resolve_target",
     "webhook_path",
 ]
 
@@ -497,48 +496,29 @@ def validate_update_fields(fields: Mapping[str, Any]) -> WebhookUpdateFields:
     """
     if not isinstance(fields, Mapping):
         raise _invalid("fields", f"must be a mapping of fields, not {type(fields).__name__}.")
-    return cast("WebhookUpdateFields", build_update_params(**resolve_target(fields, stacklevel=2)))
+    return cast("WebhookUpdateFields", build_update_params(**fields))
 
 
 def deprecated_alias(
     old_name: str, old_value: Any, new_name: str, new_value: Any, *, stacklevel: int
 ) -> Any:
-    """Return ``old_value`` for ``new_name``, warning that ``old_name`` is deprecated.
+    """``resolve_alias`` under the name and signature the generated sync methods call.
 
-    ``stacklevel`` counts from the caller of this function (2: its caller's
-    caller), so the warning names the user's line. Giving both is a
-    ``TypeError``, as in Lettr's own SDK.
+    ``lettr_sync._codegen`` still emits ``deprecated_alias(..., stacklevel=2)``;
+    ``resolve_alias`` finds the caller's line itself, so ``stacklevel`` is
+    unused. Goes when the generator emits ``resolve_alias``.
     """
-    if new_value is not None:
-        raise TypeError(f"pass either {new_name} or {old_name} (deprecated), not both")
-    warnings.warn(
-        f"'{old_name}' is deprecated; pass '{new_name}' instead",
-        DeprecationWarning,
-        stacklevel=stacklevel + 1,
-    )
-    return old_value
+    del stacklevel
+    return resolve_alias(old_name, old_value, new_name, new_value)
 
 
-def resolve_target(fields: Mapping[str, Any], *, stacklevel: int) -> dict[str, Any]:
-    """``fields`` with the deprecated ``target`` moved to ``url`` (see ``deprecated_alias``)."""
-    out = dict(fields)
-    target = out.pop("target", None)
-    if target is not None:
-        out["url"] = deprecated_alias(
-            "target", target, "url", out.get("url"), stacklevel=stacklevel + 1
-        )
-    return out
-
-
-def build_update_params(**fields: Any) -> dict[str, Any]:
+def build_update_params(**given: Any) -> dict[str, Any]:
     """Validate ``webhooks.update`` arguments into its partial JSON request body.
 
-    ``target`` (deprecated) must have been resolved with ``resolve_target``
-    by the public entry point, so its warning names the user's line.
+    The deprecated ``target`` is resolved here, the one place for every entry
+    point (``_deprecation``: the warning names the user's line).
     """
-    _check_names(fields, UPDATE_FIELDS)
-    if fields.get("target") is not None:
-        fields = resolve_target(fields, stacklevel=2)
+    fields = resolve_aliases(_check_names(given, UPDATE_FIELDS))
     errors = _Errors()
     name = check_str(errors, "name", fields.get("name"), required=False, max_len=NAME_MAX)
     url = check_url(errors, "url", fields.get("url"), required=False)

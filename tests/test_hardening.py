@@ -514,6 +514,17 @@ def test_target_deprecation_points_at_the_sync_caller(fake_thread: FakeLettr) ->
     assert fake_thread.webhooks[hook["id"]]["url"] == "https://example.com/new"
 
 
+def test_target_deprecation_in_validate_update_fields_points_at_the_caller() -> None:
+    from lettr_async import validate_update_fields
+
+    with pytest.warns(DeprecationWarning, match="target") as record:
+        checked = validate_update_fields({"target": "https://example.com/new"})
+    assert checked == {"url": "https://example.com/new"}
+    assert record[0].filename == __file__
+    with pytest.raises(TypeError, match="not both"):
+        validate_update_fields({"target": "https://example.com/a", "url": "https://example.com/b"})
+
+
 # -- body size cap -------------------------------------------------------------------------
 
 

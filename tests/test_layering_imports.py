@@ -52,6 +52,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "types",
         "hooks",
         "_sentinel",
+        "_deprecation",
         "_validation",
         "_converter",
         "_redact",

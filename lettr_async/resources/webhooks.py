@@ -23,6 +23,7 @@ from .._converter import (
     WebhookListEnvelope,
     structure_response,
 )
+from .._deprecation import ALIASES
 from .._pipeline import ApiRequest, CallOptions
 from .._sentinel import NOT_GIVEN, NotGiven
 from .._validation import (
@@ -31,8 +32,6 @@ from .._validation import (
     build_create_params,
     build_update_params,
     check_concurrency,
-    deprecated_alias,
-    resolve_target,
     webhook_path,
 )
 from ..bulk import (
@@ -52,8 +51,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEPRECATED_ALIASES", "AsyncWebhooks"]
 
-DEPRECATED_ALIASES: dict[str, dict[str, str]] = {"update": {"target": "url"}}
-"""Deprecated keyword -> replacement, per method; the sync codegen warns for these too."""
+DEPRECATED_ALIASES: dict[str, dict[str, str]] = {"update": dict(ALIASES)}
+"""Deprecated keyword -> replacement, per method; the sync codegen resolves these in the
+caller's thread (in the portal's loop the warning could not name the caller's line)."""
 
 _Item = TypeVar("_Item")
 _V = TypeVar("_V")
@@ -151,14 +151,12 @@ class AsyncWebhooks:
         ``enabled``). ``target`` is the deprecated alias of ``url``.
         Passing no field at all is a ``ValidationError``.
         """
-        if target is not None:
-            # Warn here, so the warning names the line that awaited update().
-            url = deprecated_alias("target", target, "url", url, stacklevel=2)
         options = self._api.options(timeout, max_retries)
         path = webhook_path(webhook_id)
         body = build_update_params(
             name=name,
             url=url,
+            target=target,
             auth_type=auth_type,
             auth_username=auth_username,
             auth_password=auth_password,
@@ -208,9 +206,6 @@ class AsyncWebhooks:
         def prepare(index: int, pair: Any) -> tuple[str, ApiRequest]:
             webhook_id, fields = pair
             path = webhook_path(webhook_id)
-            if isinstance(fields, Mapping) and fields.get("target") is not None:
-                # prepare <- _prepare_all <- update_many <- the caller's line
-                fields = resolve_target(fields, stacklevel=4)
             return webhook_id, ApiRequest("PUT", path, build_update_params(**_fields(fields)))
 
         calls = _prepare_all(pairs, prepare, "updates", "update_many")
