@@ -6,7 +6,7 @@ from here: models, enums, event type names, the exception hierarchy and
 whatever the constructor takes (``RetryPolicy``, ``Hooks``, ``RateStore``).
 """
 
-from ._client import DEFAULT_BASE_URL, AsyncLettr
+from ._client import API_KEY_ENV, DEFAULT_BASE_URL, AsyncLettr
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import WebhookCreateFields, WebhookUpdateFields, validate_update_fields
@@ -53,6 +53,7 @@ from .types import (
 )
 
 __all__ = [
+    "API_KEY_ENV",
     "CLIENT_RATE_LIMITED",
     "DEFAULT_BASE_URL",
     "EVENT_TYPES",

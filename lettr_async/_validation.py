@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from ._deprecation import resolve_alias, resolve_aliases
 from .errors import ValidationError
+from .models import SECRET_FIELDS
 from .types import AuthType, EventsMode, normalize_event_type
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "check_credential",
     "check_enum",
     "check_max_retries",
+    "check_positive_int",
     "check_rate_limit",
     "check_str",
     "check_timeout",
@@ -110,9 +112,6 @@ class WebhookUpdateFields(_AuthFields, total=False):
 
 AUTH_FIELDS: tuple[str, ...] = tuple(_AuthFields.__annotations__)
 """The delivery-credential fields, in wire order."""
-
-SECRET_FIELDS: frozenset[str] = frozenset({"auth_password", "oauth_client_secret"})
-"""Fields whose values must never be shown (repr, logs, errors, CLI output)."""
 
 CREATE_FIELDS: frozenset[str] = frozenset(WebhookCreateFields.__annotations__) | frozenset(
     AUTH_FIELDS
@@ -220,18 +219,18 @@ def check_rate_limit(value: Any) -> float | None:
     return float(value)
 
 
-def check_connection_limit(value: Any) -> int:
-    """Most simultaneous connections: a positive integer."""
+def check_positive_int(field: str, value: Any) -> int:
+    """A positive integer (booleans refused), reported against ``field``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid("connection_limit", "must be a positive integer.")
+        raise _invalid(field, "must be a positive integer.")
     return value
 
 
-def check_concurrency(value: Any) -> int:
-    """Most bulk items in flight: a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid("concurrency", "must be a positive integer.")
-    return value
+check_connection_limit = functools.partial(check_positive_int, "connection_limit")
+"""Most simultaneous connections of a client."""
+
+check_concurrency = functools.partial(check_positive_int, "concurrency")
+"""Most items of one bulk call in flight."""
 
 
 def check_verify(value: Any) -> ssl.SSLContext | None:

@@ -13,7 +13,10 @@ import attrs
 
 from .types import AuthType, LastStatus
 
-__all__ = ["RateLimitInfo", "Webhook", "mask_url_credentials"]
+__all__ = ["SECRET_FIELDS", "RateLimitInfo", "Webhook", "mask_url_credentials"]
+
+SECRET_FIELDS: frozenset[str] = frozenset({"auth_password", "oauth_client_secret"})
+"""Webhook fields whose values must never be shown (repr, logs, errors, CLI output)."""
 
 _MASK = "***"
 

@@ -21,6 +21,7 @@ from lettr_async import _client as async_client_module
 from lettr_sync import _client as sync_client_module
 
 PUBLIC_API = [
+    "API_KEY_ENV",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from .. import API_KEY_ENV, DEFAULT_BASE_URL, __version__
 from ._commands import (
     bulk_delete_command,
     bulk_update_command,
@@ -24,7 +24,7 @@ from ._commands import (
     list_command,
     update_command,
 )
-from ._context import Settings
+from ._context import Settings, client_default
 from ._declarative import apply_command, export_command, plan_command
 from ._errors import EXIT_CODES_HELP, EXIT_FAILURE, error_document
 from ._events import events_command
@@ -86,31 +86,31 @@ class LettrGroup(click.Group):
 @click.option(
     "--api-key",
     metavar="KEY",
-    help="Lettr API key (default: $LETTR_API_KEY). Never printed.",
+    help=f"Lettr API key (default: ${API_KEY_ENV}). Never printed.",
 )
 @click.option(
     "--base-url",
     metavar="URL",
-    help="API root (default: $LETTR_BASE_URL, else https://app.lettr.com/api).",
+    help=f"API root (default: $LETTR_BASE_URL, else {DEFAULT_BASE_URL}).",
 )
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
+    default=client_default("timeout"),
     show_default=True,
     help="Seconds per request.",
 )
 @click.option(
     "--max-retries",
     type=click.IntRange(min=0),
-    default=2,
+    default=client_default("max_retries"),
     show_default=True,
     help="Retries after a failed attempt (429, 5xx, network).",
 )
 @click.option(
     "--rate-limit",
     type=click.FloatRange(min=0),
-    default=3.0,
+    default=client_default("rate_limit"),
     show_default=True,
     help="Client-side requests per second before the server's headers are known (0: off).",
 )

@@ -18,6 +18,7 @@ from .. import (
 )
 from ._context import (
     Settings,
+    concurrency_option,
     get_settings,
     progress_bar,
     resolve_secret,
@@ -309,13 +310,7 @@ def selection_options(func: F) -> F:
         ),
         click.option("--dry-run", is_flag=True, help="Print the plan; send no change."),
         click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation."),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(min=1),
-            default=16,
-            show_default=True,
-            help="Requests in flight at once (the rate limit still applies).",
-        ),
+        concurrency_option,
         click.option("--fail-fast", is_flag=True, help="Stop sending after the first failure."),
     ]
     for option in reversed(options):

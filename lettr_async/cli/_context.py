@@ -4,30 +4,33 @@ Each command invocation builds exactly one ``AsyncLettr`` inside one
 ``asyncio.run`` (a bulk command lists, plans and writes with the same client,
 so its rate limiter keeps what it learned) and closes it before returning,
 whatever happened; SDK errors become ``CliError`` with the right exit code
-and secrets masked. Only the public API of ``lettr_async`` is used.
+and secrets masked. Only the public API of ``lettr_async`` is used; option
+defaults are read from the client's own signatures, so they cannot drift.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import click
 
-from .. import AsyncLettr, LettrError
+from .. import API_KEY_ENV, AsyncLettr, AsyncWebhooks, LettrError
 from ._errors import EXIT_USAGE, CliError, from_lettr_error
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 __all__ = [
-    "API_KEY_ENV",
     "Settings",
+    "client_default",
+    "concurrency_option",
     "get_settings",
     "progress_bar",
     "resolve_secret",
@@ -36,10 +39,22 @@ __all__ = [
     "stdin_is_tty",
 ]
 
-API_KEY_ENV = "LETTR_API_KEY"
-"""The documented environment variable holding the API key."""
-
 T = TypeVar("T")
+
+
+def client_default(parameter: str) -> Any:
+    """``AsyncLettr``'s default for ``parameter``, which the matching option shows."""
+    return inspect.signature(AsyncLettr).parameters[parameter].default
+
+
+concurrency_option = click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=inspect.signature(AsyncWebhooks.update_many).parameters["concurrency"].default,
+    show_default=True,
+    help="Requests in flight at once (the rate limit still applies).",
+)
+"""``--concurrency`` of every bulk command, defaulting to the SDK's own bulk default."""
 
 
 @attrs.define
@@ -48,9 +63,9 @@ class Settings:
 
     api_key: str | None = None
     base_url: str | None = None
-    timeout: float | None = 30.0
-    max_retries: int = 2
-    rate_limit: float | None = 3.0
+    timeout: float | None = client_default("timeout")
+    max_retries: int = client_default("max_retries")
+    rate_limit: float | None = client_default("rate_limit")
     json: bool = False
     secrets: list[str] = attrs.field(factory=list)
 

@@ -32,9 +32,10 @@ from ..declarative import (
     export_toml,
     load_config,
 )
-from ..models import mask_url_credentials
+from ..models import SECRET_FIELDS, mask_url_credentials
 from ._context import (
     Settings,
+    concurrency_option,
     get_settings,
     progress_bar,
     run_client,
@@ -44,7 +45,6 @@ from ._context import (
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CliError, redact
 from ._files import create_new, replace_regular
 from ._output import terminal_safe, to_json
-from ._select import SECRET_FIELDS
 
 __all__ = ["apply_command", "export_command", "plan_command", "render_plan_text"]
 
@@ -289,13 +289,7 @@ def plan_command(
 @_plan_options
 @_json_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=16,
-    show_default=True,
-    help="Requests in flight at once (the rate limit still applies).",
-)
+@concurrency_option
 def apply_command(
     plan_file: str | None,
     config: str,

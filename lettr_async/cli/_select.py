@@ -15,11 +15,10 @@ from typing import Any
 
 import attrs
 
-from ..models import Webhook, mask_url_credentials
+from ..models import SECRET_FIELDS, Webhook, mask_url_credentials
 
-__all__ = ["SECRET_FIELDS", "Selection", "delete_plan", "select", "update_plan"]
+__all__ = ["Selection", "delete_plan", "select", "update_plan"]
 
-SECRET_FIELDS = frozenset({"auth_password", "oauth_client_secret"})
 """Update fields whose values are never shown, only marked as changed."""
 
 _MASK = "***"
