@@ -352,6 +352,8 @@ _LIFECYCLE = frozenset({"is_closed"})
 """``AsyncLettr`` properties the sync client defines itself (its life is its own)."""
 
 _CLIENT = "AsyncLettr"
+_CLIENT_MODULE = f"{_ASYNC_PACKAGE}._client"
+"""Where ``AsyncLettr`` is defined: the source its configuration is mirrored from."""
 
 
 def _dict_argument(call: str, names: list[str]) -> list[str]:
@@ -399,7 +401,7 @@ def _docstring(module: _Module, node: ast.FunctionDef) -> list[str] | None:
 
 def _options(imports: _Imports) -> list[str]:
     """``class Options``: ``AsyncLettr``'s constructor, properties and ``with_options``."""
-    module = _Module(f"{_ASYNC_PACKAGE}._client")
+    module = _Module(_CLIENT_MODULE)
     node = module.class_node(_CLIENT)
     members = {m.name: m for m in node.body if isinstance(m, ast.FunctionDef)}
     for required in ("__init__", "with_options"):

@@ -168,3 +168,79 @@ def test_type_checking_imports_stay_type_checking_imports() -> None:
     guarded_sources = {n.module for n in guarded.body if isinstance(n, ast.ImportFrom)}
     assert "lettr_async.declarative" not in runtime_sources
     assert "lettr_async.declarative" in guarded_sources
+
+
+_NEW_OPTION_CLIENT = '''
+"""A client module where a developer added one option to AsyncLettr."""
+
+from __future__ import annotations
+
+from lettr_async._sentinel import NOT_GIVEN, NotGiven
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class AsyncLettr:
+    """The async client."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        user_agent_suffix: str | None = None,
+    ) -> None:
+        self._suffix = user_agent_suffix
+
+    @property
+    def user_agent_suffix(self) -> str | None:
+        """What is appended to the User-Agent header."""
+        return self._suffix
+
+    @property
+    def is_closed(self) -> bool:
+        """Lifecycle: the sync client has its own."""
+        return False
+
+    def with_options(
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        user_agent_suffix: str | NotGiven | None = NOT_GIVEN,
+    ) -> AsyncLettr:
+        """A view with other defaults."""
+        return self
+'''
+
+
+def test_a_new_option_needs_only_the_generator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "new_option_client.py").write_text(_NEW_OPTION_CLIENT, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(
+        "new_option_client", tmp_path / "new_option_client.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "new_option_client", module)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(_codegen, "_CLIENT_MODULE", "new_option_client")
+    text = _codegen.generate()
+    assert text != GENERATED.read_text(encoding="utf-8")  # --check would report it stale
+    assert "from new_option_client import DEFAULT_TIMEOUT" in text
+    assert '"user_agent_suffix": user_agent_suffix' in text  # the constructor passes it on
+    assert "def is_closed" not in text  # the sync client's own lifecycle
+    namespace: dict[str, object] = {}
+    exec(compile(text, "<generated>", "exec"), namespace)  # noqa: S102 - our own output
+    options = namespace["Options"]
+    assert isinstance(options, type)
+    assert inspect.signature(vars(options)["__init__"]) == inspect.signature(
+        module.AsyncLettr.__init__
+    )
+    assert inspect.signature(vars(options)["with_options"]) == inspect.signature(
+        module.AsyncLettr.with_options
+    ).replace(return_annotation="Lettr")
+    prop = vars(options)["user_agent_suffix"]
+    assert isinstance(prop, property)
+    assert prop.__doc__ == "What is appended to the User-Agent header."
