@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -100,6 +101,21 @@ def test_every_coroutine_has_an_identical_sync_twin() -> None:
         assert method.__doc__ == coroutine.__doc__, name
 
 
+def _import_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str
+) -> ModuleType:
+    """Write ``source`` as module ``name`` and import it (unregistered after the test)."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
 _NEW_RESOURCE = '''
 """A resource module as a developer would add one."""
 
@@ -130,15 +146,7 @@ class AsyncThings:
 def test_a_new_coroutine_needs_only_the_generator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "things_resource.py").write_text(textwrap.dedent(_NEW_RESOURCE), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(
-        "things_resource", tmp_path / "things_resource.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "things_resource", module)
-    spec.loader.exec_module(module)
+    module = _import_source(tmp_path, monkeypatch, "things_resource", _NEW_RESOURCE)
     resources = _codegen._resource_classes()
     monkeypatch.setattr(
         _codegen, "_resource_classes", lambda: [*resources, ("things", module.AsyncThings)]
@@ -216,15 +224,7 @@ class AsyncLettr:
 def test_a_new_option_needs_only_the_generator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "new_option_client.py").write_text(_NEW_OPTION_CLIENT, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(
-        "new_option_client", tmp_path / "new_option_client.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "new_option_client", module)
-    spec.loader.exec_module(module)
+    module = _import_source(tmp_path, monkeypatch, "new_option_client", _NEW_OPTION_CLIENT)
     monkeypatch.setattr(_codegen, "_CLIENT_MODULE", "new_option_client")
     text = _codegen.generate()
     assert text != GENERATED.read_text(encoding="utf-8")  # --check would report it stale
