@@ -77,7 +77,7 @@ class ClientState(enum.Enum):
     CLOSING = "closing"
     """``close()`` began: new calls are refused, those in flight are being cancelled."""
     CLOSED = "closed"
-    """The session is closed and the loop stopped."""
+    """The session is closed; the portal stops once no caller waits on it."""
 
 
 class _Runtime:
