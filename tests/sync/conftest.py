@@ -24,7 +24,7 @@ def make_sync_client(fake: FakeLettr, **kwargs: Any) -> lettr_sync.Lettr:
 
 
 @pytest.fixture
-def interrupt_after_submit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+def interrupt_after_submit() -> Iterator[Callable[[], None]]:
     """Make the next sync call raise KeyboardInterrupt once it was handed to the loop.
 
     What a Ctrl-C does that the signal handler runs after ``from_thread.run``
@@ -35,13 +35,14 @@ def interrupt_after_submit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
     """
     real_run = from_thread.run
     helpers: list[threading.Thread] = []
+    patch = pytest.MonkeyPatch()
 
     def submit(*args: Any, **kwargs: Any) -> None:
         with contextlib.suppress(BaseException):  # refused or cancelled: the point
             real_run(*args, **kwargs)
 
     def run_then_interrupt(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.undo()  # only the next call
+        patch.undo()  # only the next call
         helper = threading.Thread(target=submit, args=args, kwargs=kwargs)
         helpers.append(helper)
         helper.start()
@@ -51,10 +52,11 @@ def interrupt_after_submit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
         for helper in helpers:
             helper.join()
 
-    monkeypatch.setattr(from_thread, "run", run_then_interrupt)
+    patch.setattr(from_thread, "run", run_then_interrupt)
     try:
         yield settle
     finally:
+        patch.undo()
         settle()
 
 
