@@ -213,10 +213,9 @@ class CallPortal:
         stopping = self.portal.stop()
         try:
             stopping.send(None)
-        except StopIteration:
+        except (StopIteration, RuntimeError):  # done; or asyncio debug mode refused the wake-up
             return
-        except RuntimeError:  # asyncio debug mode refuses the cross-loop wake-up
-            stopping.close()
+        stopping.close()  # a later anyio whose stop() awaits: marked stopped all the same
 
 
 def _where_am_i() -> tuple[threading.Thread, Any]:
