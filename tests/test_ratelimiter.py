@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
 import time
+from collections.abc import Iterator
 
 import anyio
 import anyio.lowlevel
@@ -13,49 +15,53 @@ import pytest
 
 from lettr_async import RateLimitError, ValidationError
 from lettr_async._ratelimit import Lane, RateLimiter
+from lettr_async.ratelimit import Clock
 from lettr_async.ratelimit._gcra import CATCH_UP
 from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import make_client
-from tests.pacing import max_in_any_window
+from tests.pacing import granted, max_in_any_window, virtual_time
 
 pytestmark = pytest.mark.anyio
 
 
-class _SimulatedTime:
-    """A clock that only moves when the limiter sleeps, each sleep a little late."""
+class _SimulatedTime(Clock):
+    """One task's clock: it moves only when the limiter waits, each wake-up a little late."""
 
     def __init__(self, seed: int, max_lateness: float) -> None:
-        self.now = 1000.0
+        self.now_value = 1000.0
         self._random = random.Random(seed)
         self._max_lateness = max_lateness
 
-    def clock(self) -> float:
-        return self.now
+    def now(self) -> float:
+        return self.now_value
 
     async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds) + self._random.uniform(0, self._max_lateness)
+        self.now_value += max(0.0, seconds) + self._random.uniform(0, self._max_lateness)
+
+    @contextlib.contextmanager
+    def move_on_after(self, seconds: float) -> Iterator[anyio.CancelScope]:
+        # Nothing else runs: whatever the caller waits for does not come in time.
+        self.now_value += max(0.0, seconds)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            yield scope
 
 
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> _SimulatedTime:
-    sim = _SimulatedTime(seed=7, max_lateness=0.0)
-    monkeypatch.setattr("lettr_async.ratelimit._limiter.anyio.sleep", sim.sleep)
-    return sim
+def sim() -> _SimulatedTime:
+    return _SimulatedTime(seed=7, max_lateness=0.0)
 
 
 @pytest.mark.parametrize("limit", [3, 10, 20, 100])
 @pytest.mark.parametrize("max_lateness", [0.0, 0.002, 0.02])
-async def test_no_window_ever_holds_more_than_the_limit(
-    monkeypatch: pytest.MonkeyPatch, limit: int, max_lateness: float
-) -> None:
+async def test_no_window_ever_holds_more_than_the_limit(limit: int, max_lateness: float) -> None:
     sim = _SimulatedTime(seed=limit, max_lateness=max_lateness)
-    monkeypatch.setattr("lettr_async.ratelimit._limiter.anyio.sleep", sim.sleep)
-    limiter = RateLimiter(3, clock=sim.clock)
+    limiter = RateLimiter(3, clock=sim)
     limiter.observe({"X-RateLimit-Limit": str(limit)})
     starts = []
     for n in range(limit * 20):
         await limiter.acquire(Lane.BULK if n % 3 else Lane.INTERACTIVE)
-        starts.append(sim.now)
+        starts.append(sim.now_value)
     assert max_in_any_window(starts) <= limit
     if max_lateness <= CATCH_UP:
         # Timers a little late do not drift the schedule: it stays exact.
@@ -63,7 +69,7 @@ async def test_no_window_ever_holds_more_than_the_limit(
 
 
 async def test_learning_a_bigger_budget_applies_at_once(sim: _SimulatedTime) -> None:
-    limiter = RateLimiter(3, clock=sim.clock)
+    limiter = RateLimiter(3, clock=sim)
     await limiter.acquire(Lane.BULK)
     limiter.observe({"X-RateLimit-Limit": "100"})
     assert limiter.seconds_until_free() == pytest.approx(1.03 / 100)
@@ -71,12 +77,12 @@ async def test_learning_a_bigger_budget_applies_at_once(sim: _SimulatedTime) -> 
 
 
 async def test_pause_holds_every_lane(sim: _SimulatedTime) -> None:
-    limiter = RateLimiter(None, clock=sim.clock)
-    start = sim.now
+    limiter = RateLimiter(None, clock=sim)
+    start = sim.now_value
     assert await limiter.acquire(Lane.INTERACTIVE) == 0.0
     limiter.pause(2.0)
     assert await limiter.acquire(Lane.BULK) == pytest.approx(2.0)
-    assert sim.now - start >= 2.0
+    assert sim.now_value - start >= 2.0
 
 
 @pytest.mark.parametrize("pacing", [None, 3.0])
@@ -84,18 +90,18 @@ async def test_pause_holds_every_lane(sim: _SimulatedTime) -> None:
 async def test_pause_is_capped_by_max_pause(
     sim: _SimulatedTime, pacing: float | None, retry_after: float
 ) -> None:
-    limiter = RateLimiter(pacing, max_pause=60.0, clock=sim.clock)
+    limiter = RateLimiter(pacing, max_pause=60.0, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "3"})
-    start = sim.now
+    start = sim.now_value
     limiter.pause(retry_after)
     assert limiter.seconds_until_free() <= 60.0
     await limiter.acquire(Lane.BULK)
-    assert 59.0 <= sim.now - start <= 60.0 + 1e-6
+    assert 59.0 <= sim.now_value - start <= 60.0 + 1e-6
 
 
 @pytest.mark.parametrize("bad", [math.nan, -5.0, "soon", None])
 async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, bad: object) -> None:
-    limiter = RateLimiter(None, max_pause=60.0, clock=sim.clock)
+    limiter = RateLimiter(None, max_pause=60.0, clock=sim)
     limiter.pause(bad)  # type: ignore[arg-type]
     assert 0.0 <= limiter.seconds_until_free() <= 1.0
 
@@ -104,28 +110,29 @@ async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, b
 async def test_acquire_fails_at_once_when_the_pause_outlasts_the_deadline(
     sim: _SimulatedTime, pacing: float | None
 ) -> None:
-    limiter = RateLimiter(pacing, clock=sim.clock)
+    limiter = RateLimiter(pacing, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "3"})
     limiter.pause(30.0)
-    before = sim.now
+    before = sim.now_value
     with pytest.raises(RateLimitError) as info:
-        await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 5.0)
-    assert sim.now == before  # no sleep at all
+        await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now_value + 5.0)
+    assert sim.now_value == before  # no sleep at all
     assert info.value.error_code == "client_rate_limited"
     assert info.value.status_code == 429
     assert info.value.retry_after == pytest.approx(30.0)
     # A deadline the pause fits in waits it out.
-    assert await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 31.0) == pytest.approx(30.0)
+    waited = await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now_value + 31.0)
+    assert waited == pytest.approx(30.0)
 
 
 async def test_a_call_that_fails_early_does_not_hold_a_slot(sim: _SimulatedTime) -> None:
-    limiter = RateLimiter(1, clock=sim.clock)
+    limiter = RateLimiter(1, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "1"})
     await limiter.acquire(Lane.INTERACTIVE)
     free_in = limiter.seconds_until_free()
     for _ in range(5):
         with pytest.raises(RateLimitError):
-            await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 0.5)
+            await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now_value + 0.5)
     assert limiter.seconds_until_free() == free_in
 
 
@@ -159,7 +166,7 @@ async def test_unusable_headers_are_ignored_and_logged_once(
     sim: _SimulatedTime, caplog: pytest.LogCaptureFixture, name: str, value: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="lettr_async")
-    limiter = RateLimiter(3, clock=sim.clock)
+    limiter = RateLimiter(3, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "2"})
     for _ in range(3):
         limiter.observe({name: value})
@@ -252,3 +259,35 @@ async def test_cold_start_learns_the_budget_before_queueing(fake: FakeLettr) -> 
     assert failures == []
     assert len(fake.requests) == 60 + fake.rate_limited_count
     assert client._state.limiter.info.limit == 100
+
+
+@pytest.mark.parametrize("limit", [3, 20, 100])
+async def test_concurrent_lanes_keep_the_granted_schedule_exact_on_simulated_time(
+    limit: int,
+) -> None:
+    """200 slots to 8 bulk and 4 interactive tasks: the invariant, on the slots granted.
+
+    Simulated time wakes every task exactly on time, so the schedule is
+    checked as the limiter made it: no one-second window holds more than
+    the limit, and no slot is skipped (200 starts span exactly 199 intervals).
+    """
+    limiter = RateLimiter(3)
+    limiter.observe({"X-RateLimit-Limit": str(limit)})
+    starts = granted(limiter)
+
+    async def worker(lane: Lane, count: int) -> None:
+        for _ in range(count):
+            await limiter.acquire(lane)
+
+    async with virtual_time(limiter) as clock:
+        began = clock.now()
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(worker, Lane.BULK, 20)
+            for _ in range(4):
+                tg.start_soon(worker, Lane.INTERACTIVE, 10)
+        took = clock.now() - began
+    assert len(starts) == 200
+    assert max_in_any_window(starts) <= limit
+    assert max(starts) - min(starts) == pytest.approx(199 * limiter.interval)
+    assert took == pytest.approx(199 * limiter.interval)

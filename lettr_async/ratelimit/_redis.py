@@ -14,7 +14,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from .._loopguard import LoopGuard, close_dead_transport
-from ._gcra import CATCH_UP, Slot, TakeRequest
+from ._gcra import CATCH_UP, MAX_AHEAD, Slot, TakeRequest
 from ._store import RateStore
 
 if TYPE_CHECKING:
@@ -36,11 +36,24 @@ local default_interval = tonumber(ARGV[3])
 local learned_interval = tonumber(ARGV[4])
 local pause = tonumber(ARGV[5])
 local catch_up = tonumber(ARGV[6])
+local max_pause = tonumber(ARGV[7])
+local max_ahead = tonumber(ARGV[8])
 local s = redis.call('HMGET', KEYS[1], 'tat', 'interval', 'learned', 'paused_until')
 local tat = tonumber(s[1]) or 0
 local interval = tonumber(s[2]) or default_interval
 local learned = s[3] == '1'
 local paused_until = tonumber(s[4]) or 0
+-- repair(): NaN fails every comparison, as in Python
+if not (interval > 0 and interval <= math.max(max_ahead, default_interval)) then
+  interval = default_interval
+  learned = false
+end
+if not (tat <= now + max_ahead) or tat == -math.huge then tat = 0 end
+if paused_until >= 0 then
+  paused_until = math.min(paused_until, now + max_pause)
+else
+  paused_until = 0
+end
 if learned_interval > 0 then
   if learned_interval ~= interval and tat > now then
     tat = math.max(now, tat - interval + learned_interval)
@@ -48,7 +61,7 @@ if learned_interval > 0 then
   interval = learned_interval
   learned = true
 end
-if pause > 0 then paused_until = math.max(paused_until, now + pause) end
+if pause > 0 then paused_until = math.max(paused_until, now + math.min(pause, max_pause)) end
 local free_at = math.max(tat, paused_until)
 local wait = free_at - now
 local booked = wait <= 0 or (reserve and (max_wait < 0 or wait <= max_wait))
@@ -130,6 +143,8 @@ class RedisStore(RateStore):
                 repr(request.learned_interval or 0.0),
                 repr(request.pause),
                 repr(CATCH_UP),
+                repr(request.max_pause),
+                repr(MAX_AHEAD),
             ],
         )
         wait, booked, interval, learned, start = reply

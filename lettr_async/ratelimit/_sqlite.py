@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anyio.to_thread
 
@@ -100,7 +101,7 @@ class SQLiteStore(RateStore):
                     "SELECT tat, interval, learned, paused_until FROM lettr_rate WHERE key = ?",
                     (self.key,),
                 ).fetchone()
-                state = None if row is None else PacingState(row[0], row[1], bool(row[2]), row[3])
+                state = None if row is None else _state_of(row)
                 new, slot = take_slot(state, self._clock(), request)
                 if new != state:
                     conn.execute(
@@ -128,3 +129,16 @@ class SQLiteStore(RateStore):
     async def aclose(self) -> None:
         """Close the file (a later take reopens it)."""
         await anyio.to_thread.run_sync(self._close_blocking)
+
+
+def _state_of(row: tuple[Any, ...]) -> PacingState | None:
+    """The row as numbers (``take_slot`` repairs absurd ones); None when a column is not one.
+
+    SQLite keeps whatever a column was given, text included: anything may
+    have written the file.
+    """
+    try:
+        tat, interval, paused_until = (float(row[i]) for i in (0, 1, 3))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return PacingState(tat, interval, bool(row[2]), paused_until)
