@@ -71,6 +71,8 @@ class Slot(NamedTuple):
     """True when ``interval`` comes from the server's ``X-RateLimit-Limit``."""
     start: float
     """When the slot begins (booked) or the next one is free, on the store's clock."""
+    repaired: bool = False
+    """True when the stored state had to be repaired first (see ``repair``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -115,7 +117,9 @@ def take_slot(
     and carries the budget and pause this process learned since its last
     take (see ``TakeRequest``).
     """
-    state = repair(state, now, request)
+    trusted = repair(state, now, request)
+    repaired = state is not None and trusted != state
+    state = trusted
     learned_interval = request.learned_interval
     if learned_interval is not None and learned_interval > 0:
         state = relearn(state, now, learned_interval)
@@ -131,7 +135,7 @@ def take_slot(
         tat = (free_at if now - free_at <= CATCH_UP else now) + interval
     start = max(free_at, now) if booked else free_at
     return PacingState(tat, interval, learned, paused_until), Slot(
-        wait, booked, interval, learned, start
+        wait, booked, interval, learned, start, repaired
     )
 
 

@@ -147,6 +147,7 @@ class RateLimiter:
         self._store_answered = False
         self._headers = HeaderReader()
         self._warned_429 = False
+        self._warned_repair = False
         self._queues: tuple[deque[anyio.Event], deque[anyio.Event]] = (deque(), deque())
         self._head_busy = False
         self._learn_waiters: list[anyio.Event] = []
@@ -357,6 +358,15 @@ class RateLimiter:
                 if self._share_interval == share_interval:
                     self._share_interval = None
                 self._share_pause_until = 0.0
+                if slot.repaired and not self._warned_repair:
+                    self._warned_repair = True
+                    logger.warning(
+                        "rate-limit store held a state this client cannot trust (a pause beyond "
+                        "its max_pause of %.0fs, or a schedule that is not a finite time in the "
+                        "next %.0fs): repaired it",
+                        self.max_pause,
+                        MAX_AHEAD,
+                    )
                 if slot.learned:
                     self._learn(slot.interval, share=False)
                 return slot
@@ -378,13 +388,13 @@ class RateLimiter:
         before the step, so it never answers a wait beyond that pause or
         ``MAX_AHEAD``, nor books a slot past ``max_wait``.
         """
-        wait, booked, interval, _learned, start = slot
+        wait, interval = slot.wait, slot.interval
         if not (
             math.isfinite(wait)
             and wait <= max(MAX_AHEAD, self.max_pause) + interval
             and 0 < interval <= max(MAX_AHEAD, self._default_interval)
-            and math.isfinite(start)
-            and not (booked and reserve and max_wait is not None and wait > max(0.0, max_wait))
+            and math.isfinite(slot.start)
+            and not (slot.booked and reserve and max_wait is not None and wait > max(0.0, max_wait))
         ):
             raise ValueError("the rate-limit store answered an impossible slot")
 

@@ -11,6 +11,7 @@ which every process of a host shares.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -131,14 +132,17 @@ class SQLiteStore(RateStore):
         await anyio.to_thread.run_sync(self._close_blocking)
 
 
-def _state_of(row: tuple[Any, ...]) -> PacingState | None:
-    """The row as numbers (``take_slot`` repairs absurd ones); None when a column is not one.
+def _state_of(row: tuple[Any, ...]) -> PacingState:
+    """The row as numbers; one that is not a number reads as NaN, which ``take_slot`` repairs.
 
     SQLite keeps whatever a column was given, text included: anything may
     have written the file.
     """
+    return PacingState(_number(row[0]), _number(row[1]), bool(row[2]), _number(row[3]))
+
+
+def _number(value: Any) -> float:
     try:
-        tat, interval, paused_until = (float(row[i]) for i in (0, 1, 3))
+        return float(value)
     except (TypeError, ValueError, OverflowError):
-        return None
-    return PacingState(tat, interval, bool(row[2]), paused_until)
+        return math.nan
