@@ -31,6 +31,8 @@ asyncio_default_fixture_loop_scope = function
 
 REAL_KEY = "lttr_live_do_not_use"
 
+pytestmark = pytest.mark.timeout(60)
+
 
 @pytest.fixture
 def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:

@@ -21,7 +21,8 @@ from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import make_client
 from tests.pacing import granted, max_in_any_window, virtual_time
 
-pytestmark = pytest.mark.anyio
+# Simulated time: nothing here waits for real; 30 s means a hang.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
 
 class _SimulatedTime(Clock):

@@ -32,7 +32,8 @@ from tests.helpers import (
 )
 from tests.pacing import granted, max_in_any_window, virtual_time
 
-pytestmark = pytest.mark.anyio
+# Waits are simulated or a fraction of a second; 60 s means a hang.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ from tests.helpers import API_KEY, make_client, run_python
 from tests.pacing import max_in_any_window, virtual_time
 from tests.redis_server import RedisServer
 
-pytestmark = pytest.mark.anyio
+# Every wait here is bounded (store timeouts, fail_after); 60 s means a hang.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 WORKER = Path(__file__).resolve().parent.parent / "benchmarks" / "_team_worker.py"
 
@@ -283,6 +284,7 @@ async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(150)  # the run itself is bounded at 120 s by fail_after
 async def test_four_processes_share_three_per_second(
     fake: FakeLettr, redis_server: RedisServer, tmp_path: Path
 ) -> None:
