@@ -3,6 +3,10 @@
 Every exchange a test causes is validated against the vendored OpenAPI
 document at teardown, so any test using these fixtures doubles as a contract
 test of the fake (and of whatever client talked to it).
+
+Scopes: a FakeLettr starts in ~2 ms, so each test gets its own (no state,
+fault queue or rate window leaks between tests); a Redis server takes
+~0.5 s, so one serves the session and is emptied for each test.
 """
 
 from __future__ import annotations
