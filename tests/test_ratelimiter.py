@@ -293,3 +293,24 @@ async def test_concurrent_lanes_keep_the_granted_schedule_exact_on_simulated_tim
     assert max_in_any_window(starts) <= limit
     assert max(starts) - min(starts) == pytest.approx(199 * limiter.interval)
     assert took == pytest.approx(199 * limiter.interval)
+
+
+async def test_the_virtual_clock_wakes_each_waiter_exactly_on_time() -> None:
+    """The simulated time the schedule tests rely on: an hour of waits, exact, in milliseconds."""
+    async with virtual_time(RateLimiter(None)) as clock:
+        began = clock.now()
+        woke: list[float] = []
+
+        async def sleeper(seconds: float) -> None:
+            await clock.sleep(seconds)
+            woke.append(clock.now() - began)
+
+        async with anyio.create_task_group() as tg:
+            for seconds in (3600.0, 0.5, 60.0):
+                tg.start_soon(sleeper, seconds)
+        with clock.move_on_after(10.0) as scope:
+            await anyio.Event().wait()
+        ended = clock.now() - began
+    assert woke == [0.5, 60.0, 3600.0]
+    assert scope.cancelled_caught
+    assert ended == 3610.0
