@@ -483,6 +483,10 @@ async def test_redis_killed_mid_run_and_restarted(
             async with anyio.create_task_group() as tg:
                 tg.start_soon(outage)
                 assert await _update_all(client, ids) == 100
+            # On a loaded machine the restart can outlast the job: the client
+            # finds the server with its next calls (one probe a second).
+            while _warnings(caplog, "rate-limit store is back") == 0:
+                await client.webhooks.get(ids[0])
     assert _warnings(caplog, "rate-limit store unusable") == 1
     assert _warnings(caplog, "rate-limit store is back") == 1
 
@@ -553,8 +557,9 @@ async def test_a_slow_store_neither_hangs_nor_fails_calls(
         with anyio.fail_after(30):
             assert await _update_all(client, ids) == 30
     assert _warnings(caplog, "rate-limit store unusable") == 1
-    # Retried about once a second, not once per call.
-    assert 1 <= store.calls <= 5
+    # Retried about once a second, not once per call (that would be 30): the
+    # run takes ~3 s, 10 leaves room for a machine slowed threefold.
+    assert 1 <= store.calls <= 10
 
 
 @contextlib.asynccontextmanager
