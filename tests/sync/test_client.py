@@ -309,6 +309,7 @@ print("exiting with the client open")
 """
 
 
+@pytest.mark.slow
 def test_unclosed_client_is_closed_at_exit_without_warnings() -> None:
     done = subprocess.run(
         [sys.executable, "-W", "error", "-c", _EXIT_SCRIPT],

@@ -52,6 +52,7 @@ def test_check_mode_fails_on_a_stale_file(
     assert _codegen.main(["--check"]) == 0
 
 
+@pytest.mark.slow
 def test_check_mode_as_a_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "lettr_sync._codegen", "--check"],

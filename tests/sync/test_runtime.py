@@ -128,6 +128,7 @@ print("exiting with the client open")
 """
 
 
+@pytest.mark.slow
 def test_open_client_is_closed_by_the_atexit_hook() -> None:
     done = run_python(_EXIT_SCRIPT)
     assert (done.returncode, done.stderr) == (0, "")
@@ -267,6 +268,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_kill"), reason="needs pthread_kill")
 def test_interrupted_call_then_close_leaves_no_pending_task_or_transport() -> None:
     done = run_python(_INTERRUPT_SCRIPT)
@@ -362,6 +364,7 @@ def test_a_name_added_to_lettr_async_all_reaches_lettr_sync(
     assert not hasattr(lettr_sync, "AsyncBrandNewResource")
 
 
+@pytest.mark.slow
 def test_events_is_reachable_after_import_lettr_sync() -> None:
     done = run_python(
         "import lettr_sync\n"
