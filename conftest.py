@@ -12,6 +12,11 @@ tear-down hooks to start the fake server). Each page gets:
   its namespace, for pages that show fragments rather than whole programs;
 * top-level ``await`` in blocks, run to completion in a fresh event loop.
 
+A block a reader cannot run on its own as a script (top-level ``await``, or a
+name such as ``client`` that an earlier block or the page's set-up defines)
+must say so on its first line, ``# fragment: ...``, or the test fails: a
+reader who copies a block must know whether it runs as it is.
+
 A block that cannot run (a settings fragment, a complete pytest file) is
 preceded by ``<!-- not-run: why -->``; the reason is mandatory, and such a
 block is not collected (tested elsewhere, as the reason says).
@@ -21,10 +26,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
 import contextlib
 import inspect
 import os
 import re
+import types
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,6 +48,39 @@ EXAMPLE_KEY = "lttr_..."
 _ENV = ("LETTR_API_KEY", "LETTR_BASE_URL")
 
 
+def _borrowed_names(source: str) -> set[str]:
+    """Names the block reads but never binds, imports or gets from builtins."""
+    tree = ast.parse(source)
+    read: set[str] = set()
+    bound = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return read - bound
+
+
+def _check_fragment_marked(source: str, code: types.CodeType, where: str) -> None:
+    """Fail a block that is not a whole script unless its first line says so."""
+    if source.lstrip().startswith("# fragment:"):
+        return
+    reasons = sorted(_borrowed_names(source))
+    if code.co_flags & inspect.CO_COROUTINE:
+        reasons.insert(0, "top-level await")
+    if reasons:
+        raise AssertionError(
+            f"{where}: this block does not run as a script ({', '.join(reasons)}); "
+            "make it whole or start it with '# fragment: <what it needs>'"
+        )
+
+
 def evaluate(example: Example) -> None:
     """Run one block; top-level ``await`` runs in a fresh event loop."""
     __tracebackhide__ = True
@@ -48,6 +88,7 @@ def evaluate(example: Example) -> None:
     code = compile(
         source, example.path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
     )
+    _check_fragment_marked(example.parsed, code, f"{example.path}:{example.line}")
     result = eval(code, example.namespace)  # noqa: S307 - our own documentation
     if code.co_flags & inspect.CO_COROUTINE:
         asyncio.run(result)

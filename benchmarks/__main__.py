@@ -2,6 +2,8 @@
 
 ``--bulk-size N --bulk-rate R`` resize the bulk scenario, e.g. ``200`` at
 ``20`` for the resilience issue's case (ideal 10 s as well).
+``--sync-baseline DIR`` adds the ``lettr_sync`` of another checkout to the
+sequential scenario (``benchmarks/_baseline.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         "--bulk-rate", type=int, default=None, help="server limit, requests/s, for bulk (100)"
     )
     parser.add_argument(
+        "--sync-baseline",
+        default=None,
+        metavar="DIR",
+        help="a checkout whose lettr_sync races this one in the sequential scenario",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         choices=list(SCENARIOS),
@@ -65,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = attrs.evolve(config, bulk_webhooks=args.bulk_size)
     if args.bulk_rate is not None:
         config = attrs.evolve(config, bulk_rate_limit=args.bulk_rate)
+    if args.sync_baseline is not None:
+        config = attrs.evolve(config, sync_baseline=args.sync_baseline)
 
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -20,6 +20,8 @@ class Config:
     bulk_rate_limit: int
     bulk_rounds: int
     coldstart_runs: int
+    sync_baseline: str | None = None
+    """A checkout whose ``lettr_sync`` races this one in the sequential scenario."""
 
     @classmethod
     def make(cls, *, quick: bool, rounds: int | None) -> Config:

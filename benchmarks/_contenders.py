@@ -113,12 +113,14 @@ class LettrSDK(Contender):
 
 
 class SyncFacade(Contender):
-    """One ``lettr_sync.Lettr`` shared by ``threads`` threads."""
+    """One ``lettr_sync.Lettr`` (or another build's ``client_class``) shared by ``threads``."""
 
-    def __init__(self, base_url: str, threads: int = 1) -> None:
-        import lettr_sync
+    def __init__(self, base_url: str, threads: int = 1, client_class: Any = None) -> None:
+        if client_class is None:
+            import lettr_sync
 
-        self._client = lettr_sync.Lettr(API_KEY, base_url=base_url, rate_limit=None)
+            client_class = lettr_sync.Lettr
+        self._client = client_class(API_KEY, base_url=base_url, rate_limit=None)
         self._threads = threads
         self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
 
@@ -142,29 +144,33 @@ class SyncFacade(Contender):
 class ThreadHop(Contender):
     """No request at all: one no-op coroutine round trip to a background loop.
 
-    The irreducible cost of any sync facade over one shared event loop
-    (``asyncio.run_coroutine_threadsafe`` and a wait on its future), shown
-    next to the real contenders so the facade's overhead can be read off.
+    The irreducible cost of any sync facade over one shared event loop, taken
+    the way ``lettr_sync`` takes it (``anyio.from_thread.run`` with the token of
+    a blocking portal's loop, one hop), shown next to the real contenders so
+    the facade's overhead can be read off.
     """
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
+        from anyio.from_thread import start_blocking_portal
+        from anyio.lowlevel import current_token
+
+        self._manager = start_blocking_portal()
+        portal = self._manager.__enter__()
+        self._token = portal.call(current_token)
 
     @staticmethod
     async def _noop() -> None:
         return None
 
     def _calls(self, n: int) -> None:
-        loop = self._loop
+        from anyio.from_thread import run
+
+        noop, token = self._noop, self._token
         for _ in range(n):
-            asyncio.run_coroutine_threadsafe(self._noop(), loop).result()
+            run(noop, token=token)
 
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+        self._manager.__exit__(None, None, None)
 
 
 # -- async contenders: a private loop, driven with run_until_complete ---------------

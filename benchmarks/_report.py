@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .scenario_concurrency import async_label
-from .scenario_sequential import AIOHTTP_FLOOR, ASYNC_LETTR, LETTR_SDK, LETTR_SYNC
+from .scenario_sequential import (
+    AIOHTTP_FLOOR,
+    ASYNC_LETTR,
+    LETTR_SDK,
+    LETTR_SYNC,
+    LETTR_SYNC_BASELINE,
+)
 
 __all__ = ["evaluate_targets", "machine", "markdown", "write_json"]
 
@@ -135,6 +141,16 @@ def evaluate_targets(scenarios: Mapping[str, Any]) -> list[dict[str, Any]]:
             "x SDK",
         ),
     ]
+    if LETTR_SYNC_BASELINE in scenarios.get(seq, {}).get("contenders", {}):
+        targets.append(
+            _target(
+                "lettr_sync.Lettr sequential <= 1.05x the --sync-baseline build time/call",
+                _paired_ratio(scenarios, seq, LETTR_SYNC, LETTR_SYNC_BASELINE, "us_per_call"),
+                1.05,
+                lambda r: r <= 1.05,
+                "x baseline",
+            )
+        )
     from .scenario_bulk import ASYNC_BULK, SYNC_BULK
 
     for label in (ASYNC_BULK, SYNC_BULK):

@@ -3,8 +3,8 @@
 Run as ``python benchmarks/_team_worker.py`` (from any directory: it imports
 only ``lettr_async``). Reads a
 JSON job on stdin, prints a JSON report on stdout: how many items succeeded,
-which failed and why, the client-side send times (epoch seconds) and the
-warnings the SDK logged.
+which failed and why, the client-side send times (epoch seconds), the
+slots the shared store granted (on its clock) and the warnings the SDK logged.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from lettr_async import AsyncLettr, LettrError, RetryPolicy
 from lettr_async._ratelimit import Lane
+from lettr_async.ratelimit import Slot, TakeRequest
 
 
 class _Collect(logging.Handler):
@@ -76,6 +77,18 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         return waited
 
     limiter.acquire = recording_acquire  # type: ignore[method-assign]
+    granted: list[float] = []  # booked slot starts, on the shared store's clock
+    store = limiter.store
+    if store is not None:
+        take = store.take
+
+        async def recording_take(request: TakeRequest) -> Slot:
+            slot = await take(request)
+            if slot.booked:
+                granted.append(slot.start)
+            return slot
+
+        store.take = recording_take  # type: ignore[method-assign]
     failed: list[str] = []
     ok = 0
     started = time.time()
@@ -99,6 +112,7 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         "ok": ok,
         "failed": failed,
         "sent": sent,
+        "granted": granted,
         "started": started,
         "finished": time.time(),
         "warnings": collect.messages,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ._baseline import load_sync_client
 from ._config import Config
 from ._contenders import (
     AiohttpFloor,
@@ -26,13 +27,22 @@ from ._contenders import (
 from ._servers import fast_server
 from ._stats import interleave
 
-__all__ = ["AIOHTTP_FLOOR", "ASYNC_LETTR", "LETTR_SDK", "LETTR_SYNC", "THREAD_HOP", "run"]
+__all__ = [
+    "AIOHTTP_FLOOR",
+    "ASYNC_LETTR",
+    "LETTR_SDK",
+    "LETTR_SYNC",
+    "LETTR_SYNC_BASELINE",
+    "THREAD_HOP",
+    "run",
+]
 
 LETTR_SDK = "lettr (Lettr's SDK, httpx)"
 LETTR_SYNC = "lettr_sync.Lettr"
 ASYNC_LETTR = "AsyncLettr"
 AIOHTTP_FLOOR = "bare aiohttp (floor)"
 THREAD_HOP = "thread hop alone (no request)"
+LETTR_SYNC_BASELINE = "lettr_sync.Lettr (--sync-baseline build)"
 
 
 def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -44,6 +54,9 @@ def run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
             if lettr_sdk_available():
                 contenders[LETTR_SDK] = LettrSDK(url)
             contenders[LETTR_SYNC] = SyncFacade(url)
+            if config.sync_baseline is not None:
+                baseline = load_sync_client(config.sync_baseline)
+                contenders[LETTR_SYNC_BASELINE] = SyncFacade(url, client_class=baseline)
             contenders[ASYNC_LETTR] = AsyncLettrContender(url)
             contenders[AIOHTTP_FLOOR] = AiohttpFloor(url)
             contenders[THREAD_HOP] = ThreadHop()

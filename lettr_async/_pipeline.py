@@ -8,7 +8,9 @@ typed errors. Single calls and bulk items go through the very same method.
 One call, in order; each step reports to the client's observability hooks
 (``lettr_async.hooks``) through one ``CallTracker``:
 
-1. ``deadline = clock() + timeout``: one budget for all attempts and waits;
+1. ``deadline = clock.now() + timeout``: one budget for all attempts and
+   waits, on the limiter's clock (``RateLimiter.clock``: real time, or the
+   simulated time a test gives the limiter; every wait below uses it);
 2. per attempt: wait for the rate limiter (``acquire`` fails at once when
    the slot is past the deadline), send with the time that is left,
    ``observe`` the response headers, pause the limiter after a 429;
@@ -22,11 +24,9 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import attrs
 
 from ._ratelimit import Lane, RateLimiter, current_lane
@@ -105,7 +105,6 @@ class Pipeline:
         retry_policy: RetryPolicy,
         sessions: Callable[[], HttpSessions],
         hooks: Hooks = NO_HOOKS,
-        clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         secrets: tuple[str, ...] = (),
     ) -> None:
@@ -117,7 +116,6 @@ class Pipeline:
         self.retry_policy = retry_policy
         self._sessions = sessions
         self.hooks = hooks
-        self._clock = clock
         self._rand = rand
         self._secrets = secrets  # the API key: redacted from every error, with the call's own
 
@@ -139,7 +137,8 @@ class Pipeline:
 
     async def _send(self, request: ApiRequest, options: CallOptions, tracker: CallTracker) -> Any:
         transport = self._transport
-        clock = self._clock
+        timer = self.limiter.clock
+        clock = timer.now
         started = clock()
         lane = current_lane.get()
         timeout = options.timeout
@@ -224,7 +223,7 @@ class Pipeline:
                 delay,
             )
             tracker.retry(attempt, delay, failure)
-            await anyio.sleep(delay)
+            await timer.sleep(delay)
 
 
 class ApiChannel:

@@ -3,25 +3,30 @@
 Why it is built this way:
 
 * There is one implementation of the API, the async core. A sync call hands
-  its coroutine to an event loop in a background daemon thread owned by the
-  client (``LoopThread``). The aiohttp session lives in that loop, so
-  keep-alive connections are pooled across calls *and* across threads.
+  its coroutine to the event loop of an anyio blocking portal owned by the
+  client (``CallPortal``: anyio runs that loop in a daemon thread; a call
+  enters it with ``anyio.from_thread.run``). The aiohttp session lives in
+  that loop, so keep-alive connections are pooled across calls *and* across
+  threads.
+* The constructor, the option properties and ``with_options`` are generated
+  from ``AsyncLettr``'s (``lettr_sync._codegen``), so an option is added once.
 * The client has an explicit state, as httpx's ``ClientState``: ``UNOPENED``
   (nothing started at import or construction), ``OPENED`` (the first call
-  started the loop thread under a lock; the lock is never held across a
+  started the portal under a lock; the lock is never held across a
   request, so any number of threads can have calls in flight), ``CLOSING``
   and ``CLOSED``.
 * ``close()`` (or leaving ``with``) refuses new calls, cancels the calls in
   flight (they fail with the documented "client has been closed"
-  ``LettrError``), then closes the ``AsyncLettr`` and stops the loop. Called
-  from the loop thread itself (say from a bulk ``on_progress`` callback) it
-  schedules that shutdown instead of joining its own thread.
-* Clients left open are closed by an ``atexit`` hook. The loop thread is a
-  daemon, so interpreter shutdown never waits for it before that hook runs;
-  nothing is ever done from ``__del__``.
+  ``LettrError``), then closes the ``AsyncLettr`` and stops the portal.
+  Called from the portal's thread itself (say from a bulk ``on_progress``
+  callback) it begins that shutdown; the interrupted caller (or a later
+  ``close()``, or the exit hook) waits for it and stops the portal.
+* Clients left open are closed by an ``atexit`` hook. The portal thread is a
+  daemon (anyio >= 4.5), so interpreter shutdown never waits for it before
+  that hook runs; nothing is ever done from ``__del__``.
 * Fork-safe: the runtime records the pid. In a child process the first call
-  starts a fresh loop thread and a fresh ``AsyncLettr`` with the same
-  settings. The parent's loop and session are never touched; only the last
+  starts a fresh portal and a fresh ``AsyncLettr`` with the same settings.
+  The parent's portal and session are never touched; only the last
   inherited pair is kept referenced (so their finalisers do not run against
   the parent's sockets), never a growing list.
 * A call from a thread that runs an event loop (Jupyter, an async Django
@@ -33,34 +38,21 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import enum
 import functools
 import os
-import ssl
 import threading
 import warnings
 import weakref
 from collections.abc import Callable, Coroutine, Mapping
-from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
-from lettr_async import AsyncLettr, LettrError, RateLimitInfo, RetryPolicy
-from lettr_async._client import (
-    DEFAULT_CONNECTION_LIMIT,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_RATE_LIMIT,
-    DEFAULT_TIMEOUT,
-    NOT_GIVEN,
-    NotGiven,
-)
-from lettr_async.hooks import Hooks
-from lettr_async.ratelimit import RateStore
+from lettr_async import NOT_GIVEN, AsyncLettr, LettrError
 
-from ._generated import Resources, bind_resources
-from ._loop import LoopThread, running_loop
+from ._generated import Options, Resources, bind_resources
+from ._portal import Call, CallCancelled, CallPortal, running_loop
 
 __all__ = ["ClientState", "Lettr", "SyncInAsyncContextWarning"]
 
@@ -81,15 +73,15 @@ class ClientState(enum.Enum):
     UNOPENED = "unopened"
     """Constructed; no thread, loop or connection exists yet."""
     OPENED = "opened"
-    """The loop thread runs; calls are accepted."""
+    """The portal runs; calls are accepted."""
     CLOSING = "closing"
     """``close()`` began: new calls are refused, those in flight are being cancelled."""
     CLOSED = "closed"
-    """The session is closed and the loop stopped."""
+    """The session is closed; the portal stops once no caller waits on it."""
 
 
 class _Runtime:
-    """What a ``Lettr`` and all its ``with_options`` views share: state, loop and async client.
+    """What a ``Lettr`` and all its ``with_options`` views share: state, portal and async client.
 
     ``factory`` builds the ``AsyncLettr``; it is called again in a forked
     child so the child never reuses the parent's loop-bound state.
@@ -103,51 +95,55 @@ class _Runtime:
         self.state = ClientState.UNOPENED
         self.warned_in_loop = False
         self.lock = threading.Lock()
-        self.thread: LoopThread | None = None
-        self.inherited: tuple[AsyncLettr, LoopThread | None] | None = None
+        self.portal: CallPortal | None = None
+        self.inherited: tuple[AsyncLettr, CallPortal | None] | None = None
         _live.add(self)
 
     @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """This process's loop, if the runtime is open."""
-        thread = self.thread
-        return thread.loop if thread is not None and self.pid == os.getpid() else None
+    def in_own_loop(self) -> bool:
+        """True in the thread of this process's portal (where a sync call would deadlock)."""
+        portal = self.portal
+        return portal is not None and self.pid == os.getpid() and portal.in_loop_thread
 
-    def submit(self, start: Callable[[], Coroutine[Any, Any, T]], future: Future[T]) -> None:
-        """Run ``start()`` in the loop thread, its outcome into ``future``.
+    def run(self, call: Call[T]) -> T:
+        """Run ``call`` in the portal's loop and return its result.
 
-        The loop thread starts on first use (or first use after a fork).
-        Raises the "closed" ``LettrError`` once ``close()`` began.
+        The portal starts on first use (or first use after a fork). Raises
+        the "closed" ``LettrError`` once ``close()`` began.
         """
         with self.lock:
             if self.pid != os.getpid():
                 self._forget_parent()
             if self.state is ClientState.UNOPENED:
-                self.thread = LoopThread(name=f"lettr-sync-{id(self):x}")
+                self.portal = CallPortal(f"lettr-sync-{id(self):x}", self._finish)
                 self.state = ClientState.OPENED
                 _opened.add(self)
             if self.state is not ClientState.OPENED:
                 raise _closed_error()
-            assert self.thread is not None
-            # Submitted under the lock, so a call either reaches the loop
-            # before close() schedules the shutdown, or is refused here.
-            self.thread.submit(start, future)
+            portal = self.portal
+            assert portal is not None
+            # Admitted under the lock: a call either is counted before close()
+            # begins (and the portal waits for it), or is refused here.
+            portal.admit()
+        return portal.run(call)
 
     def _forget_parent(self) -> None:
-        """In a forked child: drop the parent's loop and client without touching them.
+        """In a forked child: drop the parent's portal and client without touching them.
 
         Only the direct parent's pair is kept referenced; a grandparent's
         (after a fork of a fork) is released, its ResourceWarnings muted since
         nothing here ever owned it.
         """
+        if self.portal is not None:
+            self.portal.abandon()
         released = self.inherited
-        self.inherited = (self.root, self.thread)
+        self.inherited = (self.root, self.portal)
         if released is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ResourceWarning)
                 del released
         _opened.discard(self)
-        self.thread = None
+        self.portal = None
         self.root = self._factory()
         self.generation += 1
         self.pid = os.getpid()
@@ -159,9 +155,9 @@ class _Runtime:
             self.state = ClientState.UNOPENED if opened else ClientState.CLOSED
 
     def close(self) -> None:
-        """Refuse new calls, cancel those in flight, close the async client, stop the loop.
+        """Refuse new calls, cancel those in flight, close the async client, stop the portal.
 
-        From the loop thread itself only schedules the shutdown (a thread
+        From the portal's thread itself only begins the shutdown (a thread
         cannot join itself); from any other thread returns once it is done.
         """
         with self.lock:
@@ -171,34 +167,38 @@ class _Runtime:
                 self.state = ClientState.CLOSED
             if self.state is ClientState.OPENED:
                 self.state = ClientState.CLOSING
-            thread = self.thread
-        if thread is None:
+            portal = self.portal
+        if portal is None:
             return
-        thread.shutdown(self._finish)
+        portal.request_close()
+        if not portal.in_loop_thread:
+            self.wait_closed()
 
     async def _finish(self) -> None:
         try:
             await self.root.aclose()
         finally:
             self.state = ClientState.CLOSED
-            _opened.discard(self)
 
     def wait_closed(self) -> None:
-        """After a close begun elsewhere, wait for its loop thread to end (not from inside it)."""
-        thread = self.thread
-        if thread is not None and self.pid == os.getpid():
-            thread.join()
+        """After a close begun anywhere, wait until the portal has stopped (not from inside it)."""
+        portal = self.portal
+        if portal is not None and self.pid == os.getpid():
+            try:
+                portal.finish()
+            finally:
+                _opened.discard(self)
 
 
 _live: weakref.WeakSet[_Runtime] = weakref.WeakSet()
 """Every runtime, so a forked child can give each one a fresh lock."""
 
 _opened: set[_Runtime] = set()
-"""Runtimes with a running loop: kept alive until closed, so the atexit hook finds them."""
+"""Runtimes with a running portal: kept alive until it stops, so the atexit hook finds them."""
 
 
 def _close_all_at_exit() -> None:
-    """Close clients the program left open; loop threads are daemons, still running here."""
+    """Close clients the program left open; portal threads are daemons, still running here."""
     for runtime in list(_opened):
         with contextlib.suppress(Exception):
             runtime.close()
@@ -219,7 +219,7 @@ def _closed_error() -> LettrError:
     return LettrError("this Lettr client has been closed; create a new lettr_sync.Lettr")
 
 
-class Lettr(Resources):
+class Lettr(Options, Resources):
     """Blocking client for the Lettr webhooks API; a drop-in for Lettr's own SDK.
 
     Takes the same arguments as ``lettr_async.AsyncLettr`` (``api_key``
@@ -230,66 +230,27 @@ class Lettr(Resources):
     or call ``close()``; an unclosed client is closed at interpreter exit.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        rate_limit: float | None = DEFAULT_RATE_LIMIT,
-        default_headers: Mapping[str, str] | None = None,
-        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
-        retry_policy: RetryPolicy | None = None,
-        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
-        hooks: Hooks | None = None,
-        rate_limit_store: str | RateStore | None = None,
-    ) -> None:
-        """Validate the settings now (like ``AsyncLettr``); start nothing yet.
+    # -- configuration (the constructor, properties and with_options are generated) --
 
-        ``rate_limit_store`` shares the team's budget between processes (see
-        ``AsyncLettr``); it is passed through unchanged.
+    def _start(self, settings: dict[str, Any]) -> None:
+        """Validate ``AsyncLettr``'s arguments now (by building it); start nothing yet.
+
+        A forked child builds its own ``AsyncLettr`` from the same settings,
+        with the ``base_url`` the first one resolved, and with copies of the
+        mappings (so the caller changing theirs later changes nothing).
         """
-        headers = dict(default_headers) if default_headers is not None else None
-        first = AsyncLettr(
-            api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            rate_limit=rate_limit,
-            default_headers=headers,
-            connection_limit=connection_limit,
-            retry_policy=retry_policy,
-            verify=verify,
-            hooks=hooks,
-            rate_limit_store=rate_limit_store,
-        )
-        resolved_url = first.base_url
+        settings = {k: dict(v) if isinstance(v, Mapping) else v for k, v in settings.items()}
+        first = AsyncLettr(**settings)
+        settings["base_url"] = first.base_url
         built = [first]
 
         def factory() -> AsyncLettr:
-            if built:
-                return built.pop()
-            return AsyncLettr(
-                api_key,
-                base_url=resolved_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                rate_limit=rate_limit,
-                default_headers=headers,
-                connection_limit=connection_limit,
-                retry_policy=retry_policy,
-                verify=verify,
-                hooks=hooks,
-                rate_limit_store=rate_limit_store,
-            )
+            return built.pop() if built else AsyncLettr(**settings)
 
         self._runtime = _Runtime(factory)
         self._overrides: dict[str, Any] = {}
         self._view: tuple[int, AsyncLettr] = (0, self._runtime.root)
         bind_resources(self)
-
-    # -- configuration -------------------------------------------------------------
 
     def _async(self) -> AsyncLettr:
         """The live ``AsyncLettr`` with this view's defaults (rebuilt after a fork)."""
@@ -301,46 +262,12 @@ class Lettr(Resources):
             self._view = (runtime.generation, client)
         return client
 
-    @property
-    def base_url(self) -> str:
-        """The API root every path is relative to."""
-        return self._async().base_url
+    def _with(self, changes: dict[str, Any]) -> Lettr:
+        """A view with ``changes`` (NOT_GIVEN ones dropped) on top of this one's defaults.
 
-    @property
-    def timeout(self) -> float | None:
-        """Default per-call timeout in seconds (None: no timeout)."""
-        return self._async().timeout
-
-    @property
-    def max_retries(self) -> int:
-        """Default number of retries after the first attempt."""
-        return self._async().max_retries
-
-    @property
-    def rate_limit(self) -> float | None:
-        """The configured starting budget in requests per second (None: no pacing)."""
-        return self._async().rate_limit
-
-    @property
-    def rate_limit_info(self) -> RateLimitInfo:
-        """The last ``X-RateLimit-Limit/Remaining/Reset`` the server sent."""
-        return self._async().rate_limit_info
-
-    def with_options(
-        self,
-        *,
-        timeout: float | NotGiven | None = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-    ) -> Lettr:
-        """A view with other defaults, sharing this client's portal, connections and limiter.
-
-        Closing a view closes the shared client too.
+        It shares this client's runtime: its portal, connections and limiter.
         """
-        overrides = dict(self._overrides)
-        if timeout is not NOT_GIVEN:
-            overrides["timeout"] = timeout
-        if max_retries is not NOT_GIVEN:
-            overrides["max_retries"] = max_retries
+        overrides = {**self._overrides, **{k: v for k, v in changes.items() if v is not NOT_GIVEN}}
         runtime = self._runtime
         view = object.__new__(type(self))
         view._runtime = runtime
@@ -386,42 +313,34 @@ class Lettr(Resources):
     # -- running coroutines -------------------------------------------------------
 
     def _run(self, call: Callable[[AsyncLettr], Coroutine[Any, Any, T]]) -> T:
-        """Run ``call(live_async_client)`` in the loop thread and wait for its result.
+        """Run ``call(live_async_client)`` in the portal's loop and wait for its result.
 
         Generated resource methods are one ``_run`` each. If waiting is
         interrupted (KeyboardInterrupt, or any exception raised in this
         thread), the coroutine is cancelled in the loop before re-raising.
         """
         runtime = self._runtime
-        running = running_loop()
-        if running is not None:
-            self._check_loop(running)
-        # Straight onto the loop (run_coroutine_threadsafe): anyio's
-        # start_task_soon adds a task group hop that costs ~30 % of a call.
-        # The future exists before anything is submitted, so an interrupt that
-        # lands anywhere from here on (even inside submit, after the call
-        # reached the loop) still cancels the call below.
-        future: Future[T] = Future()
+        if running_loop() is not None:
+            self._check_loop()
+        # The Call exists before anything is submitted, so an interrupt that
+        # lands anywhere from here on still reaches the call (CallPortal.run).
+        pending = Call(functools.partial(self._invoke, call))
         try:
-            runtime.submit(functools.partial(self._invoke, call), future)
-            return future.result()
-        except CancelledError:
+            return runtime.run(pending)
+        except CallCancelled:
             if runtime.state is ClientState.OPENED:
                 raise
             # Cancelled by close(), maybe from a callback inside this very
             # call: let that shutdown finish so nothing outlives the error.
             runtime.wait_closed()
             raise _closed_error() from None
-        except BaseException:
-            future.cancel()
-            raise
 
     async def _invoke(self, call: Callable[[AsyncLettr], Coroutine[Any, Any, T]]) -> T:
         return await call(self._async())
 
-    def _check_loop(self, running: asyncio.AbstractEventLoop) -> None:
+    def _check_loop(self) -> None:
         runtime = self._runtime
-        if running is runtime.loop and runtime.pid == os.getpid():
+        if runtime.in_own_loop:
             raise LettrError(
                 "a lettr_sync.Lettr method was called from inside its own event loop "
                 "(for example from a bulk on_progress callback); that would deadlock"

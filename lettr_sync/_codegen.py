@@ -10,8 +10,13 @@ coroutine to the client's portal::
 
 The lambda receives the live ``AsyncLettr`` inside the portal's loop, so a
 client that replaced its ``AsyncLettr`` (after ``os.fork()``) needs nothing
-regenerated. Signatures are copied from the source with ``ast`` positions,
-so ``builtins.list[...]`` annotations and defaults survive verbatim, and the
+regenerated. ``AsyncLettr``'s own configuration is mirrored the same way
+into ``Options``, the base of ``lettr_sync.Lettr``: its constructor (same
+signature, handing the arguments to ``Lettr._start``), its public
+properties (read from the live ``AsyncLettr``) and ``with_options``
+(handing the changes to ``Lettr._with``), so an option is added once.
+Signatures are copied from the source with ``ast`` positions, so
+``builtins.list[...]`` annotations and defaults survive verbatim, and the
 names they use are imported from where the async module got them.
 
 The output is emitted already in ``ruff format`` style (a test checks it is
@@ -343,6 +348,114 @@ def _resource(attribute: str, cls: type, imports: _Imports) -> tuple[str, list[s
     return sync_name, lines
 
 
+_LIFECYCLE = frozenset({"is_closed"})
+"""``AsyncLettr`` properties the sync client defines itself (its life is its own)."""
+
+_CLIENT = "AsyncLettr"
+_CLIENT_MODULE = f"{_ASYNC_PACKAGE}._client"
+"""Where ``AsyncLettr`` is defined: the source its configuration is mirrored from."""
+
+
+def _dict_argument(call: str, names: list[str]) -> list[str]:
+    """``call({"name": name, ...})`` at method-body depth, laid out as ``ruff format`` would."""
+    indent = " " * 8
+    items = [f'"{name}": {name}' for name in names]
+    one_line = f"{indent}{call}({{{', '.join(items)}}})"
+    if len(one_line) <= _LINE_LENGTH:
+        return [one_line]
+    return [
+        f"{indent}{call}(",
+        f"{indent}    {{",
+        *(f"{indent}        {item}," for item in items),
+        f"{indent}    }}",
+        f"{indent})",
+    ]
+
+
+def _header(module: _Module, node: ast.FunctionDef, imports: _Imports) -> list[str]:
+    """The ``def`` lines of ``node`` verbatim, with the names they use imported."""
+    args = node.args
+    if args.vararg is not None or args.kwarg is not None:
+        raise CodegenError(f"{_CLIENT}.{node.name}: *args/**kwargs cannot be mirrored")
+    annotated = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    expressions = [a.annotation for a in annotated if a.annotation is not None]
+    expressions += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    if node.returns is not None:
+        expressions.append(node.returns)
+    for expression in expressions:
+        for name in _names_in(expression) - {_CLIENT}:
+            imports.need(module, name)
+    return module.segment(node.lineno, node.body[0].lineno - 1)
+
+
+def _docstring(module: _Module, node: ast.FunctionDef) -> list[str] | None:
+    first = node.body[0]
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return module.segment(first.lineno, first.end_lineno or first.lineno)
+    return None
+
+
+def _options(imports: _Imports) -> list[str]:
+    """``class Options``: ``AsyncLettr``'s constructor, properties and ``with_options``."""
+    module = _Module(_CLIENT_MODULE)
+    node = module.class_node(_CLIENT)
+    members = {m.name: m for m in node.body if isinstance(m, ast.FunctionDef)}
+    for required in ("__init__", "with_options"):
+        if required not in members:
+            raise CodegenError(f"{_CLIENT} has no {required}")
+    imports.from_.setdefault("typing", set()).add("Any")
+    imports.type_only.setdefault(_ASYNC_PACKAGE, set()).add(_CLIENT)
+    lines = [
+        "class Options:",
+        f'    """The configuration of ``Lettr``, mirrored from ``{_CLIENT}``: constructor,',
+        '    option properties and ``with_options``; ``Lettr`` supplies the three hooks."""',
+        "",
+        "    if TYPE_CHECKING:",
+        "",
+        "        def _start(self, settings: dict[str, Any]) -> None: ...",
+        f"        def _async(self) -> {_CLIENT}: ...",
+        "        def _with(self, changes: dict[str, Any]) -> Lettr: ...",
+        "",
+    ]
+    init = members["__init__"]
+    names = [a.arg for a in [*init.args.posonlyargs, *init.args.args, *init.args.kwonlyargs]][1:]
+    lines += _header(module, init, imports)
+    lines.append(
+        f'        """Validate the settings now, as ``{_CLIENT}`` does; start nothing until '
+        'the first call."""'
+    )
+    lines += _dict_argument("self._start", names)
+    for member in node.body:
+        if not (
+            isinstance(member, ast.FunctionDef)
+            and not member.name.startswith("_")
+            and member.name not in _LIFECYCLE
+            and [ast.unparse(d) for d in member.decorator_list] == ["property"]
+        ):
+            continue
+        doc = _docstring(module, member)
+        if doc is None:
+            raise CodegenError(f"{_CLIENT}.{member.name}: every property needs a docstring")
+        lines += ["", "    @property", *_header(module, member, imports), *doc]
+        lines.append(f"        return self._async().{member.name}")
+    view = members["with_options"]
+    header = _header(module, view, imports)
+    returns = f") -> {_CLIENT}:"
+    if not header[-1].strip().endswith(returns):
+        raise CodegenError(f"{_CLIENT}.with_options must be annotated '{returns}'")
+    header[-1] = header[-1].replace(returns, ") -> Lettr:")
+    doc = _docstring(module, view)
+    if doc is None:
+        raise CodegenError(f"{_CLIENT}.with_options needs a docstring")
+    changes = [a.arg for a in view.args.kwonlyargs]
+    lines += ["", *header, *doc, *_dict_argument("return self._with", changes)]
+    return lines
+
+
 def generate() -> str:
     """Return the text of ``_generated.py`` for the installed ``lettr_async`` sources."""
     imports = _Imports()
@@ -351,12 +464,16 @@ def generate() -> str:
     for attribute, cls in _resource_classes():
         sync_name, lines = _resource(attribute, cls, imports)
         classes.append((attribute, sync_name, lines))
-    names = sorted([sync_name for _, sync_name, _ in classes] + ["Resources", "bind_resources"])
+    options = _options(imports)
+    names = sorted(
+        [sync_name for _, sync_name, _ in classes] + ["Options", "Resources", "bind_resources"]
+    )
     out = [
         HEADER,
         "",
-        "Blocking resource classes mirrored from lettr_async's resources. Regenerate with",
-        "``python -m lettr_sync._codegen`` after changing a coroutine there.",
+        "Blocking resource classes mirrored from lettr_async's resources, and the",
+        "configuration of the sync client mirrored from AsyncLettr's. Regenerate with",
+        "``python -m lettr_sync._codegen`` after changing a coroutine or an option there.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -369,6 +486,7 @@ def generate() -> str:
         "",
         "__all__ = [" + ", ".join(f'"{name}"' for name in names) + "]",
     ]
+    out.extend(["", "", *options])
     for _, _, lines in classes:
         out.extend(["", "", *lines])
     out.extend(

@@ -1,7 +1,8 @@
 """A real Redis-protocol server (``redis-server`` or ``valkey-server``) for the tests.
 
-Started on a free loopback port with persistence off, stopped (and
-restartable, for the fault tests) by the test. Without a server binary the
+Started on a free loopback port with persistence off, once per session
+(the ``redis_server`` fixture in tests/conftest.py empties it for each test
+and restarts it if a fault test left it stopped). Without a server binary the
 tests skip with a reason that says how to get one; under CI (``$CI`` set)
 that is a failure instead, so CI can never pass by skipping them.
 """
@@ -13,13 +14,12 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.helpers import closed_port
 
-__all__ = ["RedisServer", "redis_server"]
+__all__ = ["RedisServer", "started_server"]
 
 _HOW = (
     "needs a redis-server or valkey-server binary on PATH (Debian/Ubuntu: apt-get install "
@@ -84,10 +84,15 @@ class RedisServer:
             self.process.wait()
             self.process = None
 
+    def flush(self) -> None:
+        """Empty every database (a test starts with no state)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(b"FLUSHALL\r\n")
+            assert sock.recv(16).startswith(b"+OK")
 
-@pytest.fixture
-def redis_server(tmp_path: object) -> Iterator[RedisServer]:
-    """A fresh Redis-protocol server for one test."""
+
+def started_server(workdir: str) -> RedisServer:
+    """A running server, or a skip (a failure under CI) saying how to get one."""
     binary = _binary()
     try:
         import redis  # noqa: F401
@@ -97,9 +102,6 @@ def redis_server(tmp_path: object) -> Iterator[RedisServer]:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the Redis store tests: {_HOW}")
         pytest.skip(_HOW)
-    server = RedisServer(binary, str(tmp_path))
+    server = RedisServer(binary, workdir)
     server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return server

@@ -688,6 +688,7 @@ def test_in_thread_start_failure_is_raised() -> None:
             pass  # pragma: no cover
 
 
+@pytest.mark.slow
 def test_cli_prints_base_url_and_serves() -> None:
     command = [sys.executable, "-m", "lettr_async.testing", "--port", "0", "--seed", "3"]
     command += ["--api-key", "lttr_cli"]

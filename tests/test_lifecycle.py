@@ -140,6 +140,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ending", ["drop", "aclose-in-new-loop"])
 def test_hand_managed_loops_leave_no_warnings_and_no_hoard(ending: str) -> None:
     done = subprocess.run(

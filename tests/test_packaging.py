@@ -11,11 +11,17 @@ CORE = {"aiohttp", "attrs", "cattrs", "anyio", "multidict", "yarl"}
 
 
 def _declared_floors() -> dict[str, str]:
-    """``name -> minimum`` from ``[project] dependencies`` (no tomllib: Python 3.10 lacks it)."""
+    """``name -> minimum`` from ``[project] dependencies`` and the ``test`` extra.
+
+    No tomllib: Python 3.10 lacks it.
+    """
     text = (ROOT / "pyproject.toml").read_text()
-    block = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M)
-    assert block is not None
-    return dict(re.findall(r'^\s*"([A-Za-z0-9_.-]+)>=([0-9.]+)', block.group(1), re.M))
+    floors: dict[str, str] = {}
+    for start in ("dependencies", "test"):
+        block = re.search(rf"^{start} = \[(.*?)^\]", text, re.S | re.M)
+        assert block is not None
+        floors.update(re.findall(r'^\s*"([A-Za-z0-9_.-]+)>=([0-9.]+)', block.group(1), re.M))
+    return floors
 
 
 def _pinned() -> dict[str, str]:

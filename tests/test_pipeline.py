@@ -272,6 +272,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_import_is_light_and_aiohttp_loads_at_construction_not_first_call() -> None:
     """`import lettr_async` (or lettr_sync) loads neither aiohttp nor webhooks-as-code."""
     done = subprocess.run(

@@ -1,8 +1,12 @@
-"""The pytest plugin, exercised the way users meet it: inner pytest runs in subprocesses.
+"""The pytest plugin, exercised the way users meet it: inner pytest runs of users' files.
 
-Each inner run is a separate interpreter with the plugin loaded from its
-``pytest11`` entry point, warnings as errors, under pytest-asyncio, anyio's
-plugin, plain sync tests and pytest-django.
+Each inner run loads the plugin from its ``pytest11`` entry point, with
+warnings as errors, under pytest-asyncio, anyio's plugin, plain sync tests
+and pytest-django. They run in this process (pytester's in-process runs: a
+fresh config and plugin manager each, and the modules they import removed
+afterwards), which takes a fraction of a second instead of seconds; the
+pytest-django run and the import check need a fresh interpreter (Django's
+settings are process-wide) and run in subprocesses.
 """
 
 from __future__ import annotations
@@ -16,14 +20,18 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# Hypothesis's plugin imports all of Hypothesis at the end of every run
+# (seconds on a loaded machine, per inner run); users' runs here need none.
 INI = """
 [pytest]
-addopts = -p no:cacheprovider --strict-markers
+addopts = -p no:cacheprovider -p no:hypothesispytest --strict-markers
 filterwarnings = error
 asyncio_default_fixture_loop_scope = function
 """
 
 REAL_KEY = "lttr_live_do_not_use"
+
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
@@ -57,7 +65,7 @@ def test_async_tests_under_pytest_asyncio(inner: pytest.Pytester) -> None:
             assert await lettr_client.webhooks.list() == []
         """
     )
-    result = inner.runpytest_subprocess()
+    result = inner.runpytest()
     result.assert_outcomes(passed=3)
 
 
@@ -77,7 +85,7 @@ def test_async_tests_under_anyio(inner: pytest.Pytester) -> None:
             assert [h.name for h in hooks] == ["Seeded"]
         """
     )
-    result = inner.runpytest_subprocess()
+    result = inner.runpytest()
     result.assert_outcomes(passed=1)
 
 
@@ -108,7 +116,7 @@ def test_sync_tests_faults_and_rate_limit_marker(inner: pytest.Pytester) -> None
             assert lettr_sync_client.rate_limit_info.limit == 2
         """
     )
-    result = inner.runpytest_subprocess()
+    result = inner.runpytest()
     result.assert_outcomes(passed=4)
 
 
@@ -132,7 +140,7 @@ def test_environment_points_at_the_fake_and_is_restored(inner: pytest.Pytester) 
             assert "LETTR_BASE_URL" not in os.environ
         """
     )
-    result = inner.runpytest_subprocess("-p", "no:randomly")
+    result = inner.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=2)
 
 
@@ -150,13 +158,14 @@ def test_marker_typos_fail_loudly(inner: pytest.Pytester) -> None:
             pass
         """
     )
-    result = inner.runpytest_subprocess()
+    result = inner.runpytest()
     result.assert_outcomes(errors=2)
     output = result.stdout.str()
     assert "unknown keyword(s) ['ratelimit']" in output
     assert "must be a positive int, got 0" in output
 
 
+@pytest.mark.slow
 def test_django_views_under_pytest_django(inner: pytest.Pytester) -> None:
     inner.makeini(INI + "DJANGO_SETTINGS_MODULE = djsettings\npythonpath = .\n")
     inner.makepyfile(
@@ -199,6 +208,7 @@ def test_django_views_under_pytest_django(inner: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_the_plugin_is_registered_and_loads_nothing_heavy() -> None:
     code = textwrap.dedent(
         """
@@ -233,5 +243,5 @@ def test_the_documented_example_test_file_passes(inner: pytest.Pytester) -> None
         """
     )
     inner.makepyfile(test_my_app=_example_test_file())
-    result = inner.runpytest_subprocess()
+    result = inner.runpytest()
     result.assert_outcomes(passed=6)

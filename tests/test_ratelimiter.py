@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
 import time
+from collections.abc import Iterator
 
 import anyio
 import anyio.lowlevel
@@ -13,49 +15,54 @@ import pytest
 
 from lettr_async import RateLimitError, ValidationError
 from lettr_async._ratelimit import Lane, RateLimiter
+from lettr_async.ratelimit import Clock
 from lettr_async.ratelimit._gcra import CATCH_UP
 from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import make_client
-from tests.pacing import max_in_any_window
+from tests.pacing import granted, max_in_any_window, virtual_time
 
-pytestmark = pytest.mark.anyio
+# Simulated time: nothing here waits for real; 30 s means a hang.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
 
-class _SimulatedTime:
-    """A clock that only moves when the limiter sleeps, each sleep a little late."""
+class _SimulatedTime(Clock):
+    """One task's clock: it moves only when the limiter waits, each wake-up a little late."""
 
     def __init__(self, seed: int, max_lateness: float) -> None:
-        self.now = 1000.0
+        self.now_value = 1000.0
         self._random = random.Random(seed)
         self._max_lateness = max_lateness
 
-    def clock(self) -> float:
-        return self.now
+    def now(self) -> float:
+        return self.now_value
 
     async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds) + self._random.uniform(0, self._max_lateness)
+        self.now_value += max(0.0, seconds) + self._random.uniform(0, self._max_lateness)
+
+    @contextlib.contextmanager
+    def move_on_after(self, seconds: float) -> Iterator[anyio.CancelScope]:
+        # Nothing else runs: whatever the caller waits for does not come in time.
+        self.now_value += max(0.0, seconds)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            yield scope
 
 
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> _SimulatedTime:
-    sim = _SimulatedTime(seed=7, max_lateness=0.0)
-    monkeypatch.setattr("lettr_async.ratelimit._limiter.anyio.sleep", sim.sleep)
-    return sim
+def sim() -> _SimulatedTime:
+    return _SimulatedTime(seed=7, max_lateness=0.0)
 
 
 @pytest.mark.parametrize("limit", [3, 10, 20, 100])
 @pytest.mark.parametrize("max_lateness", [0.0, 0.002, 0.02])
-async def test_no_window_ever_holds_more_than_the_limit(
-    monkeypatch: pytest.MonkeyPatch, limit: int, max_lateness: float
-) -> None:
+async def test_no_window_ever_holds_more_than_the_limit(limit: int, max_lateness: float) -> None:
     sim = _SimulatedTime(seed=limit, max_lateness=max_lateness)
-    monkeypatch.setattr("lettr_async.ratelimit._limiter.anyio.sleep", sim.sleep)
-    limiter = RateLimiter(3, clock=sim.clock)
+    limiter = RateLimiter(3, clock=sim)
     limiter.observe({"X-RateLimit-Limit": str(limit)})
     starts = []
     for n in range(limit * 20):
         await limiter.acquire(Lane.BULK if n % 3 else Lane.INTERACTIVE)
-        starts.append(sim.now)
+        starts.append(sim.now_value)
     assert max_in_any_window(starts) <= limit
     if max_lateness <= CATCH_UP:
         # Timers a little late do not drift the schedule: it stays exact.
@@ -63,7 +70,7 @@ async def test_no_window_ever_holds_more_than_the_limit(
 
 
 async def test_learning_a_bigger_budget_applies_at_once(sim: _SimulatedTime) -> None:
-    limiter = RateLimiter(3, clock=sim.clock)
+    limiter = RateLimiter(3, clock=sim)
     await limiter.acquire(Lane.BULK)
     limiter.observe({"X-RateLimit-Limit": "100"})
     assert limiter.seconds_until_free() == pytest.approx(1.03 / 100)
@@ -71,12 +78,12 @@ async def test_learning_a_bigger_budget_applies_at_once(sim: _SimulatedTime) -> 
 
 
 async def test_pause_holds_every_lane(sim: _SimulatedTime) -> None:
-    limiter = RateLimiter(None, clock=sim.clock)
-    start = sim.now
+    limiter = RateLimiter(None, clock=sim)
+    start = sim.now_value
     assert await limiter.acquire(Lane.INTERACTIVE) == 0.0
     limiter.pause(2.0)
     assert await limiter.acquire(Lane.BULK) == pytest.approx(2.0)
-    assert sim.now - start >= 2.0
+    assert sim.now_value - start >= 2.0
 
 
 @pytest.mark.parametrize("pacing", [None, 3.0])
@@ -84,18 +91,18 @@ async def test_pause_holds_every_lane(sim: _SimulatedTime) -> None:
 async def test_pause_is_capped_by_max_pause(
     sim: _SimulatedTime, pacing: float | None, retry_after: float
 ) -> None:
-    limiter = RateLimiter(pacing, max_pause=60.0, clock=sim.clock)
+    limiter = RateLimiter(pacing, max_pause=60.0, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "3"})
-    start = sim.now
+    start = sim.now_value
     limiter.pause(retry_after)
     assert limiter.seconds_until_free() <= 60.0
     await limiter.acquire(Lane.BULK)
-    assert 59.0 <= sim.now - start <= 60.0 + 1e-6
+    assert 59.0 <= sim.now_value - start <= 60.0 + 1e-6
 
 
 @pytest.mark.parametrize("bad", [math.nan, -5.0, "soon", None])
 async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, bad: object) -> None:
-    limiter = RateLimiter(None, max_pause=60.0, clock=sim.clock)
+    limiter = RateLimiter(None, max_pause=60.0, clock=sim)
     limiter.pause(bad)  # type: ignore[arg-type]
     assert 0.0 <= limiter.seconds_until_free() <= 1.0
 
@@ -104,28 +111,29 @@ async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, b
 async def test_acquire_fails_at_once_when_the_pause_outlasts_the_deadline(
     sim: _SimulatedTime, pacing: float | None
 ) -> None:
-    limiter = RateLimiter(pacing, clock=sim.clock)
+    limiter = RateLimiter(pacing, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "3"})
     limiter.pause(30.0)
-    before = sim.now
+    before = sim.now_value
     with pytest.raises(RateLimitError) as info:
-        await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 5.0)
-    assert sim.now == before  # no sleep at all
+        await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now_value + 5.0)
+    assert sim.now_value == before  # no sleep at all
     assert info.value.error_code == "client_rate_limited"
     assert info.value.status_code == 429
     assert info.value.retry_after == pytest.approx(30.0)
     # A deadline the pause fits in waits it out.
-    assert await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 31.0) == pytest.approx(30.0)
+    waited = await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now_value + 31.0)
+    assert waited == pytest.approx(30.0)
 
 
 async def test_a_call_that_fails_early_does_not_hold_a_slot(sim: _SimulatedTime) -> None:
-    limiter = RateLimiter(1, clock=sim.clock)
+    limiter = RateLimiter(1, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "1"})
     await limiter.acquire(Lane.INTERACTIVE)
     free_in = limiter.seconds_until_free()
     for _ in range(5):
         with pytest.raises(RateLimitError):
-            await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now + 0.5)
+            await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now_value + 0.5)
     assert limiter.seconds_until_free() == free_in
 
 
@@ -159,7 +167,7 @@ async def test_unusable_headers_are_ignored_and_logged_once(
     sim: _SimulatedTime, caplog: pytest.LogCaptureFixture, name: str, value: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="lettr_async")
-    limiter = RateLimiter(3, clock=sim.clock)
+    limiter = RateLimiter(3, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "2"})
     for _ in range(3):
         limiter.observe({name: value})
@@ -220,15 +228,15 @@ async def test_interactive_overtakes_a_queue_of_bulk_waiters() -> None:
     async def bulk() -> None:
         await limiter.acquire(Lane.BULK)
 
-    async with anyio.create_task_group() as tg:
+    async with virtual_time(limiter) as clock, anyio.create_task_group() as tg:
         for _ in range(30):
             tg.start_soon(bulk)
         while len(limiter._queues[Lane.BULK]) < 28:
             await anyio.lowlevel.checkpoint()
         # 30 bulk items are queued (1.5 s of budget), yet the next slot is
         # the interactive call's: the deadline of two slots is met, decided
-        # at once by the limiter, whatever the machine's load.
-        await limiter.acquire(Lane.INTERACTIVE, deadline=time.monotonic() + 2 * limiter.interval)
+        # at once by the limiter (on simulated time: no load can delay it).
+        await limiter.acquire(Lane.INTERACTIVE, deadline=clock.now() + 2 * limiter.interval)
         tg.cancel_scope.cancel()
 
 
@@ -248,7 +256,61 @@ async def test_cold_start_learns_the_budget_before_queueing(fake: FakeLettr) -> 
             for _ in range(60):
                 tg.start_soon(get)
     # At the default 3/s, 45 of these 60 would fail at once (20 s of slots
-    # against a 5 s timeout); the first answer teaches the real budget.
+    # against a 5 s timeout); the first answer teaches the real budget. Real
+    # time: at 100/s the 60 need 0.6 s, an 8x margin under the timeout.
     assert failures == []
     assert len(fake.requests) == 60 + fake.rate_limited_count
     assert client._state.limiter.info.limit == 100
+
+
+@pytest.mark.parametrize("limit", [3, 20, 100])
+async def test_concurrent_lanes_keep_the_granted_schedule_exact_on_simulated_time(
+    limit: int,
+) -> None:
+    """200 slots to 8 bulk and 4 interactive tasks: the invariant, on the slots granted.
+
+    Simulated time wakes every task exactly on time, so the schedule is
+    checked as the limiter made it: no one-second window holds more than
+    the limit, and no slot is skipped (200 starts span exactly 199 intervals).
+    """
+    limiter = RateLimiter(3)
+    limiter.observe({"X-RateLimit-Limit": str(limit)})
+    starts = granted(limiter)
+
+    async def worker(lane: Lane, count: int) -> None:
+        for _ in range(count):
+            await limiter.acquire(lane)
+
+    async with virtual_time(limiter) as clock:
+        began = clock.now()
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(worker, Lane.BULK, 20)
+            for _ in range(4):
+                tg.start_soon(worker, Lane.INTERACTIVE, 10)
+        took = clock.now() - began
+    assert len(starts) == 200
+    assert max_in_any_window(starts) <= limit
+    assert max(starts) - min(starts) == pytest.approx(199 * limiter.interval)
+    assert took == pytest.approx(199 * limiter.interval)
+
+
+async def test_the_virtual_clock_wakes_each_waiter_exactly_on_time() -> None:
+    """The simulated time the schedule tests rely on: an hour of waits, exact, in milliseconds."""
+    async with virtual_time(RateLimiter(None)) as clock:
+        began = clock.now()
+        woke: list[float] = []
+
+        async def sleeper(seconds: float) -> None:
+            await clock.sleep(seconds)
+            woke.append(clock.now() - began)
+
+        async with anyio.create_task_group() as tg:
+            for seconds in (3600.0, 0.5, 60.0):
+                tg.start_soon(sleeper, seconds)
+        with clock.move_on_after(10.0) as scope:
+            await anyio.Event().wait()
+        ended = clock.now() - began
+    assert woke == [0.5, 60.0, 3600.0]
+    assert scope.cancelled_caught
+    assert ended == 3610.0

@@ -21,6 +21,7 @@ from ._context import (
     concurrency_option,
     get_settings,
     progress_bar,
+    require_answerable,
     resolve_secret,
     run_client,
     stderr_is_tty,
@@ -289,6 +290,7 @@ def update_command(webhook_id: str, as_json: bool, **raw: Any) -> None:
 def delete_command(webhook_id: str, yes: bool, as_json: bool) -> None:
     """Delete one webhook (asks first unless --yes)."""
     settings = get_settings()
+    require_answerable("delete", yes)
     if not yes:
         click.confirm(f"Delete webhook {webhook_id}?", abort=True, err=True)
     run_client(settings, lambda client: client.webhooks.delete(webhook_id))
@@ -391,6 +393,8 @@ def _run_bulk(
     Returns ``None`` when nothing was sent (``--dry-run``).
     """
     _require_selection(*selection)
+    if not dry_run:
+        require_answerable(verb, yes)
 
     async def flow(client: AsyncLettr) -> BulkResult[Any] | None:
         chosen = _choose(await client.webhooks.list(), *selection)

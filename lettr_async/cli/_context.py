@@ -36,6 +36,7 @@ __all__ = [
     "resolve_secret",
     "run_client",
     "stderr_is_tty",
+    "require_answerable",
     "stdin_is_tty",
 ]
 
@@ -125,6 +126,20 @@ def stderr_is_tty() -> bool:
 def stdin_is_tty() -> bool:
     """True when stdin is an interactive terminal, so a question can be answered."""
     return _is_tty(sys.stdin)
+
+
+def require_answerable(command: str, yes: bool) -> None:
+    """Refuse, before any request, a command that would ask a question nobody can answer.
+
+    Without a terminal on stdin (cron, CI, a pipe) click's prompt reads end of
+    file and prints a bare "Aborted!": say instead what to pass.
+    """
+    if not yes and not stdin_is_tty():
+        raise CliError(
+            f"{command} asks before changing anything, but stdin is not a terminal: "
+            "pass --yes to go ahead without asking (nothing was sent)",
+            EXIT_USAGE,
+        )
 
 
 def _is_tty(stream: object) -> bool:

@@ -38,9 +38,9 @@ from ._context import (
     concurrency_option,
     get_settings,
     progress_bar,
+    require_answerable,
     run_client,
     stderr_is_tty,
-    stdin_is_tty,
 )
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CliError, redact
 from ._files import create_new, replace_regular
@@ -313,12 +313,8 @@ def apply_command(
     wants_json = as_json or settings.json
     if plan_file is not None and (prune or rotate):
         raise click.UsageError("--prune and --rotate shape a new plan; a saved plan applies as is")
-    if plan_file is None and not yes and not stdin_is_tty():
-        raise CliError(
-            "apply asks before changing anything, but stdin is not a terminal: "
-            "pass --yes to apply without asking (nothing was sent)",
-            EXIT_USAGE,
-        )
+    if plan_file is None:
+        require_answerable("apply", yes)
     if plan_file is not None:
         plan = _load_plan(settings, Path(plan_file))
     else:

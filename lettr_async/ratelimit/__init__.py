@@ -5,13 +5,15 @@ Most users only touch ``AsyncLettr(rate_limit_store=...)`` (or the
 for those who build a store object themselves (e.g. to set the key or a
 timeout) or write their own: a ``RateStore`` subclass whose ``take`` gets a
 ``TakeRequest`` and returns a ``Slot``, running ``take_slot`` on the
-``PacingState`` it keeps (docs/many-processes.md shows one).
+``PacingState`` it keeps (docs/many-processes.md shows one). ``Clock`` is
+the time the limiter, and the pipeline of its client, schedule on.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._clock import Clock
 from ._gcra import PacingState, Slot, TakeRequest, take_slot
 from ._store import RATE_LIMIT_URL_ENV, MemoryStore, RateStore, open_store, team_key
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RATE_LIMIT_URL_ENV",
+    "Clock",
     "MemoryStore",
     "PacingState",
     "RateStore",

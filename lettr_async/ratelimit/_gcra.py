@@ -8,15 +8,33 @@ the in-process and SQLite stores (and stores of your own: it is public)
 share this code and the Redis Lua script mirrors it line for line. A state
 whose times lie in the past is the same as no state, so nothing needs
 cleaning up.
+
+A shared state is not trusted: another process (an older version, a
+peer allowed longer pauses, a hand-edited file) may have written it. Each
+step first repairs what this caller could never have written (``repair``):
+a time or interval that is not a finite number, a pause further ahead than
+the caller's own ``max_pause``, a schedule more than ``MAX_AHEAD`` booked
+ahead. So a poisoned state costs at most one pause of the caller's own
+length, never an hour or forever.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import attrs
 
-__all__ = ["CATCH_UP", "PacingState", "Slot", "TakeRequest", "relearn", "take_slot"]
+__all__ = [
+    "CATCH_UP",
+    "MAX_AHEAD",
+    "PacingState",
+    "Slot",
+    "TakeRequest",
+    "relearn",
+    "repair",
+    "take_slot",
+]
 
 # A start at most this late behind its slot keeps the schedule instead of
 # pushing every later slot back: event-loop timers fire a millisecond or so
@@ -24,6 +42,11 @@ __all__ = ["CATCH_UP", "PacingState", "Slot", "TakeRequest", "relearn", "take_sl
 # budget. Any k+1 starts stay at least ``k * interval - CATCH_UP`` apart,
 # inside the 3 % margin the interval carries.
 CATCH_UP = 0.005
+# The furthest ahead a schedule may be booked (or a budget's spacing be):
+# past it the state is corrupt, not busy. Five minutes are 900 slots at the
+# 3/s default, beyond any real queue (calls with a timeout never book past
+# it; bulk books one slot ahead); a clock jump or a bad write gets there.
+MAX_AHEAD = 300.0
 
 
 class PacingState(NamedTuple):
@@ -48,6 +71,8 @@ class Slot(NamedTuple):
     """True when ``interval`` comes from the server's ``X-RateLimit-Limit``."""
     start: float
     """When the slot begins (booked) or the next one is free, on the store's clock."""
+    repaired: bool = False
+    """True when the stored state had to be repaired first (see ``repair``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +102,10 @@ class TakeRequest:
     pause: float
     """Seconds from now that a 429's ``Retry-After`` holds every process of the
     team, learned since the last take; 0: no new pause."""
+    max_pause: float = 60.0
+    """The longest pause this caller obeys (its client's ``max_pause``): a
+    pause further ahead in the state, written by a peer allowed longer ones
+    or by anything else, is cut to it."""
 
 
 def take_slot(
@@ -88,14 +117,15 @@ def take_slot(
     and carries the budget and pause this process learned since its last
     take (see ``TakeRequest``).
     """
-    if state is None:
-        state = PacingState(0.0, request.default_interval, False, 0.0)
+    trusted = repair(state, now, request)
+    repaired = state is not None and trusted != state
+    state = trusted
     learned_interval = request.learned_interval
     if learned_interval is not None and learned_interval > 0:
         state = relearn(state, now, learned_interval)
     tat, interval, learned, paused_until = state
     if request.pause > 0:
-        paused_until = max(paused_until, now + request.pause)
+        paused_until = max(paused_until, now + min(request.pause, request.max_pause))
     free_at = max(tat, paused_until)
     wait = free_at - now
     max_wait = request.max_wait
@@ -105,8 +135,27 @@ def take_slot(
         tat = (free_at if now - free_at <= CATCH_UP else now) + interval
     start = max(free_at, now) if booked else free_at
     return PacingState(tat, interval, learned, paused_until), Slot(
-        wait, booked, interval, learned, start
+        wait, booked, interval, learned, start, repaired
     )
+
+
+def repair(state: PacingState | None, now: float, request: TakeRequest) -> PacingState:
+    """The state as this caller may trust it (None: a fresh one); see the module docstring.
+
+    A schedule booked absurdly far ahead restarts now; a pause longer than
+    the caller's ``max_pause`` ends after it; a spacing that is not a
+    positive finite number of seconds (at most ``MAX_AHEAD``, or the
+    default if longer) becomes the caller's default.
+    """
+    if state is None:
+        return PacingState(0.0, request.default_interval, False, 0.0)
+    tat, interval, learned, paused_until = state
+    if not 0 < interval <= max(MAX_AHEAD, request.default_interval):  # False for NaN too
+        interval, learned = request.default_interval, False
+    if not tat <= now + MAX_AHEAD or math.isinf(tat):  # NaN, inf, too far
+        tat = 0.0
+    paused_until = min(paused_until, now + request.max_pause) if paused_until >= 0 else 0.0
+    return PacingState(tat, interval, bool(learned), paused_until)
 
 
 def relearn(state: PacingState, now: float, interval: float) -> PacingState:

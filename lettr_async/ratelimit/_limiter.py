@@ -37,13 +37,14 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import anyio
 
 from ..errors import CLIENT_RATE_LIMITED, RateLimitError, ValidationError
 from ..models import RateLimitInfo
-from ._gcra import Slot, TakeRequest
+from ._clock import REAL_TIME, Clock
+from ._gcra import MAX_AHEAD, Slot, TakeRequest
 from ._headers import HeaderReader
 from ._store import MemoryStore, RateStore
 
@@ -74,6 +75,9 @@ STORE_TIMEOUT = 0.5
 # ... except a process's very first one, which also connects (and loads the
 # Redis script): on a busy host, eight processes starting at once need more.
 STORE_FIRST_TIMEOUT = 2.0
+# ... and never more than this share of what is left of a call's timeout: a
+# stalled store must not eat the budget of the request it paces.
+STORE_SHARE = 0.25
 # Before the budget is known, a waiter with a shared store re-reads it this often.
 LEARN_POLL = 0.02
 # While the store is down, one call per this many seconds tries it again.
@@ -86,9 +90,12 @@ class RateLimiter:
     ``per_second=None`` turns pacing off; a 429's ``Retry-After`` still
     pauses the client, because ignoring it only extends the cool-down.
     ``max_pause`` caps any pause (a ``Retry-After: 86400`` must not freeze
-    the client for a day). ``store`` shares the state between processes
-    (None: this process only). ``clock`` times everything local (tests
-    inject one); ``deadline`` values passed to ``acquire`` are on it.
+    the client for a day), whoever asks for it: a 429, or a store whose
+    state says so. ``store`` shares the state between processes (None: this
+    process only); its answers are checked, and one that could not come from
+    an honest store counts as a failure of the store. ``clock`` (real time
+    by default) times every wait of the limiter and of the pipeline that
+    uses it; ``deadline`` values passed to ``acquire`` are on it.
     """
 
     def __init__(
@@ -97,7 +104,7 @@ class RateLimiter:
         *,
         max_pause: float = 60.0,
         store: RateStore | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = REAL_TIME,
     ) -> None:
         """Validate the budget and start with nothing learned."""
         if per_second is not None and (
@@ -123,7 +130,9 @@ class RateLimiter:
         self.max_pause = float(max_pause)
         self.pacing = per_second is not None
         self.info = RateLimitInfo()
-        self._clock = clock
+        self.clock = clock
+        """Where the limiter and its client's pipeline read the time and wait
+        (read at each use: a test may swap it before the first call)."""
         self._default_interval = SAFETY_FACTOR / per_second if per_second else 0.0
         self._interval = self._default_interval
         self._learned = False
@@ -131,13 +140,14 @@ class RateLimiter:
         if isinstance(store, MemoryStore):
             self._local, self._store = store, None
         else:
-            self._local, self._store = MemoryStore(clock), store
+            self._local, self._store = MemoryStore(self._clock), store
         self._share_interval: float | None = None
         self._share_pause_until = 0.0
         self._store_retry_at: float | None = None
         self._store_answered = False
         self._headers = HeaderReader()
         self._warned_429 = False
+        self._warned_repair = False
         self._queues: tuple[deque[anyio.Event], deque[anyio.Event]] = (deque(), deque())
         self._head_busy = False
         self._learn_waiters: list[anyio.Event] = []
@@ -145,6 +155,9 @@ class RateLimiter:
         """How many times the limiter slept (benchmarks count wake-ups with it)."""
         self.store_ops = 0
         """How many store operations ran (shared or in-process)."""
+
+    def _clock(self) -> float:
+        return self.clock.now()
 
     # -- what the pipeline reads ---------------------------------------------------
 
@@ -196,7 +209,7 @@ class RateLimiter:
     async def _book(self, deadline: float | None) -> float:
         """Book the next slot (interactive); return when it starts, on the local clock."""
         max_wait = None if deadline is None else deadline - self._clock()
-        slot = await self._take(reserve=True, max_wait=max_wait)
+        slot = await self._take(reserve=True, max_wait=max_wait, deadline=deadline)
         now = self._clock()
         if not slot.booked:
             self._check_deadline(slot.wait, deadline)
@@ -218,7 +231,7 @@ class RateLimiter:
                 if lane is Lane.INTERACTIVE and self._learned:
                     return await self._book(deadline)
                 lookahead = self._interval if self._learned else 0.0
-                slot = await self._take(reserve=True, max_wait=lookahead)
+                slot = await self._take(reserve=True, max_wait=lookahead, deadline=deadline)
                 now = self._clock()
                 if slot.booked:
                     if slot.wait > 0:
@@ -244,7 +257,7 @@ class RateLimiter:
         self._queues[lane].append(turn)
         try:
             if lane is Lane.INTERACTIVE and deadline is not None:
-                with anyio.move_on_after(max(0.0, deadline - self._clock())):
+                with self.clock.move_on_after(deadline - self._clock()):
                     await turn.wait()
                 if not turn.is_set():
                     self._check_deadline(math.inf, deadline)
@@ -266,7 +279,7 @@ class RateLimiter:
 
     async def _sleep(self, seconds: float) -> None:
         self.sleeps += 1
-        await anyio.sleep(seconds)
+        await self.clock.sleep(seconds)
 
     async def _sleep_until_learned(self, seconds: float) -> None:
         """Sleep until the budget is learned (the first answer's headers) or ``seconds``.
@@ -280,7 +293,7 @@ class RateLimiter:
         self._learn_waiters.append(learned)
         self.sleeps += 1
         try:
-            with anyio.move_on_after(seconds):
+            with self.clock.move_on_after(seconds):
                 await learned.wait()
         finally:
             if learned in self._learn_waiters:
@@ -301,8 +314,12 @@ class RateLimiter:
 
     # -- the store -------------------------------------------------------------------
 
-    async def _take(self, *, reserve: bool, max_wait: float | None) -> Slot:
-        """One GCRA step in the shared store, or in-process while it is unusable."""
+    async def _take(self, *, reserve: bool, max_wait: float | None, deadline: float | None) -> Slot:
+        """One GCRA step in the shared store, or in-process while it is unusable.
+
+        The store gets at most ``STORE_SHARE`` of what is left until
+        ``deadline`` (a call's): past it, this request is paced locally and sent.
+        """
         self.store_ops += 1
         store = self._store
         now = self._clock()
@@ -314,9 +331,12 @@ class RateLimiter:
             else:
                 probing = False
             share_interval = self._share_interval
+            limit = STORE_TIMEOUT if self._store_answered else STORE_FIRST_TIMEOUT
+            if deadline is not None:
+                limit = min(limit, max(0.0, STORE_SHARE * (deadline - now)))
             try:
-                deadline = STORE_TIMEOUT if self._store_answered else STORE_FIRST_TIMEOUT
-                with anyio.fail_after(deadline):
+                # Real time: this bounds the store's I/O, not the schedule.
+                with anyio.fail_after(limit):
                     slot = await store.take(
                         TakeRequest(
                             reserve=reserve,
@@ -324,8 +344,10 @@ class RateLimiter:
                             default_interval=self._default_interval,
                             learned_interval=share_interval,
                             pause=max(0.0, self._share_pause_until - now),
+                            max_pause=self.max_pause,
                         )
                     )
+                self._check_answer(slot, reserve=reserve, max_wait=max_wait)
             except Exception as exc:
                 self._store_failed(exc)
             else:
@@ -336,6 +358,15 @@ class RateLimiter:
                 if self._share_interval == share_interval:
                     self._share_interval = None
                 self._share_pause_until = 0.0
+                if slot.repaired and not self._warned_repair:
+                    self._warned_repair = True
+                    logger.warning(
+                        "rate-limit store held a state this client cannot trust (a pause beyond "
+                        "its max_pause of %.0fs, or a schedule that is not a finite time in the "
+                        "next %.0fs): repaired it",
+                        self.max_pause,
+                        MAX_AHEAD,
+                    )
                 if slot.learned:
                     self._learn(slot.interval, share=False)
                 return slot
@@ -346,8 +377,26 @@ class RateLimiter:
                 default_interval=self._default_interval,
                 learned_interval=self._interval if self._learned else None,
                 pause=max(0.0, self._paused_until - now),
+                max_pause=self.max_pause,
             )
         )
+
+    def _check_answer(self, slot: Slot, *, reserve: bool, max_wait: float | None) -> None:
+        """Raise ``ValueError`` for a slot no honest store gives this request (see ``repair``).
+
+        An honest store repairs its state with this client's ``max_pause``
+        before the step, so it never answers a wait beyond that pause or
+        ``MAX_AHEAD``, nor books a slot past ``max_wait``.
+        """
+        wait, interval = slot.wait, slot.interval
+        if not (
+            math.isfinite(wait)
+            and wait <= max(MAX_AHEAD, self.max_pause) + interval
+            and 0 < interval <= max(MAX_AHEAD, self._default_interval)
+            and math.isfinite(slot.start)
+            and not (slot.booked and reserve and max_wait is not None and wait > max(0.0, max_wait))
+        ):
+            raise ValueError("the rate-limit store answered an impossible slot")
 
     def _store_failed(self, exc: Exception) -> None:
         if self._store_retry_at is None:

@@ -14,7 +14,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from .._loopguard import LoopGuard, close_dead_transport
-from ._gcra import CATCH_UP, Slot, TakeRequest
+from ._gcra import CATCH_UP, MAX_AHEAD, Slot, TakeRequest
 from ._store import RateStore
 
 if TYPE_CHECKING:
@@ -36,11 +36,36 @@ local default_interval = tonumber(ARGV[3])
 local learned_interval = tonumber(ARGV[4])
 local pause = tonumber(ARGV[5])
 local catch_up = tonumber(ARGV[6])
+local max_pause = tonumber(ARGV[7])
+local max_ahead = tonumber(ARGV[8])
 local s = redis.call('HMGET', KEYS[1], 'tat', 'interval', 'learned', 'paused_until')
-local tat = tonumber(s[1]) or 0
-local interval = tonumber(s[2]) or default_interval
+-- A missing field is no state; one that is not a number reads as NaN (repaired below).
+local function num(v, missing)
+  if not v then return missing end
+  return tonumber(v) or 0 / 0
+end
+local tat = num(s[1], 0)
+local interval = num(s[2], default_interval)
 local learned = s[3] == '1'
-local paused_until = tonumber(s[4]) or 0
+local paused_until = num(s[4], 0)
+-- repair(): NaN fails every comparison, as in Python
+local repaired = false
+if not (interval > 0 and interval <= math.max(max_ahead, default_interval)) then
+  interval = default_interval
+  learned = false
+  repaired = true
+end
+if not (tat <= now + max_ahead) or tat == -math.huge then
+  tat = 0
+  repaired = true
+end
+if not (paused_until >= 0) then
+  paused_until = 0
+  repaired = true
+elseif paused_until > now + max_pause then
+  paused_until = now + max_pause
+  repaired = true
+end
 if learned_interval > 0 then
   if learned_interval ~= interval and tat > now then
     tat = math.max(now, tat - interval + learned_interval)
@@ -48,7 +73,7 @@ if learned_interval > 0 then
   interval = learned_interval
   learned = true
 end
-if pause > 0 then paused_until = math.max(paused_until, now + pause) end
+if pause > 0 then paused_until = math.max(paused_until, now + math.min(pause, max_pause)) end
 local free_at = math.max(tat, paused_until)
 local wait = free_at - now
 local booked = wait <= 0 or (reserve and (max_wait < 0 or wait <= max_wait))
@@ -63,7 +88,8 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(ttl * 1000))
 local start = free_at
 if booked then start = math.max(free_at, now) end
 return {string.format('%.17g', wait), booked and 1 or 0,
-  string.format('%.17g', interval), learned and 1 or 0, string.format('%.17g', start)}
+  string.format('%.17g', interval), learned and 1 or 0, string.format('%.17g', start),
+  repaired and 1 or 0}
 """
 
 
@@ -77,8 +103,14 @@ class RedisStore(RateStore):
     """
 
     def __init__(self, url: str, *, key: str | None = None, timeout: float = 0.4) -> None:
-        """Remember the URL; the connection opens on first use, in the running loop."""
+        """Remember the URL; the connection opens on first use, in the running loop.
+
+        The client library is imported here, not by the first take: its
+        ~0.1-0.5 s import would otherwise come out of that call's timeout.
+        """
         super().__init__(key=key)
+        with contextlib.suppress(ImportError):  # the first take says what to install
+            import redis.asyncio  # noqa: F401
         self._url = url
         self._timeout = timeout
         self._script: Any = None
@@ -130,10 +162,14 @@ class RedisStore(RateStore):
                 repr(request.learned_interval or 0.0),
                 repr(request.pause),
                 repr(CATCH_UP),
+                repr(request.max_pause),
+                repr(MAX_AHEAD),
             ],
         )
-        wait, booked, interval, learned, start = reply
-        return Slot(float(wait), bool(booked), float(interval), bool(learned), float(start))
+        wait, booked, interval, learned, start, repaired = reply
+        return Slot(
+            float(wait), bool(booked), float(interval), bool(learned), float(start), bool(repaired)
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool: in its own loop, or without I/O once that loop is closed."""

@@ -11,11 +11,13 @@ which every process of a host shares.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anyio.to_thread
 
@@ -100,7 +102,7 @@ class SQLiteStore(RateStore):
                     "SELECT tat, interval, learned, paused_until FROM lettr_rate WHERE key = ?",
                     (self.key,),
                 ).fetchone()
-                state = None if row is None else PacingState(row[0], row[1], bool(row[2]), row[3])
+                state = None if row is None else _state_of(row)
                 new, slot = take_slot(state, self._clock(), request)
                 if new != state:
                     conn.execute(
@@ -128,3 +130,19 @@ class SQLiteStore(RateStore):
     async def aclose(self) -> None:
         """Close the file (a later take reopens it)."""
         await anyio.to_thread.run_sync(self._close_blocking)
+
+
+def _state_of(row: tuple[Any, ...]) -> PacingState:
+    """The row as numbers; one that is not a number reads as NaN, which ``take_slot`` repairs.
+
+    SQLite keeps whatever a column was given, text included: anything may
+    have written the file.
+    """
+    return PacingState(_number(row[0]), _number(row[1]), bool(row[2]), _number(row[3]))
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan

@@ -2,7 +2,9 @@
 
 For trying the SDK (or another language's client) against a local fake, and
 for tests that need the server in a separate process. The first stdout line
-is the base URL, flushed, so a parent process can read it.
+is the base URL, flushed, so a parent process can read it; the second says
+which API key the server accepts (the default one in clear, since nobody
+could otherwise guess it; one given with ``--api-key`` is never echoed).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from collections.abc import Sequence
 
 from ._server import FakeLettr
 
-__all__ = ["main"]
+__all__ = ["DEFAULT_API_KEY", "main"]
+
+DEFAULT_API_KEY = "lttr_test_key"
+"""The key the standalone server accepts unless ``--api-key`` says otherwise."""
 
 _SEED_EVENTS = (None, ["message.delivery", "message.bounce"], ["engagement.open"])
 
@@ -27,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
-    parser.add_argument("--api-key", default="lttr_test_key", help="accepted API key")
+    parser.add_argument(
+        "--api-key", default=DEFAULT_API_KEY, help=f"accepted API key (default: {DEFAULT_API_KEY})"
+    )
     parser.add_argument(
         "--rate-limit", type=int, default=None, help="requests per second (default: unlimited)"
     )
@@ -51,7 +58,9 @@ async def _serve(args: argparse.Namespace) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stopping.set)
     async with fake:
-        print(fake.base_url, flush=True)
+        given = args.api_key != DEFAULT_API_KEY
+        key = "the one given with --api-key" if given else args.api_key
+        print(f"{fake.base_url}\nAPI key: {key}", flush=True)
         await stopping.wait()
 
 

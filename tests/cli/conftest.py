@@ -22,3 +22,13 @@ def invoke(fake_thread: FakeLettr) -> Invoke:
 def closed_port() -> int:
     """A localhost port nothing listens on."""
     return helpers.closed_port()
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend stdin is a terminal, so a command that asks first reads ``input=``.
+
+    CliRunner's stdin is never a terminal, and without one the CLI refuses to
+    ask (``require_answerable``).
+    """
+    monkeypatch.setattr("lettr_async.cli._context.stdin_is_tty", lambda: True)

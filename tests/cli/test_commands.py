@@ -218,6 +218,7 @@ def test_delete_with_yes(fake_thread: FakeLettr, invoke: Invoke) -> None:
     assert ids[0] not in fake_thread.webhooks
 
 
+@pytest.mark.usefixtures("terminal")
 def test_delete_confirmation(fake_thread: FakeLettr, invoke: Invoke) -> None:
     ids = seed(fake_thread)
     refused = invoke("delete", ids[0], input="n\n")
@@ -232,6 +233,22 @@ def test_delete_confirmation(fake_thread: FakeLettr, invoke: Invoke) -> None:
 
 def test_delete_missing(invoke: Invoke) -> None:
     assert invoke("delete", "webhook-missing", "--yes").exit_code == 3
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("delete", "ID"), ("bulk-update", "--match-url", "*", "--disable"), ("bulk-delete", "ID")],
+)
+def test_a_question_nobody_can_answer_is_refused_before_any_request(
+    fake_thread: FakeLettr, invoke: Invoke, args: tuple[str, ...]
+) -> None:
+    ids = seed(fake_thread)
+    before = len(fake_thread.requests)
+    result = invoke(*(ids[0] if arg == "ID" else arg for arg in args))
+    assert result.exit_code == 2, result.output
+    assert "stdin is not a terminal: pass --yes" in result.stderr
+    assert "Aborted" not in result.output
+    assert len(fake_thread.requests) == before  # not even the list call
 
 
 # -- bulk ---------------------------------------------------------------------------
@@ -258,6 +275,7 @@ def test_bulk_update_by_name_glob_and_ids(fake_thread: FakeLettr, invoke: Invoke
     assert [fake_thread.webhooks[i]["name"] for i in ids] == ["stage-a", "same", "same"]
 
 
+@pytest.mark.usefixtures("terminal")
 def test_bulk_update_confirmation_refused(fake_thread: FakeLettr, invoke: Invoke) -> None:
     seed(fake_thread)
     result = invoke("bulk-update", "--match-url", "*", "--disable", input="n\n")

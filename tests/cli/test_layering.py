@@ -51,6 +51,7 @@ def test_only_public_sdk_modules_are_imported(path: Path) -> None:
     assert imported <= PUBLIC, imported - PUBLIC
 
 
+@pytest.mark.slow
 def test_demo_does_not_load_the_cli() -> None:
     code = (
         "import sys, lettr_async.demo\n"

@@ -167,6 +167,7 @@ def test_json_network_error(invoke: Invoke, closed_port: int) -> None:
     assert error["type"] == "APIConnectionError"
 
 
+@pytest.mark.usefixtures("terminal")
 def test_json_aborted_confirmation(fake_thread: FakeLettr, invoke: Invoke) -> None:
     webhook_id = fake_thread.add_webhook(name="keep", url="https://k.example.com/")["id"]
     result = invoke("delete", webhook_id, "--json", input="n\n")

@@ -71,6 +71,7 @@ def fake_process() -> Iterator[str]:
         proc.communicate(timeout=TIMEOUT)
 
 
+@pytest.mark.slow
 def test_list_json_against_fake_server_process(fake_process: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lettr_async", "list", "--json"],
@@ -86,6 +87,7 @@ def test_list_json_against_fake_server_process(fake_process: str) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_demo_subprocess() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lettr_async", "demo"],
@@ -115,6 +117,7 @@ def test_demo_subprocess() -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_click_blocker_really_blocks() -> None:
     result = subprocess.run(
         [sys.executable, "-c", BLOCK_CLICK + "import click"],
@@ -128,6 +131,7 @@ def test_click_blocker_really_blocks() -> None:
     assert "No module named 'click'" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runner", [WITHOUT_CLICK, SCRIPT_WITHOUT_CLICK], ids=["-m", "script"])
 def test_demo_runs_without_click(runner: str) -> None:
     result = subprocess.run(
@@ -143,6 +147,7 @@ def test_demo_runs_without_click(runner: str) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runner", [WITHOUT_CLICK, SCRIPT_WITHOUT_CLICK], ids=["-m", "script"])
 @pytest.mark.parametrize("args", [["list"], ["--help"], []])
 def test_cli_without_click_prints_hint(runner: str, args: list[str]) -> None:
@@ -193,6 +198,7 @@ def run_with_terminal_stderr(fake: FakeLettr, *args: str) -> tuple[int, bytes, s
     return proc.returncode, stdout, terminal.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal() -> None:
     with FakeLettr.in_thread(api_key=API_KEY) as fake:
         for index in range(5):
@@ -208,6 +214,7 @@ def test_progress_bar_on_a_terminal() -> None:
         assert all(not w["enabled"] for w in fake.webhooks.values())
 
 
+@pytest.mark.slow
 def test_no_progress_bar_with_json_even_on_a_terminal() -> None:
     with FakeLettr.in_thread(api_key=API_KEY) as fake:
         for index in range(3):
@@ -221,6 +228,7 @@ def test_no_progress_bar_with_json_even_on_a_terminal() -> None:
         assert fake.webhooks == {}
 
 
+@pytest.mark.slow
 def test_no_progress_bar_without_terminal() -> None:
     with FakeLettr.in_thread(api_key=API_KEY) as fake:
         fake.add_webhook(name="plain", url="https://plain.example.com/")

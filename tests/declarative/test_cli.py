@@ -62,7 +62,7 @@ def test_plan_json_and_a_saved_plan(run: Invoke, tmp_path: Path, fake_thread: Fa
 def test_apply_asks_first(
     run: Invoke, tmp_path: Path, fake_thread: FakeLettr, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lettr_async.cli._declarative.stdin_is_tty", lambda: True)
+    monkeypatch.setattr("lettr_async.cli._context.stdin_is_tty", lambda: True)
     write_config(tmp_path)
     refused = run("apply", input="n\n")  # declined: exit 1, as docs/cli.md says
     assert refused.exit_code == 1

@@ -105,6 +105,7 @@ def _cli(config: Path, fake: FakeLettr, *args: str) -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_an_apply_killed_halfway_converges_when_run_again(
     threaded_fake: FakeLettr, tmp_path: Path
 ) -> None:

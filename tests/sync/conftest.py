@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from anyio import from_thread
 
 import lettr_sync
 from lettr_async.testing import FakeLettr
@@ -18,6 +21,43 @@ def make_sync_client(fake: FakeLettr, **kwargs: Any) -> lettr_sync.Lettr:
     kwargs.setdefault("rate_limit", None)
     kwargs.setdefault("retry_policy", FAST_RETRIES)
     return lettr_sync.Lettr(API_KEY, base_url=fake.base_url, **kwargs)
+
+
+@pytest.fixture
+def interrupt_after_submit() -> Iterator[Callable[[], None]]:
+    """Make the next sync call raise KeyboardInterrupt once it was handed to the loop.
+
+    What a Ctrl-C does that the signal handler runs after ``from_thread.run``
+    submitted the call but before it waited: the call goes on into the loop
+    (here from a helper thread, which stands for the loop's queue) while the
+    caller sees the interrupt. Calling the returned function waits for that
+    submission to settle; teardown does too.
+    """
+    real_run = from_thread.run
+    helpers: list[threading.Thread] = []
+    patch = pytest.MonkeyPatch()
+
+    def submit(*args: Any, **kwargs: Any) -> None:
+        with contextlib.suppress(BaseException):  # refused or cancelled: the point
+            real_run(*args, **kwargs)
+
+    def run_then_interrupt(*args: Any, **kwargs: Any) -> Any:
+        patch.undo()  # only the next call
+        helper = threading.Thread(target=submit, args=args, kwargs=kwargs)
+        helpers.append(helper)
+        helper.start()
+        raise KeyboardInterrupt
+
+    def settle() -> None:
+        for helper in helpers:
+            helper.join()
+
+    patch.setattr(from_thread, "run", run_then_interrupt)
+    try:
+        yield settle
+    finally:
+        patch.undo()
+        settle()
 
 
 @pytest.fixture

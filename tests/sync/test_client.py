@@ -266,11 +266,13 @@ def test_ctrl_c_cancels_the_coroutine_in_the_portal(
 
 
 def test_ctrl_c_landing_just_after_the_call_reached_the_loop_still_cancels_it(
-    fake_thread: FakeLettr, client: lettr_sync.Lettr, monkeypatch: pytest.MonkeyPatch
+    fake_thread: FakeLettr,
+    client: lettr_sync.Lettr,
+    interrupt_after_submit: Callable[[], None],
 ) -> None:
     # On a busy machine the signal handler can run after the call was handed
     # to the loop but before the caller reached its wait: the interrupt is
-    # raised inside submit. Simulated exactly here, without a signal.
+    # raised inside anyio's from_thread.run. Simulated exactly here, without a signal.
     fake_thread.inject(Fault.delay(30), method="GET", path="/webhooks")
     started, cancelled, finished = threading.Event(), threading.Event(), threading.Event()
 
@@ -284,24 +286,11 @@ def test_ctrl_c_landing_just_after_the_call_reached_the_loop_still_cancels_it(
         finally:
             finished.set()
 
-    async def nothing(c: AsyncLettr) -> None:
-        return None
-
-    client._run(nothing)  # the loop thread is up
-    runtime = client._runtime
-    submit = runtime.submit
-
-    def submit_then_interrupt(*args: object) -> None:
-        submit(*args)  # type: ignore[arg-type]
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runtime, "submit", submit_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         client._run(list_and_watch)
-    monkeypatch.undo()
-    # This call is queued behind the interrupted one's start, so by the time it
-    # returns that one has either been refused (never started) or started.
-    client._run(nothing)
+    # Once the submission settled, the call has either been refused (never
+    # started) or started and been cancelled.
+    interrupt_after_submit()
     assert not started.is_set() or (finished.wait(30) and cancelled.is_set())
     with pytest.raises(lettr_sync.NotFoundError):
         client.webhooks.get("webhook-missing")
@@ -320,6 +309,7 @@ print("exiting with the client open")
 """
 
 
+@pytest.mark.slow
 def test_unclosed_client_is_closed_at_exit_without_warnings() -> None:
     done = subprocess.run(
         [sys.executable, "-W", "error", "-c", _EXIT_SCRIPT],

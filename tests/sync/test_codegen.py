@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -51,6 +52,7 @@ def test_check_mode_fails_on_a_stale_file(
     assert _codegen.main(["--check"]) == 0
 
 
+@pytest.mark.slow
 def test_check_mode_as_a_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "lettr_sync._codegen", "--check"],
@@ -100,6 +102,21 @@ def test_every_coroutine_has_an_identical_sync_twin() -> None:
         assert method.__doc__ == coroutine.__doc__, name
 
 
+def _import_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str
+) -> ModuleType:
+    """Write ``source`` as module ``name`` and import it (unregistered after the test)."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
 _NEW_RESOURCE = '''
 """A resource module as a developer would add one."""
 
@@ -130,15 +147,7 @@ class AsyncThings:
 def test_a_new_coroutine_needs_only_the_generator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "things_resource.py").write_text(textwrap.dedent(_NEW_RESOURCE), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(
-        "things_resource", tmp_path / "things_resource.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "things_resource", module)
-    spec.loader.exec_module(module)
+    module = _import_source(tmp_path, monkeypatch, "things_resource", _NEW_RESOURCE)
     resources = _codegen._resource_classes()
     monkeypatch.setattr(
         _codegen, "_resource_classes", lambda: [*resources, ("things", module.AsyncThings)]
@@ -168,3 +177,71 @@ def test_type_checking_imports_stay_type_checking_imports() -> None:
     guarded_sources = {n.module for n in guarded.body if isinstance(n, ast.ImportFrom)}
     assert "lettr_async.declarative" not in runtime_sources
     assert "lettr_async.declarative" in guarded_sources
+
+
+_NEW_OPTION_CLIENT = '''
+"""A client module where a developer added one option to AsyncLettr."""
+
+from __future__ import annotations
+
+from lettr_async._sentinel import NOT_GIVEN, NotGiven
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class AsyncLettr:
+    """The async client."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        user_agent_suffix: str | None = None,
+    ) -> None:
+        self._suffix = user_agent_suffix
+
+    @property
+    def user_agent_suffix(self) -> str | None:
+        """What is appended to the User-Agent header."""
+        return self._suffix
+
+    @property
+    def is_closed(self) -> bool:
+        """Lifecycle: the sync client has its own."""
+        return False
+
+    def with_options(
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        user_agent_suffix: str | NotGiven | None = NOT_GIVEN,
+    ) -> AsyncLettr:
+        """A view with other defaults."""
+        return self
+'''
+
+
+def test_a_new_option_needs_only_the_generator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = _import_source(tmp_path, monkeypatch, "new_option_client", _NEW_OPTION_CLIENT)
+    monkeypatch.setattr(_codegen, "_CLIENT_MODULE", "new_option_client")
+    text = _codegen.generate()
+    assert text != GENERATED.read_text(encoding="utf-8")  # --check would report it stale
+    assert "from new_option_client import DEFAULT_TIMEOUT" in text
+    assert '"user_agent_suffix": user_agent_suffix' in text  # the constructor passes it on
+    assert "def is_closed" not in text  # the sync client's own lifecycle
+    namespace: dict[str, object] = {}
+    exec(compile(text, "<generated>", "exec"), namespace)  # noqa: S102 - our own output
+    options = namespace["Options"]
+    assert isinstance(options, type)
+    assert inspect.signature(vars(options)["__init__"]) == inspect.signature(
+        module.AsyncLettr.__init__
+    )
+    assert inspect.signature(vars(options)["with_options"]) == inspect.signature(
+        module.AsyncLettr.with_options
+    ).replace(return_annotation="Lettr")
+    prop = vars(options)["user_agent_suffix"]
+    assert isinstance(prop, property)
+    assert prop.__doc__ == "What is appended to the User-Agent header."

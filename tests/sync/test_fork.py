@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 import warnings
 from collections.abc import Callable
@@ -52,7 +53,7 @@ def test_child_gets_a_fresh_portal_and_async_client(fake_thread: FakeLettr) -> N
     view = client.with_options(max_retries=0)
     try:
         client.webhooks.list()  # the parent's portal and connection exist now
-        parent_thread = client._runtime.thread
+        parent_portal = client._runtime.portal
         parent_async = client._async()
 
         def child() -> str:
@@ -63,7 +64,7 @@ def test_child_gets_a_fresh_portal_and_async_client(fake_thread: FakeLettr) -> N
                 events_mode="all",
             )
             runtime = client._runtime
-            assert runtime.thread is not parent_thread
+            assert runtime.portal is not parent_portal
             assert client._async() is not parent_async
             assert view.max_retries == 0
             assert view._async() is not parent_async
@@ -75,11 +76,39 @@ def test_child_gets_a_fresh_portal_and_async_client(fake_thread: FakeLettr) -> N
         status, report = _in_child(child)
         assert (status, report) == (0, "From child|From child|0")
         # The parent's client never noticed: same portal, and it still works.
-        assert client._runtime.thread is parent_thread
+        assert client._runtime.portal is parent_portal
         assert [w.name for w in client.webhooks.list()] == ["From child"]
         # The parent's pooled one; in the child, a fresh one for the create
         # (never a kept-alive one) and a pooled one for the list.
         assert fake_thread.connections_opened == 3
+    finally:
+        client.close()
+
+
+def test_the_parents_portal_never_waits_for_its_absent_loop_in_the_child(
+    fake_thread: FakeLettr,
+) -> None:
+    client = make_sync_client(fake_thread)
+    try:
+        client.webhooks.list()
+
+        def child() -> str:
+            signal.alarm(60)  # a hang below kills the child instead of the test run
+            client.webhooks.list()  # the child's own portal; the parent's is inherited
+            inherited = client._runtime.inherited
+            assert inherited is not None
+            assert inherited[1] is not None
+            # What the portal's context manager does if it is ever finalised
+            # here: it must fail at once, not wait for a loop that never runs.
+            try:
+                inherited[1].portal.call(threading.current_thread)
+            except RuntimeError as exc:
+                client.close()
+                return str(exc)
+            return "the parent's portal answered in the child"
+
+        status, report = _in_child(child)
+        assert (status, report) == (0, "This portal is not running")
     finally:
         client.close()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ import lettr_sync
 from lettr_async.testing import FakeLettr
 from lettr_sync import _client
 from lettr_sync._client import ClientState
-from lettr_sync._loop import running_loop
+from lettr_sync._portal import running_loop
 from tests.helpers import run_python
 
 from .conftest import make_sync_client
@@ -80,19 +82,17 @@ def test_close_from_on_progress_fails_the_bulk_call_cleanly(fake_thread: FakeLet
 def test_close_from_the_loop_thread_outside_a_call(fake_thread: FakeLettr) -> None:
     client = make_sync_client(fake_thread)
     client.webhooks.list()
-    thread = client._runtime.thread
-    assert thread is not None
-    done = threading.Event()
+    portal = client._runtime.portal
+    assert portal is not None
 
-    def close_in_loop() -> None:
-        client.close()  # schedules the shutdown and returns at once
-        done.set()
+    def close_in_loop() -> bool:
+        client.close()  # begins the shutdown and returns at once
+        return True
 
-    thread.loop.call_soon_threadsafe(close_in_loop)
-    assert done.wait(30)
+    assert portal.portal.call(close_in_loop)
     client.close()  # from this thread: waits for that shutdown to finish
     assert client.state is ClientState.CLOSED
-    assert not thread.alive
+    assert not portal.thread.is_alive()
 
 
 def test_running_loop_is_the_public_api_twin() -> None:
@@ -128,10 +128,86 @@ print("exiting with the client open")
 """
 
 
+@pytest.mark.slow
 def test_open_client_is_closed_by_the_atexit_hook() -> None:
     done = run_python(_EXIT_SCRIPT)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "exiting with the client open\nclosed at exit: True CLOSED\n"
+
+
+_LEFT_OPEN_SCRIPT = """
+import os, sys, warnings
+import lettr_sync
+
+base_url, api_key = sys.argv[1:3]
+used = lettr_sync.Lettr(api_key, base_url=base_url, rate_limit=None)
+assert used.webhooks.list() == []
+idle = lettr_sync.Lettr(api_key, base_url=base_url, rate_limit=None)
+assert idle.webhooks.list() == []
+if sys.argv[3] == "fork":
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # forking with threads: the point
+        pid = os.fork()
+    if pid == 0:
+        # The child: a portal of its own for `used`; `idle` only inherited. It
+        # leaves through a normal exit (atexit hooks, then finalisers), never
+        # having closed either client, like the parent.
+        assert used.webhooks.list() == []
+        print("child exiting with its clients open", flush=True)
+        sys.exit(0)
+    _, status = os.waitpid(pid, 0)
+    print("child exit code", os.waitstatus_to_exitcode(status), flush=True)
+print("exiting with the clients open")
+"""
+
+
+@pytest.fixture(scope="module")
+def fake_process() -> Iterator[tuple[str, str]]:
+    """``python -m lettr_async.testing`` in its own process: (base URL, the key it printed).
+
+    A separate process, so a forked test child has no server thread of its own
+    to stop (or hang on) when it exits.
+    """
+    with subprocess.Popen(
+        [sys.executable, "-m", "lettr_async.testing"], stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            base_url = server.stdout.readline().strip()
+            key_line = server.stdout.readline().strip()
+            assert base_url.startswith("http://127.0.0.1:")
+            assert key_line == "API key: lttr_test_key"  # printed, so nobody has to guess it
+            yield base_url, key_line.removeprefix("API key: ")
+        finally:
+            server.terminate()
+        assert server.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "plain",
+        pytest.param("fork", marks=pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")),
+    ],
+)
+def test_a_client_left_open_lets_the_process_exit_cleanly(
+    fake_process: tuple[str, str], mode: str
+) -> None:
+    # On the anyio floor and the newest (CI's floors run): the portal thread is
+    # a daemon and the atexit hook stops it; no hang (the generous timeout of
+    # run_python fails the test instead), no traceback, no warning.
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _LEFT_OPEN_SCRIPT, *fake_process, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    expected = ["exiting with the clients open"]
+    if mode == "fork":
+        expected = ["child exiting with its clients open", "child exit code 0", *expected]
+    assert done.stdout.splitlines() == expected
 
 
 _INTERRUPT_SCRIPT = """
@@ -192,6 +268,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_kill"), reason="needs pthread_kill")
 def test_interrupted_call_then_close_leaves_no_pending_task_or_transport() -> None:
     done = run_python(_INTERRUPT_SCRIPT)
@@ -287,6 +364,7 @@ def test_a_name_added_to_lettr_async_all_reaches_lettr_sync(
     assert not hasattr(lettr_sync, "AsyncBrandNewResource")
 
 
+@pytest.mark.slow
 def test_events_is_reachable_after_import_lettr_sync() -> None:
     done = run_python(
         "import lettr_sync\n"

@@ -54,5 +54,12 @@ def check_sync_types(client: Lettr) -> None:
     assert_type(client.close(), None)
     with lettr_sync.Lettr("lttr_x") as managed:
         assert_type(managed, Lettr)
+    # The generated constructor and with_options keep AsyncLettr's typed options (no
+    # **kwargs: an unknown option is an error, or this ignore would be unused).
+    configured = lettr_sync.Lettr(
+        "lttr_x", base_url="http://127.0.0.1", timeout=None, max_retries=1, rate_limit=None
+    )
+    assert_type(configured.with_options(max_retries=0).with_options(timeout=None), Lettr)
+    lettr_sync.Lettr("lttr_x", no_such_option=1)  # type: ignore[call-arg]
     assert issubclass(SyncInAsyncContextWarning, RuntimeWarning)
     assert issubclass(lettr_sync.NotFoundError, LettrError)
