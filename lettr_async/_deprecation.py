@@ -40,8 +40,11 @@ def resolve_alias(old_name: str, old_value: Any, new_name: str, new_value: Any) 
 
 def resolve_aliases(fields: Mapping[str, Any]) -> Mapping[str, Any]:
     """``fields`` with every deprecated keyword moved to its replacement (warning once each)."""
-    if all(fields.get(old) is None for old in ALIASES):
-        return fields
+    for old in ALIASES:
+        if fields.get(old) is not None:
+            break
+    else:
+        return fields  # the common case: no alias used, nothing copied
     out = dict(fields)
     for old, new in ALIASES.items():
         value = out.pop(old, None)
