@@ -44,7 +44,7 @@ import anyio
 from ..errors import CLIENT_RATE_LIMITED, RateLimitError, ValidationError
 from ..models import RateLimitInfo
 from ._gcra import Slot, TakeRequest
-from ._headers import HeaderReader
+from ._headers import HeaderReader, Reading
 from ._store import MemoryStore, RateStore
 
 __all__ = ["Lane", "RateLimiter", "current_lane"]
@@ -122,7 +122,9 @@ class RateLimiter:
         self.per_second: float | None = None if per_second is None else float(per_second)
         self.max_pause = float(max_pause)
         self.pacing = per_second is not None
-        self.info = RateLimitInfo()
+        self._known: Reading = (None, None, None)
+        self._info: RateLimitInfo | None = None
+        self._last_reading: Reading | None = None
         self._clock = clock
         self._default_interval = SAFETY_FACTOR / per_second if per_second else 0.0
         self._interval = self._default_interval
@@ -367,6 +369,8 @@ class RateLimiter:
             self._local.learn(interval)
             if share:
                 self._share_interval = interval
+        if not self._learn_waiters:
+            return
         waiters, self._learn_waiters = self._learn_waiters, []
         for waiter in waiters:
             waiter.set()
@@ -380,19 +384,27 @@ class RateLimiter:
         except Exception:  # pragma: no cover - the parsers are total; belt and braces
             logger.debug("ignoring X-RateLimit-* headers that could not be read", exc_info=True)
 
+    @property
+    def info(self) -> RateLimitInfo:
+        """The last ``X-RateLimit-*`` values the server sent, built when read (not per response)."""
+        if self._info is None:
+            limit, remaining, reset = self._known
+            when = None if reset is None else HeaderReader.as_datetime(reset)
+            self._info = RateLimitInfo(limit=limit, remaining=remaining, reset=when)
+        return self._info
+
     def _observe(self, headers: Mapping[str, str]) -> None:
-        reader = self._headers
-        limit = reader.limit(headers)
-        remaining = reader.remaining(headers)
-        reset = reader.reset(headers)
-        if limit is None and remaining is None and reset is None:
-            return
-        info = self.info
-        self.info = RateLimitInfo(
-            limit=limit if limit is not None else info.limit,
-            remaining=remaining if remaining is not None else info.remaining,
-            reset=reader.as_datetime(reset) if reset is not None else info.reset,
-        )
+        reading = self._headers.read(headers)
+        limit, remaining, reset = reading
+        if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
+            self._last_reading = reading
+            known = self._known
+            self._known = (
+                limit if limit is not None else known[0],
+                remaining if remaining is not None else known[1],
+                reset if reset is not None else known[2],
+            )
+            self._info = None
         if not self.pacing:
             return
         if limit is not None:

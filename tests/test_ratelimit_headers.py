@@ -1,0 +1,96 @@
+"""Reading ``X-RateLimit-*`` (issue 23): clamped limits, and parsing only what changed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from lettr_async._ratelimit import RateLimiter
+from lettr_async.ratelimit._headers import MAX_LIMIT, HeaderReader
+from lettr_async.ratelimit._limiter import SAFETY_FACTOR
+
+
+class _WallClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("announced", ["100001", "1000000", "1e30"])
+def test_a_limit_above_the_bound_is_clamped_to_it_not_ignored(
+    caplog: pytest.LogCaptureFixture, announced: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    limiter = RateLimiter(3)
+    limiter.observe({"X-RateLimit-Limit": announced})
+    assert limiter.info.limit == MAX_LIMIT
+    assert limiter.interval == pytest.approx(SAFETY_FACTOR / MAX_LIMIT)
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("announced", ["0", "0.5", "-3"])
+def test_a_limit_below_one_is_still_ignored(announced: str) -> None:
+    limiter = RateLimiter(3)
+    limiter.observe({"X-RateLimit-Limit": announced})
+    assert limiter.info.limit is None
+    assert limiter.interval == pytest.approx(SAFETY_FACTOR / 3)
+
+
+def test_the_same_headers_give_the_same_reading_without_parsing_again() -> None:
+    clock = _WallClock()
+    reader = HeaderReader(clock)
+    headers = {
+        "X-RateLimit-Limit": "10",
+        "X-RateLimit-Remaining": "9",
+        "X-RateLimit-Reset": "1700000001",
+    }
+    first = reader.read(headers)
+    assert first == (10, 9, 1_700_000_001.0)
+    clock.now += 0.5
+    assert reader.read(dict(headers)) is first
+    changed = reader.read({**headers, "X-RateLimit-Remaining": "8"})
+    assert changed == (10, 8, 1_700_000_001.0)
+
+
+def test_a_relative_reset_is_read_again_as_time_passes() -> None:
+    clock = _WallClock()
+    reader = HeaderReader(clock)
+    assert reader.read({"X-RateLimit-Reset": "2"}) == (None, None, clock.now + 2)
+    clock.now += 10
+    assert reader.read({"X-RateLimit-Reset": "2"}) == (None, None, clock.now + 2)
+
+
+def test_an_epoch_reset_stops_counting_a_day_after_it() -> None:
+    clock = _WallClock()
+    reader = HeaderReader(clock)
+    headers = {"X-RateLimit-Reset": "1700000001"}
+    assert reader.read(headers) == (None, None, 1_700_000_001.0)
+    clock.now += 2 * 86_400
+    assert reader.read(headers) == (None, None, None)
+
+
+def test_a_reset_too_far_ahead_counts_once_it_is_within_a_day() -> None:
+    clock = _WallClock()
+    reader = HeaderReader(clock)
+    headers = {"X-RateLimit-Reset": str(clock.now + 2 * 86_400)}
+    assert reader.read(headers) == (None, None, None)
+    clock.now += 86_400 + 1
+    assert reader.read(headers) == (None, None, clock.now - 1 + 86_400)
+
+
+def test_rate_limit_info_follows_the_last_values_and_keeps_missing_ones() -> None:
+    limiter = RateLimiter(None)
+    limiter.observe({"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4"})
+    first = limiter.info
+    assert (first.limit, first.remaining, first.reset) == (5, 4, None)
+    assert limiter.info is first  # built once, when read
+    reset = int(time.time()) + 2
+    limiter.observe({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": str(reset)})
+    second = limiter.info
+    assert (second.limit, second.remaining) == (5, 3)
+    assert second.reset == datetime.fromtimestamp(reset, tz=timezone.utc)
