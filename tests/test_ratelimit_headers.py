@@ -1,4 +1,4 @@
-"""Reading ``X-RateLimit-*`` (issue 23): clamped limits, and parsing only what changed."""
+"""Per-call costs of the limiter (issue 23): headers read when they change, free slots at once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from lettr_async._ratelimit import RateLimiter
+from lettr_async import RateLimitError
+from lettr_async._ratelimit import Lane, RateLimiter
 from lettr_async.ratelimit._headers import MAX_LIMIT, HeaderReader
 from lettr_async.ratelimit._limiter import SAFETY_FACTOR
 
@@ -94,3 +95,29 @@ def test_rate_limit_info_follows_the_last_values_and_keeps_missing_ones() -> Non
     second = limiter.info
     assert (second.limit, second.remaining) == (5, 3)
     assert second.reset == datetime.fromtimestamp(reset, tz=timezone.utc)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.anyio
+async def test_a_free_slot_is_taken_at_once_and_the_next_one_still_waits() -> None:
+    # The in-process fast path of acquire (issue 23) books exactly like the general one.
+    clock = _Clock()
+    limiter = RateLimiter(3, clock=clock)
+    limiter.observe({"X-RateLimit-Limit": "10"})
+    assert await limiter.acquire(Lane.INTERACTIVE) == 0.0
+    assert limiter.seconds_until_free() == pytest.approx(SAFETY_FACTOR / 10)
+    with pytest.raises(RateLimitError):  # booked: the next slot is an interval away
+        await limiter.acquire(Lane.INTERACTIVE, deadline=clock.now + 0.01)
+    clock.now += SAFETY_FACTOR / 10
+    assert await limiter.acquire(Lane.INTERACTIVE, deadline=clock.now) == 0.0
+    limiter.pause(1.0)  # a 429's pause is never skipped by the fast path
+    with pytest.raises(RateLimitError):
+        await limiter.acquire(Lane.INTERACTIVE, deadline=clock.now + 0.5)
+    assert limiter.sleeps == 0

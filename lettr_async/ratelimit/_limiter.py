@@ -125,6 +125,7 @@ class RateLimiter:
         self._known: Reading = (None, None, None)
         self._info: RateLimitInfo | None = None
         self._last_reading: Reading | None = None
+        self._free_now_request: TakeRequest | None = None
         self._clock = clock
         self._default_interval = SAFETY_FACTOR / per_second if per_second else 0.0
         self._interval = self._default_interval
@@ -180,6 +181,8 @@ class RateLimiter:
         without holding a slot.
         """
         began = self._clock()
+        if self._store is None and lane is Lane.INTERACTIVE and self._free_now(began):
+            return 0.0
         while True:
             if not self.pacing:
                 start = self._paused_until
@@ -194,6 +197,27 @@ class RateLimiter:
             if self._paused_until <= start:
                 return max(0.0, self._clock() - began)
             # A 429 arrived while we waited: that slot is void, queue again.
+
+    def _free_now(self, now: float) -> bool:
+        """Take the in-process slot if it is free now: the common case, without a coroutine.
+
+        The same GCRA step ``_take`` would run for a learned interactive
+        call (``max_wait`` and ``pause`` do not matter to a slot free now);
+        False, with nothing booked, sends the caller down the general path.
+        """
+        if not (self.pacing and self._learned) or self._paused_until > now:
+            return False
+        request = self._free_now_request
+        if request is None or request.learned_interval != self._interval:
+            request = self._free_now_request = TakeRequest(
+                reserve=False,
+                max_wait=0.0,
+                default_interval=self._default_interval,
+                learned_interval=self._interval,
+                pause=0.0,
+            )
+        self.store_ops += 1
+        return self._local.take_now(request).booked
 
     async def _book(self, deadline: float | None) -> float:
         """Book the next slot (interactive); return when it starts, on the local clock."""
