@@ -25,10 +25,9 @@ import math
 import ssl
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
-import attrs
 from yarl import URL
 
 from ._converter import loads_json
@@ -184,9 +183,8 @@ def release_on_dead_loop(http: HttpSessions) -> None:
             connector._close()
 
 
-@attrs.frozen
-class Response:
-    """What came back: status, headers and the raw body bytes."""
+class Response(NamedTuple):
+    """What came back: status, headers and the raw body bytes (a tuple: cheap, one per call)."""
 
     status: int
     reason: str | None
