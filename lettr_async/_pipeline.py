@@ -149,8 +149,12 @@ class Pipeline:
             try:
                 # The limiter contract: a deadline for interactive calls only.
                 interactive = lane is Lane.INTERACTIVE
-                waited = await self.limiter.acquire(
-                    lane, deadline=deadline if interactive else None
+                waited = (
+                    0.0
+                    if self.limiter.take_free_now(lane)
+                    else await self.limiter.acquire(
+                        lane, deadline=deadline if interactive else None
+                    )
                 )
                 if waited > _WAIT_WORTH_REPORTING:
                     tracker.rate_limit_wait(attempt, waited, lane.name.lower())

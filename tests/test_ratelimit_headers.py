@@ -121,3 +121,22 @@ async def test_a_free_slot_is_taken_at_once_and_the_next_one_still_waits() -> No
     with pytest.raises(RateLimitError):
         await limiter.acquire(Lane.INTERACTIVE, deadline=clock.now + 0.5)
     assert limiter.sleeps == 0
+
+
+def test_take_free_now_is_false_while_paused_and_true_without_pacing() -> None:
+    clock = _Clock()
+    limiter = RateLimiter(None, clock=clock)
+    assert limiter.take_free_now(Lane.BULK)
+    limiter.pause(1.0)
+    assert not limiter.take_free_now(Lane.INTERACTIVE)
+    clock.now += 1.0
+    assert limiter.take_free_now(Lane.INTERACTIVE)
+
+
+def test_take_free_now_leaves_bulk_and_unlearned_calls_to_acquire() -> None:
+    limiter = RateLimiter(3, clock=_Clock())
+    assert not limiter.take_free_now(Lane.INTERACTIVE)  # budget not learned yet
+    limiter.observe({"X-RateLimit-Limit": "10"})
+    assert not limiter.take_free_now(Lane.BULK)  # bulk queues in acquire
+    assert limiter.take_free_now(Lane.INTERACTIVE)
+    assert not limiter.take_free_now(Lane.INTERACTIVE)  # booked: the next is 0.103 s away

@@ -180,9 +180,9 @@ class RateLimiter:
         ``error_code="client_rate_limited"`` at once, without sleeping and
         without holding a slot.
         """
-        began = self._clock()
-        if self._store is None and lane is Lane.INTERACTIVE and self._free_now(began):
+        if self.take_free_now(lane):
             return 0.0
+        began = self._clock()
         while True:
             if not self.pacing:
                 start = self._paused_until
@@ -198,14 +198,28 @@ class RateLimiter:
                 return max(0.0, self._clock() - began)
             # A 429 arrived while we waited: that slot is void, queue again.
 
-    def _free_now(self, now: float) -> bool:
-        """Take the in-process slot if it is free now: the common case, without a coroutine.
+    def take_free_now(self, lane: Lane) -> bool:
+        """Start now if nothing holds this request: True books its slot, False means ``acquire``.
+
+        The common case without a coroutine (the pipeline asks this first):
+        no pause and no pacing, or an interactive call whose in-process slot
+        is free now.
+        """
+        now = self._clock()
+        if self._paused_until > now:
+            return False
+        if not self.pacing:
+            return True
+        return self._store is None and lane is Lane.INTERACTIVE and self._free_now()
+
+    def _free_now(self) -> bool:
+        """Take the in-process slot if it is free now.
 
         The same GCRA step ``_take`` would run for a learned interactive
         call (``max_wait`` and ``pause`` do not matter to a slot free now);
         False, with nothing booked, sends the caller down the general path.
         """
-        if not (self.pacing and self._learned) or self._paused_until > now:
+        if not self._learned:
             return False
         request = self._free_now_request
         if request is None or request.learned_interval != self._interval:
