@@ -19,6 +19,7 @@ One call, in order; each step reports to the client's observability hooks
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -34,13 +35,13 @@ from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import check_max_retries, check_timeout
 from .errors import APITimeoutError, LettrError, RateLimitError
-from .hooks import NO_HOOKS, Hooks
+from .hooks import NO_HOOKS, NULL_TRACKER, Hooks
 
 if TYPE_CHECKING:
     from ._transport import HttpSessions
     from .hooks import CallTracker
 
-__all__ = ["ApiChannel", "ApiRequest", "CallOptions", "Pipeline"]
+__all__ = ["ApiChannel", "ApiRequest", "CallOptions", "Pipeline", "get_request"]
 
 logger = logging.getLogger("lettr_async")
 
@@ -60,6 +61,12 @@ class ApiRequest:
     def idempotent(self) -> bool:
         """Whether repeating it is harmless (everything but POST)."""
         return self.method != "POST"
+
+
+@functools.lru_cache(maxsize=4096)
+def get_request(path: str) -> ApiRequest:
+    """``GET path``, built once per path: requests are frozen and ids repeat."""
+    return ApiRequest("GET", path)
 
 
 @attrs.frozen
@@ -120,6 +127,8 @@ class Pipeline:
         retry's sleep; and ``end`` exactly once, whatever ends the call.
         """
         tracker = self.hooks.start_call(request.method, request.path, self.base_url)
+        if tracker is NULL_TRACKER:  # nothing listens: no end() to report
+            return await self._send(request, options, tracker)
         try:
             result = await self._send(request, options, tracker)
         except BaseException as exc:

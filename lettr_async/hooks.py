@@ -270,7 +270,7 @@ class Hooks:
         ``capture_response`` block), so the pipeline always has one code path.
         """
         if not self.active and not _captures.get():
-            return _NULL_TRACKER
+            return NULL_TRACKER
         address, port, scheme = _server(base_url)
         info = CallInfo(
             call_id=next(_call_ids),
@@ -445,7 +445,8 @@ class _NullTracker(CallTracker):
         """Nothing listens."""
 
 
-_NULL_TRACKER = _NullTracker()
+NULL_TRACKER = _NullTracker()
+"""The shared tracker of calls nobody listens to (the pipeline skips its ``end``)."""
 
 
 class CapturedResponse:

@@ -1,9 +1,10 @@
-"""Per-call timeouts without a new aiohttp.ClientTimeout per call (issue 23)."""
+"""Objects a call needs are built once, not per call (issue 23): timeouts, GET requests."""
 
 from __future__ import annotations
 
 import pytest
 
+from lettr_async._pipeline import ApiRequest, get_request
 from lettr_async._transport import _client_timeout
 
 
@@ -23,3 +24,10 @@ def test_short_timeouts_are_exact(seconds: float) -> None:
 
 def test_no_timeout_is_none() -> None:
     assert _client_timeout(None).total is None
+
+
+def test_a_get_request_is_built_once_per_path() -> None:
+    request = get_request("/webhooks/abc")
+    assert request is get_request("/webhooks/abc")
+    assert request == ApiRequest("GET", "/webhooks/abc")
+    assert request.idempotent
