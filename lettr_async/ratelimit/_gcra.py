@@ -91,8 +91,12 @@ def take_slot(
     if state is None:
         state = PacingState(0.0, request.default_interval, False, 0.0)
     learned_interval = request.learned_interval
-    if learned_interval is not None and learned_interval > 0:
-        state = relearn(state, now, learned_interval)
+    if (
+        learned_interval is not None
+        and learned_interval > 0
+        and (learned_interval != state.interval or not state.learned)
+    ):
+        state = relearn(state, now, learned_interval)  # (a no-op for the budget in force)
     tat, interval, learned, paused_until = state
     if request.pause > 0:
         paused_until = max(paused_until, now + request.pause)
