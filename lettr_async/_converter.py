@@ -143,19 +143,20 @@ def _structure_bool(value: Any, _: type) -> bool:
 _KNOWN_EVENTS: Final = frozenset(EVENT_TYPES)
 
 
-def _canonical_event(name: str) -> str:
-    # Unknown names from a newer server are kept as they are, not rejected.
-    if name in _KNOWN_EVENTS:
-        return name
-    return normalize_event_type(name) if is_known_event_type(name) else name
-
-
 def _structure_event_types(value: Any, _: Any) -> list[str] | None:
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list):
         raise TypeError("expected a list of strings or null")
-    return [_canonical_event(v) for v in value]
+    names = []
+    for name in value:  # one pass; canonical names (the usual case) are kept as they are
+        if not isinstance(name, str):
+            raise TypeError("expected a list of strings or null")
+        if name not in _KNOWN_EVENTS:
+            # Unknown names from a newer server are kept as they are, not rejected.
+            name = normalize_event_type(name) if is_known_event_type(name) else name
+        names.append(name)
+    return names
 
 
 def _enum_hook(cls: type[_E]) -> Callable[[Any, Any], _E]:
