@@ -180,8 +180,6 @@ class RateLimiter:
         ``error_code="client_rate_limited"`` at once, without sleeping and
         without holding a slot.
         """
-        if self.take_free_now(lane):
-            return 0.0
         began = self._clock()
         while True:
             if not self.pacing:
