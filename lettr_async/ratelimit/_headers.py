@@ -2,7 +2,9 @@
 
 A proxy, a misconfigured server or a millisecond timestamp must never break
 a call, so every parse is bounded and total; each header that had to be
-ignored is logged once per limiter, not once per call.
+ignored is logged once per limiter, not once per call. A limit above
+``MAX_LIMIT`` is not a mistake to ignore (the server grants at least that
+much): it is read as ``MAX_LIMIT``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ __all__ = ["HeaderReader", "Reading"]
 
 logger = logging.getLogger("lettr_async")
 
-MAX_LIMIT = 100_000  # requests per second: more is not a plausible budget
+MAX_LIMIT = 100_000  # requests per second: a larger announced limit is read as this
 MAX_REMAINING = 10_000_000
 # A reset further than a day away (either reading) is not a plausible window end.
 MAX_RESET_AHEAD = 86_400.0
