@@ -1,8 +1,8 @@
 """Developer sessions: tests on every Python found, floors, lint, typecheck, codegen, sdist, docs.
 
 ``nox`` runs tests, floors, lint, typecheck, the generator check and the
-sdist check; ``nox -s bench``, ``nox -s demo``, ``nox -s docs`` and
-``nox -s docs_serve`` run on demand. Lint and type-check tools come from the
+sdist check; ``nox -s bench``, ``nox -s bench_instructions``, ``nox -s demo``,
+``nox -s docs`` and ``nox -s docs_serve`` run on demand. Lint and type-check tools come from the
 ``dev`` dependency group (PEP 735), never from a published extra.
 """
 
@@ -122,6 +122,13 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against Lettr's own SDK and bare aiohttp (writes benchmarks/results/)."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def bench_instructions(session: nox.Session) -> None:
+    """Instructions per ``webhooks.get`` call under valgrind (needs ``valgrind`` on PATH)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "benchmarks.instructions", *session.posargs)
 
 
 @nox.session

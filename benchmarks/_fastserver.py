@@ -51,9 +51,10 @@ class _CannedHTTP(asyncio.Protocol):
     per-call scenarios measure the clients, not the server.
     """
 
-    def __init__(self, api_key: str, counter: itertools.count[int]) -> None:
+    def __init__(self, api_key: str, counter: itertools.count[int], limit: int) -> None:
         self._auth = f"authorization: bearer {api_key}".encode().lower()
         self._counter = counter
+        self._limit = limit
         self._buffer = b""
         self._transport: asyncio.Transport | None = None
 
@@ -85,12 +86,13 @@ class _CannedHTTP(asyncio.Protocol):
         else:
             status, body = b"200 OK", _OK_BODY
         now = int(time.time())
+        served = next(self._counter)
         assert self._transport is not None
         self._transport.write(
             b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-            b"X-RateLimit-Limit: 1000000\r\nX-RateLimit-Remaining: 999999\r\n"
+            b"X-RateLimit-Limit: %d\r\nX-RateLimit-Remaining: %d\r\n"
             b"X-RateLimit-Reset: %d\r\nX-Request-Id: %032x\r\n\r\n%s"
-            % (status, len(body), now + 1, next(self._counter), body)
+            % (status, len(body), self._limit, self._limit - 1, now + 1, served, body)
         )
 
 
@@ -102,11 +104,11 @@ def _content_length(head: bytes) -> int:
     return 0
 
 
-async def _serve(host: str, port: int, api_key: str) -> None:
+async def _serve(host: str, port: int, api_key: str, limit: int) -> None:
     loop = asyncio.get_running_loop()
     counter = itertools.count(1)
     server = await loop.create_server(
-        lambda: _CannedHTTP(api_key, counter), host, port, backlog=1024
+        lambda: _CannedHTTP(api_key, counter, limit), host, port, backlog=1024
     )
     bound = server.sockets[0].getsockname()[1]
     print(f"http://{host}:{bound}/api", flush=True)
@@ -127,9 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--api-key", default="lttr_bench_key")
+    parser.add_argument(
+        "--limit", type=int, default=1_000_000, help="the X-RateLimit-Limit header announced"
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.host, args.port, args.api_key))
+        asyncio.run(_serve(args.host, args.port, args.api_key, args.limit))
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
 
@@ -23,7 +24,14 @@ from cattrs.gen import make_dict_unstructure_fn
 
 from .errors import UnexpectedResponseError
 from .models import Webhook
-from .types import AuthType, EventsMode, LastStatus, is_known_event_type, normalize_event_type
+from .types import (
+    EVENT_TYPES,
+    AuthType,
+    EventsMode,
+    LastStatus,
+    is_known_event_type,
+    normalize_event_type,
+)
 
 __all__ = ["MAX_JSON_DEPTH", "converter", "json_depth", "loads_json", "structure_response"]
 
@@ -31,6 +39,15 @@ T = TypeVar("T")
 _E = TypeVar("_E", bound=enum.Enum)
 
 converter = cattrs.Converter(forbid_extra_keys=False)
+"""The reference converter: detailed validation, so its errors name every bad field's path."""
+
+_fast = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
+"""The same rules without detailed validation: the hot path tries it first.
+
+cattrs' detailed validation wraps every field in ``try``/``except`` and
+collects errors, which costs on every success; a body it rejects is
+structured again by ``converter``, only to build the error message.
+"""
 
 MAX_JSON_DEPTH: Final = 200
 """Deepest nesting of arrays/objects ``loads_json(..., max_depth=...)`` callers use.
@@ -86,6 +103,7 @@ def loads_json(data: bytes | bytearray | str, *, max_depth: int | None = None) -
 
 
 _MAX_TIMESTAMP_LENGTH: Final = 64
+_EDGE_YEARS: Final = frozenset({1, 9999})
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:
@@ -98,12 +116,14 @@ def _structure_datetime(value: Any, _: type) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {value!r} has no time zone")
-    try:
-        # 0001-01-01T00:00+01:00 parses, but every comparison or conversion of
-        # it later raises OverflowError: reject it here, where it is named.
-        parsed.astimezone(timezone.utc)
-    except OverflowError:
-        raise ValueError(f"timestamp {value!r} is out of range in UTC") from None
+    # 0001-01-01T00:00+01:00 parses, but every comparison or conversion of
+    # it later raises OverflowError: reject it here, where it is named. An
+    # offset is under a day, so only the first and last years can overflow.
+    if parsed.year in _EDGE_YEARS:
+        try:
+            parsed.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError(f"timestamp {value!r} is out of range in UTC") from None
     return parsed
 
 
@@ -120,33 +140,67 @@ def _structure_bool(value: Any, _: type) -> bool:
     return value
 
 
+_KNOWN_EVENTS: Final = frozenset(EVENT_TYPES)
+
+
 def _structure_event_types(value: Any, _: Any) -> list[str] | None:
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list):
         raise TypeError("expected a list of strings or null")
-    # Unknown names from a newer server are kept as they are, not rejected.
-    return [normalize_event_type(v) if is_known_event_type(v) else v for v in value]
+    names = []
+    for name in value:  # one pass; canonical names (the usual case) are kept as they are
+        if not isinstance(name, str):
+            raise TypeError("expected a list of strings or null")
+        if name not in _KNOWN_EVENTS:
+            # Unknown names from a newer server are kept as they are, not rejected.
+            name = normalize_event_type(name) if is_known_event_type(name) else name
+        names.append(name)
+    return names
 
 
-converter.register_structure_hook(datetime, _structure_datetime)
-converter.register_structure_hook(str, _structure_str)
-converter.register_structure_hook(bool, _structure_bool)
-converter.register_structure_hook(list[str] | None, _structure_event_types)
+def _enum_hook(cls: type[_E]) -> Callable[[Any, Any], _E]:
+    """The structure hook of one str enum: a dict lookup by value, not a loop over members.
+
+    Needed explicitly: the str hook would otherwise claim str enums. The
+    message never repeats the value: it may be huge or hold control codes.
+    """
+    members = {member.value: member for member in cls}
+    message = f"expected one of {', '.join(repr(m.value) for m in cls)}"
+
+    def structure(value: Any, _: Any) -> _E:
+        member = members.get(value) if isinstance(value, str) else None
+        if member is None:
+            raise ValueError(message)
+        return member
+
+    return structure
 
 
-def _structure_enum(value: Any, cls: type[_E]) -> _E:
-    # Needed explicitly: the str hook above would otherwise claim str enums.
-    # The message never repeats the value: it may be huge or hold control codes.
-    if isinstance(value, str):
-        for member in cls:
-            if member.value == value:
-                return member
-    raise ValueError(f"expected one of {', '.join(repr(m.value) for m in cls)}")
+def _optional(hook: Callable[[Any, Any], T]) -> Callable[[Any, Any], T | None]:
+    """``X | None`` straight to ``X``'s hook (cattrs' own dispatches on every call)."""
+
+    def structure(value: Any, cls: Any) -> T | None:
+        return None if value is None else hook(value, cls)
+
+    return structure
 
 
-for _enum in (AuthType, EventsMode, LastStatus):
-    converter.register_structure_hook(_enum, _structure_enum)
+def _register(target: cattrs.Converter) -> None:
+    hooks: list[tuple[Any, Callable[[Any, Any], Any]]] = [
+        (datetime, _structure_datetime),
+        (str, _structure_str),
+        (bool, _structure_bool),
+        *((e, _enum_hook(e)) for e in (AuthType, EventsMode, LastStatus)),
+    ]
+    for cls, hook in hooks:
+        target.register_structure_hook(cls, hook)
+        target.register_structure_hook(cls | None, _optional(hook))
+    target.register_structure_hook(list[str] | None, _structure_event_types)
+
+
+_register(converter)
+_register(_fast)
 
 
 @attrs.frozen
@@ -186,6 +240,10 @@ def structure_response(body: Any, cls: type[T]) -> T:
             f"unexpected response shape: expected a JSON object, got {type(body).__name__} @ $",
             path="$",
         )
+    try:
+        return _fast.structure(body, cls)
+    except Exception:  # noqa: S110 - the reference converter below says what is wrong
+        pass
     try:
         return converter.structure(body, cls)
     except Exception as exc:  # cattrs raises ClassValidationError/ExceptionGroup

@@ -21,6 +21,7 @@ One call, in order; each step reports to the client's observability hooks
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -35,13 +36,13 @@ from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import SECRET_FIELDS, check_max_retries, check_timeout
 from .errors import APITimeoutError, LettrError, RateLimitError
-from .hooks import NO_HOOKS, Hooks
+from .hooks import NO_HOOKS, NULL_TRACKER, Hooks
 
 if TYPE_CHECKING:
     from ._transport import HttpSessions
     from .hooks import CallTracker
 
-__all__ = ["ApiChannel", "ApiRequest", "CallOptions", "Pipeline"]
+__all__ = ["ApiChannel", "ApiRequest", "CallOptions", "Pipeline", "get_request"]
 
 logger = logging.getLogger("lettr_async")
 
@@ -67,6 +68,12 @@ class ApiRequest:
         """The webhook credentials this request sends, to redact from its errors."""
         body = self.body or {}
         return tuple(v for k, v in body.items() if k in SECRET_FIELDS and isinstance(v, str))
+
+
+@functools.lru_cache(maxsize=4096)
+def get_request(path: str) -> ApiRequest:
+    """``GET path``, built once per path: requests are frozen and ids repeat."""
+    return ApiRequest("GET", path)
 
 
 @attrs.frozen
@@ -127,6 +134,8 @@ class Pipeline:
         retry's sleep; and ``end`` exactly once, whatever ends the call.
         """
         tracker = self.hooks.start_call(request.method, request.path, self.base_url)
+        if tracker is NULL_TRACKER:  # nothing listens: no end() to report
+            return await self._send(request, options, tracker)
         try:
             result = await self._send(request, options, tracker)
         except BaseException as exc:
@@ -157,8 +166,12 @@ class Pipeline:
             try:
                 # The limiter contract: a deadline for interactive calls only.
                 interactive = lane is Lane.INTERACTIVE
-                waited = await self.limiter.acquire(
-                    lane, deadline=deadline if interactive else None
+                waited = (
+                    0.0
+                    if self.limiter.take_free_now(lane)
+                    else await self.limiter.acquire(
+                        lane, deadline=deadline if interactive else None
+                    )
                 )
                 if waited > _WAIT_WORTH_REPORTING:
                     tracker.rate_limit_wait(attempt, waited, lane.name.lower())

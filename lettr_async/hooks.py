@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
 import logging
 import time
@@ -52,6 +53,7 @@ __all__ = [
 logger = logging.getLogger("lettr_async.hooks")
 
 _EMPTY_HEADERS: Mapping[str, str] = {}
+_NO_ATTEMPT: tuple[None, None, None, Mapping[str, str]] = (None, None, None, _EMPTY_HEADERS)
 _call_ids = itertools.count(1)
 
 
@@ -268,17 +270,28 @@ class Hooks:
         ``capture_response`` block), so the pipeline always has one code path.
         """
         if not self.active and not _captures.get():
-            return _NULL_TRACKER
-        parts = urlsplit(base_url)
+            return NULL_TRACKER
+        address, port, scheme = _server(base_url)
         info = CallInfo(
             call_id=next(_call_ids),
             method=method.upper(),
-            path_template=path_template(path),
-            server_address=parts.hostname or "",
-            server_port=parts.port,
-            url_scheme=parts.scheme,
+            path_template=_template(path),
+            server_address=address,
+            server_port=port,
+            url_scheme=scheme,
         )
         return CallTracker(self, info)
+
+
+@functools.lru_cache(maxsize=64)
+def _server(base_url: str) -> tuple[str, int | None, str]:
+    """``(host, port, scheme)`` of a client's base URL, parsed once, not per call."""
+    parts = urlsplit(base_url)
+    return parts.hostname or "", parts.port, parts.scheme
+
+
+_template = functools.lru_cache(maxsize=1024)(path_template)
+"""``path_template`` remembered per path: ids repeat, and every hooked call needs it."""
 
 
 NO_HOOKS = Hooks()
@@ -322,7 +335,8 @@ class CallTracker:
         self.started = time.perf_counter()
         self.attempts = 0
         self._attempt_started = self.started
-        self._last: Response | None = None
+        # (status_code, error_type, request_id, headers) of the last attempt, for end().
+        self._last: tuple[int | None, str | None, str | None, Mapping[str, str]] = _NO_ATTEMPT
 
     def rate_limit_wait(self, attempt: int, wait: float, lane: str) -> None:
         """The limiter held ``attempt`` for ``wait`` seconds before it could be sent."""
@@ -351,24 +365,16 @@ class CallTracker:
         duration = time.perf_counter() - self._attempt_started
         if error is not None:
             status, error_type, error_code, request_id, hdrs = describe_error(error)
+        else:
+            status, error_type, error_code = status_code, None, None
+            hdrs = headers if headers is not None else _EMPTY_HEADERS
+            request_id = hdrs.get("X-Request-Id")
+        self._last = (status, error_type, request_id, hdrs)
+        h = self.hooks
+        if h.on_response:
             record = Response(
                 self.call, attempt, duration, status, error_type, error_code, request_id, hdrs
             )
-        else:
-            hdrs = headers if headers is not None else _EMPTY_HEADERS
-            record = Response(
-                self.call,
-                attempt,
-                duration,
-                status_code,
-                None,
-                None,
-                hdrs.get("X-Request-Id"),
-                hdrs,
-            )
-        self._last = record
-        h = self.hooks
-        if h.on_response:
             _safe_call(h.on_response, record, "on_response", h._failures)
 
     def retry(self, attempt: int, wait: float, error: BaseException) -> None:
@@ -380,18 +386,20 @@ class CallTracker:
 
     def end(self, error: BaseException | None = None) -> None:
         """The call returned (``error`` None) or raised ``error``; call exactly once."""
-        last = self._last
+        captures = _captures.get()
+        h = self.hooks
+        if not captures and not h.on_call_end:
+            return  # nobody reads the record: do not build it
+        last_status, last_error_type, last_request_id, last_headers = self._last
         error_type: str | None
         error_code: str | None
         if error is not None:
             status, error_type, error_code, request_id, headers = describe_error(error)
-            if last is not None and status is None and error_type == last.error_type:
-                status = last.status_code
+            if status is None and error_type == last_error_type:
+                status = last_status
         else:
-            status = last.status_code if last is not None else None
+            status, request_id, headers = last_status, last_request_id, last_headers
             error_type = error_code = None
-            request_id = last.request_id if last is not None else None
-            headers = last.headers if last is not None else _EMPTY_HEADERS
         record = CallEnd(
             self.call,
             self.attempts,
@@ -402,9 +410,8 @@ class CallTracker:
             request_id,
             headers,
         )
-        for capture in _captures.get():
+        for capture in captures:
             capture._record(record)
-        h = self.hooks
         if h.on_call_end:
             _safe_call(h.on_call_end, record, "on_call_end", h._failures)
 
@@ -438,7 +445,8 @@ class _NullTracker(CallTracker):
         """Nothing listens."""
 
 
-_NULL_TRACKER = _NullTracker()
+NULL_TRACKER = _NullTracker()
+"""The shared tracker of calls nobody listens to (the pipeline skips its ``end``)."""
 
 
 class CapturedResponse:

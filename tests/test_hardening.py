@@ -302,13 +302,14 @@ async def test_no_hidden_retry_when_a_pooled_connection_drops(max_retries: int) 
         )
         limiter = client._state.limiter
         acquired: list[float] = []
-        original = limiter.acquire
+        original = limiter.take_free_now
 
-        async def counting(*args: Any, **kwargs: Any) -> float:
+        def counting(*args: Any, **kwargs: Any) -> bool:
+            # The pipeline asks this first on every attempt (then acquire, if held).
             acquired.append(time.monotonic())
-            return await original(*args, **kwargs)
+            return original(*args, **kwargs)
 
-        limiter.acquire = counting  # type: ignore[method-assign]
+        limiter.take_free_now = counting  # type: ignore[method-assign]
         async with client:
             await client.webhooks.list()  # opens connection 1, kept alive
             assert len(server.seen) == 1

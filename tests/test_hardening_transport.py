@@ -83,7 +83,6 @@ _PEAK_SCRIPT = textwrap.dedent(
     import asyncio, json, resource, sys
     from lettr_async import AsyncLettr, UnexpectedResponseError
     from lettr_async.testing import FakeLettr
-from lettr_async.testing._oauth import MAX_TOKEN_ANSWER_BYTES
     from tests.bombs import bomb, encoded_response, serving
     from tests.rawserver import raw_server
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import threading
@@ -109,6 +110,8 @@ async def test_aclose_is_idempotent_and_leaves_no_tasks(fake: FakeLettr) -> None
     assert client._state.session is None
 
 
+_SLOW_CALLBACK = re.compile(r"^Executing <.*> took \d+\.\d+ seconds$")
+
 HAND_MANAGED = """
 import asyncio, gc, sys, weakref
 from lettr_async import AsyncLettr
@@ -152,8 +155,10 @@ def test_hand_managed_loops_leave_no_warnings_and_no_hoard(ending: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
-    # No "Task was destroyed", no ResourceWarning, no "Exception ignored".
-    assert done.stderr == ""
+    # No "Task was destroyed", no ResourceWarning, no "Exception ignored". Debug
+    # mode's slow-callback reports ("Executing <Task ...> took 0.331 seconds")
+    # measure how busy the machine is, not our code: they are the only lines let by.
+    assert [line for line in done.stderr.splitlines() if not _SLOW_CALLBACK.match(line)] == []
 
 
 def test_asyncio_run_closes_the_session_through_shutdown_asyncgens(

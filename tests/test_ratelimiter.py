@@ -156,7 +156,6 @@ def test_a_bad_budget_is_a_validation_error_naming_rate_limit(value: object) -> 
         ("X-RateLimit-Limit", "-10"),
         ("X-RateLimit-Limit", "0"),
         ("X-RateLimit-Limit", "nan"),
-        ("X-RateLimit-Limit", "1e30"),
         ("X-RateLimit-Limit", "lots"),
         ("X-RateLimit-Remaining", "-1"),
         ("X-RateLimit-Remaining", "inf"),

@@ -2,7 +2,9 @@
 
 A proxy, a misconfigured server or a millisecond timestamp must never break
 a call, so every parse is bounded and total; each header that had to be
-ignored is logged once per limiter, not once per call.
+ignored is logged once per limiter, not once per call. A limit above
+``MAX_LIMIT`` is not a mistake to ignore (the server grants at least that
+much): it is read as ``MAX_LIMIT``.
 """
 
 from __future__ import annotations
@@ -13,26 +15,59 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
-__all__ = ["HeaderReader"]
+__all__ = ["HeaderReader", "Reading"]
 
 logger = logging.getLogger("lettr_async")
 
-MAX_LIMIT = 100_000  # requests per second: more is not a plausible budget
+MAX_LIMIT = 100_000  # requests per second: a larger announced limit is read as this
 MAX_REMAINING = 10_000_000
 # A reset further than a day away (either reading) is not a plausible window end.
 MAX_RESET_AHEAD = 86_400.0
 
 
+Reading = tuple[int | None, int | None, float | None]
+"""``(limit, remaining, reset)``: requests per second, requests left, window end (epoch s)."""
+
+_NOTHING: Reading = (None, None, None)
+_LIMIT = "X-RateLimit-Limit"
+_REMAINING = "X-RateLimit-Remaining"
+_RESET = "X-RateLimit-Reset"
+
+
 class HeaderReader:
-    """Parses the headers of each response; remembers which ones it already warned about."""
+    """Parses the headers of each response; remembers which ones it already warned about.
+
+    A server repeats the same values on most answers, so the last raw
+    values and their reading are kept: identical headers cost three
+    look-ups and a comparison, not three float parses.
+    """
 
     def __init__(self, wall_clock: Callable[[], float] = time.time) -> None:
         """``wall_clock`` gives epoch seconds (to read ``X-RateLimit-Reset``)."""
         self._wall_clock = wall_clock
         self._warned: set[str] = set()
+        self._raw: tuple[str | None, str | None, str | None] = (None, None, None)
+        self._reading = _NOTHING
+        # The reading of _raw holds until this wall-clock time (a Reset read
+        # as an epoch leaves the plausible window a day after it).
+        self._fresh_until = math.inf
 
-    def _number(self, headers: Mapping[str, str], name: str) -> float | None:
-        raw = headers.get(name)
+    def read(self, headers: Mapping[str, str]) -> Reading:
+        """``(limit, remaining, reset)`` of one response; None for a header absent or unusable."""
+        get = headers.get
+        raw = (get(_LIMIT), get(_REMAINING), get(_RESET))
+        if raw == self._raw and (raw[2] is None or self._wall_clock() <= self._fresh_until):
+            return self._reading
+        self._fresh_until = math.inf
+        reading = (
+            self._limit(raw[0]),
+            self._remaining(raw[1]),
+            None if raw[2] is None else self._reset(raw[2]),
+        )
+        self._raw, self._reading = raw, reading
+        return reading
+
+    def _number(self, name: str, raw: object) -> float | None:
         if raw is None:
             return None
         try:
@@ -50,40 +85,42 @@ class HeaderReader:
             shown = str(raw)[:40]
             logger.warning("ignoring an unusable %s header (%r); it is only a hint", name, shown)
 
-    def limit(self, headers: Mapping[str, str]) -> int | None:
-        """Requests per second the server grants, or None."""
-        value = self._number(headers, "X-RateLimit-Limit")
+    def _limit(self, raw: str | None) -> int | None:
+        """Requests per second the server grants (more than ``MAX_LIMIT``: ``MAX_LIMIT``)."""
+        value = self._number(_LIMIT, raw)
         if value is None:
             return None
-        if not 1 <= value <= MAX_LIMIT:
-            self._ignore("X-RateLimit-Limit", headers.get("X-RateLimit-Limit"))
+        if value < 1:
+            self._ignore(_LIMIT, raw)
             return None
-        return int(value)
+        return int(min(value, MAX_LIMIT))
 
-    def remaining(self, headers: Mapping[str, str]) -> int | None:
-        """Requests left in the server's current window, or None."""
-        value = self._number(headers, "X-RateLimit-Remaining")
+    def _remaining(self, raw: str | None) -> int | None:
+        """Requests left in the server's current window."""
+        value = self._number(_REMAINING, raw)
         if value is None:
             return None
         if not 0 <= value <= MAX_REMAINING:
-            self._ignore("X-RateLimit-Remaining", headers.get("X-RateLimit-Remaining"))
+            self._ignore(_REMAINING, raw)
             return None
         return int(value)
 
-    def reset(self, headers: Mapping[str, str]) -> float | None:
+    def _reset(self, raw: str) -> float | None:
         """Epoch seconds when the window ends: read as epoch seconds or seconds-from-now."""
-        value = self._number(headers, "X-RateLimit-Reset")
+        value = self._number(_RESET, raw)
         if value is None:
             return None
         now = self._wall_clock()
         if now - MAX_RESET_AHEAD <= value <= now + MAX_RESET_AHEAD:
+            self._fresh_until = value + MAX_RESET_AHEAD
             return value
+        self._fresh_until = -math.inf  # relative, or far ahead: depends on the time
         if 0 <= value <= MAX_RESET_AHEAD:
             return now + value
-        self._ignore("X-RateLimit-Reset", headers.get("X-RateLimit-Reset"))
+        self._ignore(_RESET, raw)
         return None
 
     @staticmethod
     def as_datetime(epoch: float) -> datetime:
-        """The reset time as an aware UTC datetime (always in range after ``reset``)."""
+        """The reset time as an aware UTC datetime (always in range after ``read``)."""
         return datetime.fromtimestamp(epoch, tz=timezone.utc)

@@ -45,7 +45,7 @@ from ..errors import CLIENT_RATE_LIMITED, RateLimitError, ValidationError
 from ..models import RateLimitInfo
 from ._clock import REAL_TIME, Clock
 from ._gcra import MAX_AHEAD, Slot, TakeRequest
-from ._headers import HeaderReader
+from ._headers import HeaderReader, Reading
 from ._store import MemoryStore, RateStore
 
 __all__ = ["Lane", "RateLimiter", "current_lane"]
@@ -129,7 +129,10 @@ class RateLimiter:
         self.per_second: float | None = None if per_second is None else float(per_second)
         self.max_pause = float(max_pause)
         self.pacing = per_second is not None
-        self.info = RateLimitInfo()
+        self._known: Reading = (None, None, None)
+        self._info: RateLimitInfo | None = None
+        self._last_reading: Reading | None = None
+        self._free_now_request: TakeRequest | None = None
         self.clock = clock
         """Where the limiter and its client's pipeline read the time and wait
         (read at each use: a test may swap it before the first call)."""
@@ -205,6 +208,41 @@ class RateLimiter:
             if self._paused_until <= start:
                 return max(0.0, self._clock() - began)
             # A 429 arrived while we waited: that slot is void, queue again.
+
+    def take_free_now(self, lane: Lane) -> bool:
+        """Start now if nothing holds this request: True books its slot, False means ``acquire``.
+
+        The common case without a coroutine (the pipeline asks this first):
+        no pause and no pacing, or an interactive call whose in-process slot
+        is free now.
+        """
+        now = self._clock()
+        if self._paused_until > now:
+            return False
+        if not self.pacing:
+            return True
+        return self._store is None and lane is Lane.INTERACTIVE and self._free_now()
+
+    def _free_now(self) -> bool:
+        """Take the in-process slot if it is free now.
+
+        The same GCRA step ``_take`` would run for a learned interactive
+        call (``max_wait`` and ``pause`` do not matter to a slot free now);
+        False, with nothing booked, sends the caller down the general path.
+        """
+        if not self._learned:
+            return False
+        request = self._free_now_request
+        if request is None or request.learned_interval != self._interval:
+            request = self._free_now_request = TakeRequest(
+                reserve=False,
+                max_wait=0.0,
+                default_interval=self._default_interval,
+                learned_interval=self._interval,
+                pause=0.0,
+            )
+        self.store_ops += 1
+        return self._local.take_now(request).booked
 
     async def _book(self, deadline: float | None) -> float:
         """Book the next slot (interactive); return when it starts, on the local clock."""
@@ -416,6 +454,8 @@ class RateLimiter:
             self._local.learn(interval)
             if share:
                 self._share_interval = interval
+        if not self._learn_waiters:
+            return
         waiters, self._learn_waiters = self._learn_waiters, []
         for waiter in waiters:
             waiter.set()
@@ -429,19 +469,27 @@ class RateLimiter:
         except Exception:  # pragma: no cover - the parsers are total; belt and braces
             logger.debug("ignoring X-RateLimit-* headers that could not be read", exc_info=True)
 
+    @property
+    def info(self) -> RateLimitInfo:
+        """The last ``X-RateLimit-*`` values the server sent, built when read (not per response)."""
+        if self._info is None:
+            limit, remaining, reset = self._known
+            when = None if reset is None else HeaderReader.as_datetime(reset)
+            self._info = RateLimitInfo(limit=limit, remaining=remaining, reset=when)
+        return self._info
+
     def _observe(self, headers: Mapping[str, str]) -> None:
-        reader = self._headers
-        limit = reader.limit(headers)
-        remaining = reader.remaining(headers)
-        reset = reader.reset(headers)
-        if limit is None and remaining is None and reset is None:
-            return
-        info = self.info
-        self.info = RateLimitInfo(
-            limit=limit if limit is not None else info.limit,
-            remaining=remaining if remaining is not None else info.remaining,
-            reset=reader.as_datetime(reset) if reset is not None else info.reset,
-        )
+        reading = self._headers.read(headers)
+        limit, remaining, reset = reading
+        if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
+            self._last_reading = reading
+            known = self._known
+            self._known = (
+                limit if limit is not None else known[0],
+                remaining if remaining is not None else known[1],
+                reset if reset is not None else known[2],
+            )
+            self._info = None
         if not self.pacing:
             return
         if limit is not None:

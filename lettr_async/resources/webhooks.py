@@ -24,7 +24,7 @@ from .._converter import (
     structure_response,
 )
 from .._deprecation import ALIASES
-from .._pipeline import ApiRequest, CallOptions
+from .._pipeline import ApiRequest, CallOptions, get_request
 from .._sentinel import NOT_GIVEN, NotGiven
 from .._validation import (
     WebhookCreateFields,
@@ -85,7 +85,7 @@ class AsyncWebhooks:
     ) -> Webhook:
         """Fetch one webhook by id; raises ``NotFoundError`` when there is none."""
         options = self._api.options(timeout, max_retries)
-        return await self._webhook(ApiRequest("GET", webhook_path(webhook_id)), options)
+        return await self._webhook(get_request(webhook_path(webhook_id)), options)
 
     async def create(
         self,

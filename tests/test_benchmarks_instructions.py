@@ -1,0 +1,40 @@
+"""Smoke test of ``benchmarks.instructions``' client process (natively; valgrind only counts)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks._servers import API_KEY, server_process
+from benchmarks.instructions import markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_each_async_contender_makes_its_calls_and_reports_cpu() -> None:
+    args = ["-m", "benchmarks._fastserver", "--port", "0", "--api-key", API_KEY]
+    with server_process([*args, "--limit", "100000"]) as base_url:
+        for name in ("floor", "async_default", "async_no_pacing", "async_one_hook"):
+            proc = subprocess.run(
+                [sys.executable, "-m", "benchmarks._icount_client", name, base_url, "2", "3"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            assert json.loads(proc.stdout.splitlines()[-1])["cpu_s"] >= 0
+
+
+def test_the_table_is_relative_to_the_floor() -> None:
+    table = markdown(
+        {
+            "floor": {"instructions_per_call": 400_000.0, "cpu_us_per_call": 300.0},
+            "async_no_pacing": {"instructions_per_call": 460_000.0, "cpu_us_per_call": 350.0},
+        }
+    )
+    assert "| AsyncLettr, rate_limit=None | 460.0 | 1.15 | 350 |" in table
+    assert table.splitlines()[2].startswith("| floor")

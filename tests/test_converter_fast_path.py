@@ -1,0 +1,68 @@
+"""The fast converter (no detailed validation) agrees with the reference one (issue 23).
+
+``structure_response`` tries ``_fast`` first and only runs the detailed
+``converter`` to name the failing path, so the two must accept exactly the
+same bodies and build equal models.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lettr_async import UnexpectedResponseError
+from lettr_async._converter import (
+    MessageEnvelope,
+    WebhookEnvelope,
+    WebhookListEnvelope,
+    _fast,
+    converter,
+    loads_json,
+    structure_response,
+)
+from lettr_async.types import AuthType, LastStatus
+
+from .test_converter_hardening import _bodies, envelope
+
+
+def _outcome(target: Any, body: Any, cls: type) -> tuple[str, object]:
+    try:
+        return "ok", target.structure(body, cls)
+    except Exception:
+        return "error", None
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(_bodies, st.sampled_from([WebhookEnvelope, WebhookListEnvelope, MessageEnvelope]))
+def test_fast_and_detailed_converters_agree(body: Any, cls: type) -> None:
+    decoded = loads_json(json.dumps(body))
+    assert _outcome(_fast, decoded, cls) == _outcome(converter, decoded, cls)
+
+
+def test_enum_members_come_from_a_lookup_by_value() -> None:
+    webhook = structure_response(
+        envelope(auth_type="oauth2", last_status="failure"), WebhookEnvelope
+    ).data
+    assert webhook.auth_type is AuthType.OAUTH2
+    assert webhook.last_status is LastStatus.FAILURE
+
+
+@pytest.mark.parametrize("value", ["OAUTH2", "oauth2 ", 2, None, ["none"]])
+def test_an_unknown_enum_value_is_named_not_echoed(value: object) -> None:
+    with pytest.raises(UnexpectedResponseError) as info:
+        structure_response(envelope(auth_type=value), WebhookEnvelope)
+    assert info.value.path == "$.data.auth_type"
+    assert str(info.value) == (
+        "unexpected response shape: invalid value for type, expected AuthType @ $.data.auth_type"
+    )
+
+
+def test_every_bad_field_is_named_although_the_fast_path_stops_at_the_first() -> None:
+    with pytest.raises(UnexpectedResponseError) as info:
+        structure_response(envelope(name=1, enabled="yes"), WebhookEnvelope)
+    assert "$.data.name" in str(info.value)
+    assert "$.data.enabled" in str(info.value)
