@@ -31,6 +31,7 @@ from lettr_async.types import EVENT_TYPES
 from tests import live_django
 from tests.events.django_app import settings as django_settings
 from tests.events.django_app import urls as django_urls
+from tests.rawserver import Seen, raw_server, response
 from tests.test_delivery import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -387,3 +388,30 @@ def test_events_lists_every_type_and_prints_samples() -> None:
 def _only(items: Sequence[Any]) -> Any:
     (item,) = items
     return item
+
+
+@pytest.mark.anyio
+async def test_only_the_named_urls_are_contacted(receiver: Receiver) -> None:
+    # A redirect to another host is not followed, and the environment's proxy
+    # settings are not used: a recording server behind each sees nothing.
+    async with raw_server() as elsewhere:
+        target = f"http://127.0.0.1:{elsewhere.port}/stolen"
+
+        async def redirect(seen: Seen) -> bytes:
+            return response(307, b"", headers={"Location": target})
+
+        async with raw_server(redirect) as redirector:
+            result = await trigger_in_thread(
+                "delivery", "--to", f"http://127.0.0.1:{redirector.port}/hooks", "--no-retry",
+                "--json",
+                env={"HTTP_PROXY": target, "HTTPS_PROXY": target, "ALL_PROXY": target},
+            )  # fmt: skip
+            second = await trigger_in_thread(
+                "delivery", "--to", receiver.url("/hooks/open"), "--no-retry",
+                env={"HTTP_PROXY": target, "http_proxy": target},
+            )  # fmt: skip
+    assert result.exit_code == 1, result.output  # a 307 is not an acceptance
+    assert statuses(json.loads(result.stdout)["deliveries"][0]) == [307]
+    assert [seen.path for seen in redirector.seen] == ["/hooks"]
+    assert second.exit_code == 0, second.output
+    assert elsewhere.seen == []
