@@ -7,6 +7,7 @@ imports keep using this module.
 from __future__ import annotations
 
 from .ratelimit._limiter import SAFETY_FACTOR, Lane, RateLimiter, current_lane
-from .ratelimit._store import RateStore, open_store
+from .ratelimit._open import open_store
+from .ratelimit._store import RateStore
 
 __all__ = ["SAFETY_FACTOR", "Lane", "RateLimiter", "RateStore", "current_lane", "open_store"]

@@ -29,15 +29,6 @@ PACKAGES = ("lettr_async", "lettr_sync")
 
 KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # ratelimit/_store.open_store imports the backends, which import RateStore back
-        # (lettr_async/ratelimit: move open_store to a module of its own).
-        frozenset(
-            {
-                "lettr_async.ratelimit._store",
-                "lettr_async.ratelimit._redis",
-                "lettr_async.ratelimit._sqlite",
-            }
-        ),
         # _generated imports Lettr (TYPE_CHECKING) from _client, which imports the
         # generated resources (lettr_sync: type the resources against a protocol).
         frozenset({"lettr_sync._client", "lettr_sync._generated"}),
