@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
-from ._deprecation import resolve_alias, resolve_aliases
+from ._deprecation import resolve_aliases
 from .errors import ValidationError
 from .models import SECRET_FIELDS
 from .types import AuthType, EventsMode, normalize_event_type
@@ -61,7 +61,6 @@ __all__ = [
     "check_url",
     "check_verify",
     "check_webhook_id",
-    "deprecated_alias",
     "required_credentials",
     "webhook_path",
 ]
@@ -496,19 +495,6 @@ def validate_update_fields(fields: Mapping[str, Any]) -> WebhookUpdateFields:
     if not isinstance(fields, Mapping):
         raise _invalid("fields", f"must be a mapping of fields, not {type(fields).__name__}.")
     return cast("WebhookUpdateFields", build_update_params(**fields))
-
-
-def deprecated_alias(
-    old_name: str, old_value: Any, new_name: str, new_value: Any, *, stacklevel: int
-) -> Any:
-    """``resolve_alias`` under the name and signature the generated sync methods call.
-
-    ``lettr_sync._codegen`` still emits ``deprecated_alias(..., stacklevel=2)``;
-    ``resolve_alias`` finds the caller's line itself, so ``stacklevel`` is
-    unused. Goes when the generator emits ``resolve_alias``.
-    """
-    del stacklevel
-    return resolve_alias(old_name, old_value, new_name, new_value)
 
 
 def build_update_params(**given: Any) -> dict[str, Any]:

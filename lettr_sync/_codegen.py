@@ -278,12 +278,12 @@ def _deprecations(cls: type, method: str, imports: _Imports) -> list[str]:
     aliases: dict[str, str] = getattr(module, "DEPRECATED_ALIASES", {}).get(method, {})
     if not aliases:
         return []
-    imports.from_.setdefault(f"{_ASYNC_PACKAGE}._validation", set()).add("deprecated_alias")
+    imports.from_.setdefault(f"{_ASYNC_PACKAGE}._deprecation", set()).add("resolve_alias")
     lines: list[str] = []
     for old, new in aliases.items():
         lines += [
             f"        if {old} is not None:",
-            f'            {new} = deprecated_alias("{old}", {old}, "{new}", {new}, stacklevel=2)',
+            f'            {new} = resolve_alias("{old}", {old}, "{new}", {new})',
             f"            {old} = None",
         ]
     return lines

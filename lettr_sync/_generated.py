@@ -19,10 +19,11 @@ from lettr_async._client import (
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
 )
+from lettr_async._deprecation import resolve_alias
 from lettr_async._ratelimit import RateStore
 from lettr_async._retry import RetryPolicy
 from lettr_async._sentinel import NOT_GIVEN, NotGiven
-from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields, deprecated_alias
+from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields
 from lettr_async.bulk import DEFAULT_BULK_CONCURRENCY, BulkLedger, BulkResult, ProgressCallback
 from lettr_async.models import RateLimitInfo, Webhook
 from lettr_async.types import AuthType, EventsMode
@@ -215,7 +216,7 @@ class Webhooks:
         Passing no field at all is a ``ValidationError``.
         """
         if target is not None:
-            url = deprecated_alias("target", target, "url", url, stacklevel=2)
+            url = resolve_alias("target", target, "url", url)
             target = None
         return self._client._run(
             lambda c: c.webhooks.update(

@@ -78,7 +78,7 @@ def test_header_and_no_hand_written_logic() -> None:
             for check, old in zip(method.body[1:-1], aliases, strict=True):
                 assert isinstance(check, ast.If)
                 assert ast.unparse(check.test) == f"{old} is not None"
-                assert "deprecated_alias(" in ast.unparse(check)
+                assert "resolve_alias(" in ast.unparse(check)
             ret = method.body[-1]
             assert isinstance(ret, ast.Return)
             assert isinstance(ret.value, ast.Call)
