@@ -241,7 +241,7 @@ def test_a_new_option_needs_only_the_generator(
     )
     assert inspect.signature(vars(options)["with_options"]) == inspect.signature(
         module.AsyncLettr.with_options
-    ).replace(return_annotation="Lettr")
+    ).replace(return_annotation="Self")
     prop = vars(options)["user_agent_suffix"]
     assert isinstance(prop, property)
     assert prop.__doc__ == "What is appended to the User-Agent header."
