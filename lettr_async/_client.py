@@ -44,6 +44,7 @@ from ._ratelimit import RateLimiter, RateStore, open_store
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import (
+    API_KEY_ENV,
     check_api_key,
     check_base_url,
     check_connection_limit,
@@ -70,7 +71,6 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_RATE_LIMIT = 3.0
 DEFAULT_CONNECTION_LIMIT = 100
-API_KEY_ENV = "LETTR_API_KEY"
 BASE_URL_ENV = "LETTR_BASE_URL"
 
 RequestOptions = CallOptions

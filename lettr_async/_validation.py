@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "validate_update_fields",
+    "API_KEY_ENV",
     "AUTH_FIELDS",
     "CREATE_FIELDS",
     "SECRET_FIELDS",
@@ -64,6 +65,9 @@ __all__ = [
     "required_credentials",
     "webhook_path",
 ]
+
+API_KEY_ENV = "LETTR_API_KEY"
+"""Where the client and the CLI read the API key when none is passed."""
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 NAME_MAX = 255
@@ -145,7 +149,7 @@ def check_api_key(value: Any) -> str:
     key = (value or "").strip()
     if not key:
         raise ValidationError(
-            "no Lettr API key: pass api_key='lttr_...' or set the LETTR_API_KEY "
+            f"no Lettr API key: pass api_key='lttr_...' or set the {API_KEY_ENV} "
             "environment variable",
             errors={"api_key": ["is required."]},
         )

@@ -81,6 +81,14 @@ def test_the_ratelimit_package_exports_no_internals() -> None:
         assert not hasattr(lettr_async.ratelimit, name)
 
 
+def test_the_hooks_module_exports_what_users_register_and_receive() -> None:
+    """Records, ``Hooks`` and ``capture_response``: not the pipeline's ``CallTracker``."""
+    import lettr_async.hooks
+
+    assert "CallTracker" not in lettr_async.hooks.__all__
+    assert {"Hooks", "CallEnd", "Response", "capture_response"} <= set(lettr_async.hooks.__all__)
+
+
 def _annotation_names(annotation: str) -> set[str]:
     """The root names an annotation string uses (``os.PathLike[str]`` -> ``os``, ``str``)."""
     tree = ast.parse(annotation, mode="eval")
