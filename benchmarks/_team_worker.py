@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from lettr_async import AsyncLettr, LettrError, RetryPolicy
-from lettr_async._ratelimit import Lane
 from lettr_async.ratelimit import Slot, TakeRequest
+from lettr_async.ratelimit._limiter import Lane
 
 
 class _Collect(logging.Handler):

@@ -40,7 +40,6 @@ from urllib.parse import urlsplit
 
 from ._loopguard import LoopGuard
 from ._pipeline import ApiChannel, CallOptions, Pipeline
-from ._ratelimit import RateLimiter, RateStore, open_store
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import (
@@ -56,6 +55,8 @@ from ._validation import (
 )
 from .errors import InsecureBaseURLWarning, LettrError, ValidationError
 from .models import RateLimitInfo
+from .ratelimit import RateStore, open_store
+from .ratelimit._limiter import RateLimiter
 
 if TYPE_CHECKING:
     from ._transport import HttpSessions

@@ -24,8 +24,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import anyio
 import anyio.lowlevel
 
-from lettr_async._ratelimit import RateLimiter
 from lettr_async.ratelimit import Clock, Slot, TakeRequest
+from lettr_async.ratelimit._limiter import RateLimiter
 
 __all__ = ["VirtualClock", "granted", "max_in_any_window", "virtual_time"]
 

@@ -9,10 +9,9 @@ from datetime import datetime, timezone
 import pytest
 
 from lettr_async import RateLimitError
-from lettr_async._ratelimit import Lane, RateLimiter
 from lettr_async.ratelimit import Clock
 from lettr_async.ratelimit._headers import MAX_LIMIT, HeaderReader
-from lettr_async.ratelimit._limiter import SAFETY_FACTOR
+from lettr_async.ratelimit._limiter import SAFETY_FACTOR, Lane, RateLimiter
 
 
 class _WallClock:

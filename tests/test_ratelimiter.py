@@ -14,9 +14,9 @@ import anyio.lowlevel
 import pytest
 
 from lettr_async import RateLimitError, ValidationError
-from lettr_async._ratelimit import Lane, RateLimiter
 from lettr_async.ratelimit import Clock
 from lettr_async.ratelimit._gcra import CATCH_UP
+from lettr_async.ratelimit._limiter import Lane, RateLimiter
 from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import make_client
 from tests.pacing import granted, max_in_any_window, virtual_time
