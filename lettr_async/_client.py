@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from .hooks import Hooks
     from .resources.webhooks import AsyncWebhooks
 
-__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven", "RequestOptions"]
+__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven"]
 
 logger = logging.getLogger("lettr_async")
 
@@ -73,9 +73,6 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_RATE_LIMIT = 3.0
 DEFAULT_CONNECTION_LIMIT = 100
 BASE_URL_ENV = "LETTR_BASE_URL"
-
-RequestOptions = CallOptions
-"""Per-call settings (kept under its former name)."""
 
 
 class _Session:
@@ -119,7 +116,6 @@ class _SharedState:
         base_url: str,
         headers: Mapping[str, str],
         limiter: RateLimiter,
-        retry_policy: RetryPolicy,
         connection_limit: int,
         ssl_context: ssl.SSLContext | None,
     ) -> None:
@@ -249,7 +245,6 @@ class AsyncLettr:
                 max_pause=policy.max_retry_after,
                 store=open_store(rate_limit_store, api_key=key, base_url=url),
             ),
-            retry_policy=policy,
             connection_limit=limit,
             ssl_context=ssl_context,
         )

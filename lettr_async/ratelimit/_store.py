@@ -24,9 +24,6 @@ class RateStore(abc.ABC):
     URL, so two clients of one team share it and the key cannot be read back).
     """
 
-    shared: bool = True
-    """False only for the in-process store: no warning about other processes then."""
-
     def __init__(self, *, key: str | None = None) -> None:
         """Remember an explicit ``key``, or None to let the client derive one."""
         self.key = key
@@ -49,8 +46,6 @@ class RateStore(abc.ABC):
 
 class MemoryStore(RateStore):
     """The state in this process only: today's behaviour, and the fallback of the shared stores."""
-
-    shared = False
 
     def __init__(self, clock: object = None, *, key: str | None = None) -> None:
         """Keep the state in a dict; ``clock`` (monotonic by default) times it."""
