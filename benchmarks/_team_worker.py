@@ -117,8 +117,6 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         "finished": time.time(),
         "warnings": collect.messages,
         "status_429": sum(1 for m in collect.debug if " -> 429 in " in m),
-        "sleeps": limiter.sleeps,
-        "store_ops": limiter.store_ops,
     }
 
 
