@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from lettr_async import AsyncLettr, LettrError, RetryPolicy
-from lettr_async._ratelimit import Lane
 from lettr_async.ratelimit import Slot, TakeRequest
+from lettr_async.ratelimit._limiter import Lane
 
 
 class _Collect(logging.Handler):
@@ -117,8 +117,6 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         "finished": time.time(),
         "warnings": collect.messages,
         "status_429": sum(1 for m in collect.debug if " -> 429 in " in m),
-        "sleeps": limiter.sleeps,
-        "store_ops": limiter.store_ops,
     }
 
 

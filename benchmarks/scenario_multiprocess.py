@@ -120,8 +120,8 @@ def _team(base_url: str, store: str | None, processes: int, ids: list[str]) -> d
 
 
 async def _acquisition_cost(store: str | None, n: int) -> float:
-    from lettr_async._ratelimit import Lane, RateLimiter
     from lettr_async.ratelimit import open_store
+    from lettr_async.ratelimit._limiter import Lane, RateLimiter
 
     limiter = RateLimiter(
         3, store=open_store(store, api_key=API_KEY, base_url="http://bench") if store else None

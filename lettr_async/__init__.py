@@ -6,10 +6,15 @@ from here: models, enums, event type names, the exception hierarchy and
 whatever the constructor takes (``RetryPolicy``, ``Hooks``, ``RateStore``).
 """
 
-from ._client import API_KEY_ENV, DEFAULT_BASE_URL, AsyncLettr
+from ._client import DEFAULT_BASE_URL, AsyncLettr
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
-from ._validation import WebhookCreateFields, WebhookUpdateFields, validate_update_fields
+from ._validation import (
+    API_KEY_ENV,
+    WebhookCreateFields,
+    WebhookUpdateFields,
+    validate_update_fields,
+)
 from ._version import __version__
 from .bulk import (
     BulkError,

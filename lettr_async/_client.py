@@ -40,10 +40,10 @@ from urllib.parse import urlsplit
 
 from ._loopguard import LoopGuard
 from ._pipeline import ApiChannel, CallOptions, Pipeline
-from ._ratelimit import RateLimiter, RateStore, open_store
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import (
+    API_KEY_ENV,
     check_api_key,
     check_base_url,
     check_connection_limit,
@@ -55,13 +55,15 @@ from ._validation import (
 )
 from .errors import InsecureBaseURLWarning, LettrError, ValidationError
 from .models import RateLimitInfo
+from .ratelimit import RateStore, open_store
+from .ratelimit._limiter import RateLimiter
 
 if TYPE_CHECKING:
     from ._transport import HttpSessions
     from .hooks import Hooks
     from .resources.webhooks import AsyncWebhooks
 
-__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven", "RequestOptions"]
+__all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven"]
 
 logger = logging.getLogger("lettr_async")
 
@@ -70,11 +72,7 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_RATE_LIMIT = 3.0
 DEFAULT_CONNECTION_LIMIT = 100
-API_KEY_ENV = "LETTR_API_KEY"
 BASE_URL_ENV = "LETTR_BASE_URL"
-
-RequestOptions = CallOptions
-"""Per-call settings (kept under its former name)."""
 
 
 class _Session:
@@ -118,7 +116,6 @@ class _SharedState:
         base_url: str,
         headers: Mapping[str, str],
         limiter: RateLimiter,
-        retry_policy: RetryPolicy,
         connection_limit: int,
         ssl_context: ssl.SSLContext | None,
     ) -> None:
@@ -248,7 +245,6 @@ class AsyncLettr:
                 max_pause=policy.max_retry_after,
                 store=open_store(rate_limit_store, api_key=key, base_url=url),
             ),
-            retry_policy=policy,
             connection_limit=limit,
             ssl_context=ssl_context,
         )

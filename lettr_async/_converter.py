@@ -20,7 +20,6 @@ from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_unstructure_fn
 
 from .errors import UnexpectedResponseError
 from .models import Webhook
@@ -270,16 +269,3 @@ def _first_path(details: str) -> str | None:
     marker = " @ "
     first = details.split("; ", 1)[0]
     return first.rsplit(marker, 1)[1] if marker in first else None
-
-
-def unstructure_request(params: Any) -> dict[str, Any]:
-    """Turn a request-params attrs instance into its JSON body."""
-    body = converter.unstructure(params)
-    assert isinstance(body, dict)
-    return body
-
-
-def register_omit_unset(cls: type[Any]) -> None:
-    """Make ``cls`` unstructure without its None fields (partial updates)."""
-    hook = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
-    converter.register_unstructure_hook(cls, hook)

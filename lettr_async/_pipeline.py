@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._ratelimit import Lane, RateLimiter, current_lane
 from ._redact import redact
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import SECRET_FIELDS, check_max_retries, check_timeout
 from .errors import APITimeoutError, LettrError, RateLimitError
 from .hooks import NO_HOOKS, NULL_TRACKER, Hooks
+from .ratelimit._limiter import Lane, RateLimiter, current_lane
 
 if TYPE_CHECKING:
     from ._transport import HttpSessions

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 from urllib.parse import quote, urlsplit
 
-from ._deprecation import resolve_alias, resolve_aliases
+from ._deprecation import resolve_aliases
 from .errors import ValidationError
 from .models import SECRET_FIELDS
 from .types import AuthType, EventsMode, normalize_event_type
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "validate_update_fields",
+    "API_KEY_ENV",
     "AUTH_FIELDS",
     "CREATE_FIELDS",
     "SECRET_FIELDS",
@@ -61,10 +62,12 @@ __all__ = [
     "check_url",
     "check_verify",
     "check_webhook_id",
-    "deprecated_alias",
     "required_credentials",
     "webhook_path",
 ]
+
+API_KEY_ENV = "LETTR_API_KEY"
+"""Where the client and the CLI read the API key when none is passed."""
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 NAME_MAX = 255
@@ -146,7 +149,7 @@ def check_api_key(value: Any) -> str:
     key = (value or "").strip()
     if not key:
         raise ValidationError(
-            "no Lettr API key: pass api_key='lttr_...' or set the LETTR_API_KEY "
+            f"no Lettr API key: pass api_key='lttr_...' or set the {API_KEY_ENV} "
             "environment variable",
             errors={"api_key": ["is required."]},
         )
@@ -496,19 +499,6 @@ def validate_update_fields(fields: Mapping[str, Any]) -> WebhookUpdateFields:
     if not isinstance(fields, Mapping):
         raise _invalid("fields", f"must be a mapping of fields, not {type(fields).__name__}.")
     return cast("WebhookUpdateFields", build_update_params(**fields))
-
-
-def deprecated_alias(
-    old_name: str, old_value: Any, new_name: str, new_value: Any, *, stacklevel: int
-) -> Any:
-    """``resolve_alias`` under the name and signature the generated sync methods call.
-
-    ``lettr_sync._codegen`` still emits ``deprecated_alias(..., stacklevel=2)``;
-    ``resolve_alias`` finds the caller's line itself, so ``stacklevel`` is
-    unused. Goes when the generator emits ``resolve_alias``.
-    """
-    del stacklevel
-    return resolve_alias(old_name, old_value, new_name, new_value)
 
 
 def build_update_params(**given: Any) -> dict[str, Any]:

@@ -24,9 +24,9 @@ import anyio
 import anyio.lowlevel
 import attrs
 
-from ._ratelimit import Lane, current_lane
 from .errors import LettrError, NotAttemptedError, ValidationError
 from .hooks import capture_response
+from .ratelimit._limiter import Lane, current_lane
 
 __all__ = [
     "DEFAULT_BULK_CONCURRENCY",

@@ -136,7 +136,7 @@ class APIStatusError(LettrError):
         self.status_code = status_code
         self.error_code = error_code
         self.headers = CIMultiDictProxy(CIMultiDict(headers or {}))
-        self.request_id = _find_request_id(self.headers)
+        self.request_id = find_request_id(self.headers)
         self.body = body
         self.retry_after = retry_after
 
@@ -209,7 +209,7 @@ class ValidationError(LettrError, ValueError):
         self._status_code = status_code
         self.error_code = "validation_error"
         self.headers = CIMultiDictProxy(CIMultiDict(headers or {}))
-        self.request_id = _find_request_id(self.headers)
+        self.request_id = find_request_id(self.headers)
         self.body = body
 
     @property
@@ -280,7 +280,8 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def _find_request_id(headers: Mapping[str, str]) -> str | None:
+def find_request_id(headers: Mapping[str, str]) -> str | None:
+    """The server's request id (``X-Request-Id``, else ``Request-Id``); hooks read it here too."""
     for name in ("X-Request-Id", "Request-Id"):
         value = headers.get(name)
         if value:

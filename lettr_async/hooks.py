@@ -36,10 +36,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .errors import find_request_id
+
 __all__ = [
     "CallEnd",
     "CallInfo",
-    "CallTracker",
     "CapturedResponse",
     "Hooks",
     "RateLimitWait",
@@ -325,7 +326,8 @@ class CallTracker:
 
     Call order for a call: per attempt ``rate_limit_wait`` (if it waited),
     ``request``, ``response``; between attempts ``retry``; finally ``end``
-    exactly once.
+    exactly once. Internal (not in ``__all__``): users register callables on
+    ``Hooks`` and receive records; only the pipeline holds a tracker.
     """
 
     def __init__(self, hooks: Hooks, call: CallInfo) -> None:
@@ -368,7 +370,7 @@ class CallTracker:
         else:
             status, error_type, error_code = status_code, None, None
             hdrs = headers if headers is not None else _EMPTY_HEADERS
-            request_id = hdrs.get("X-Request-Id")
+            request_id = find_request_id(hdrs)
         self._last = (status, error_type, request_id, hdrs)
         h = self.hooks
         if h.on_response:
@@ -476,7 +478,7 @@ class CapturedResponse:
 
     @property
     def request_id(self) -> str | None:
-        """``X-Request-Id`` of the last call: quote it to Lettr's support."""
+        """The server's request id of the last call: quote it to Lettr's support."""
         return self.calls[-1].request_id if self.calls else None
 
     @property

@@ -15,6 +15,10 @@ into ``Options``, the base of ``lettr_sync.Lettr``: its constructor (same
 signature, handing the arguments to ``Lettr._start``), its public
 properties (read from the live ``AsyncLettr``) and ``with_options``
 (handing the changes to ``Lettr._with``), so an option is added once.
+The generated module never names ``Lettr`` (``_client`` imports it, so that
+would be an import circle): a resource is bound to the ``Resources`` base,
+which declares the ``_run`` hook ``Lettr`` supplies, and ``with_options``
+returns ``Self``.
 Signatures are copied from the source with ``ast`` positions, so
 ``builtins.list[...]`` annotations and defaults survive verbatim, and the
 names they use are imported from where the async module got them.
@@ -278,12 +282,12 @@ def _deprecations(cls: type, method: str, imports: _Imports) -> list[str]:
     aliases: dict[str, str] = getattr(module, "DEPRECATED_ALIASES", {}).get(method, {})
     if not aliases:
         return []
-    imports.from_.setdefault(f"{_ASYNC_PACKAGE}._validation", set()).add("deprecated_alias")
+    imports.from_.setdefault(f"{_ASYNC_PACKAGE}._deprecation", set()).add("resolve_alias")
     lines: list[str] = []
     for old, new in aliases.items():
         lines += [
             f"        if {old} is not None:",
-            f'            {new} = deprecated_alias("{old}", {old}, "{new}", {new}, stacklevel=2)',
+            f'            {new} = resolve_alias("{old}", {old}, "{new}", {new})',
             f"            {old} = None",
         ]
     return lines
@@ -331,7 +335,7 @@ def _resource(attribute: str, cls: type, imports: _Imports) -> tuple[str, list[s
         f'    """Blocking twin of ``{_ASYNC_PACKAGE}.{cls.__name__}``: same methods, same',
         '    signatures; each call runs the coroutine in the client\'s portal loop."""',
         "",
-        "    def __init__(self, client: Lettr) -> None:",
+        "    def __init__(self, client: Resources) -> None:",
         '        """Bind to the sync client whose portal runs the calls."""',
         "        self._client = client",
     ]
@@ -418,7 +422,7 @@ def _options(imports: _Imports) -> list[str]:
         "",
         "        def _start(self, settings: dict[str, Any]) -> None: ...",
         f"        def _async(self) -> {_CLIENT}: ...",
-        "        def _with(self, changes: dict[str, Any]) -> Lettr: ...",
+        "        def _with(self, changes: dict[str, Any]) -> Self: ...",
         "",
     ]
     init = members["__init__"]
@@ -447,7 +451,7 @@ def _options(imports: _Imports) -> list[str]:
     returns = f") -> {_CLIENT}:"
     if not header[-1].strip().endswith(returns):
         raise CodegenError(f"{_CLIENT}.with_options must be annotated '{returns}'")
-    header[-1] = header[-1].replace(returns, ") -> Lettr:")
+    header[-1] = header[-1].replace(returns, ") -> Self:")
     doc = _docstring(module, view)
     if doc is None:
         raise CodegenError(f"{_CLIENT}.with_options needs a docstring")
@@ -459,7 +463,9 @@ def _options(imports: _Imports) -> list[str]:
 def generate() -> str:
     """Return the text of ``_generated.py`` for the installed ``lettr_async`` sources."""
     imports = _Imports()
-    imports.from_.setdefault("typing", set()).add("TYPE_CHECKING")
+    imports.from_.setdefault("typing", set()).update({"TYPE_CHECKING", "Any", "TypeVar"})
+    imports.from_.setdefault("collections.abc", set()).update({"Callable", "Coroutine"})
+    imports.type_only.setdefault(_ASYNC_PACKAGE, set()).add(_CLIENT)
     classes: list[tuple[str, str, list[str]]] = []
     for attribute, cls in _resource_classes():
         sync_name, lines = _resource(attribute, cls, imports)
@@ -481,8 +487,10 @@ def generate() -> str:
         *imports.render(_ASYNC_PACKAGE),
         "",
         "if TYPE_CHECKING:",
+        "    from typing_extensions import Self",
+        "",
         *_type_only_imports(imports),
-        "    from ._client import Lettr",
+        '_T = TypeVar("_T")',
         "",
         "__all__ = [" + ", ".join(f'"{name}"' for name in names) + "]",
     ]
@@ -494,7 +502,8 @@ def generate() -> str:
             "",
             "",
             "class Resources:",
-            '    """The resource attributes of ``Lettr``, mirroring ``AsyncLettr``\'s."""',
+            '    """The resource attributes of ``Lettr``, mirroring ``AsyncLettr``\'s, and the',
+            '    hook that runs their calls: ``Lettr`` supplies ``_run``."""',
             "",
         ]
     )
@@ -502,8 +511,13 @@ def generate() -> str:
     out.extend(
         [
             "",
+            "    if TYPE_CHECKING:",
             "",
-            "def bind_resources(client: Lettr) -> None:",
+            "        def _run(self, call: Callable[[AsyncLettr], Coroutine[Any, Any, _T]])"
+            " -> _T: ...",
+            "",
+            "",
+            "def bind_resources(client: Resources) -> None:",
             '    """Attach fresh resource objects to a ``Lettr`` (or one of its views)."""',
             *(
                 f"    client.{attribute} = {sync_name}(client)"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import builtins
 import os
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lettr_async._client import (
     DEFAULT_CONNECTION_LIMIT,
@@ -19,20 +19,23 @@ from lettr_async._client import (
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
 )
-from lettr_async._ratelimit import RateStore
+from lettr_async._deprecation import resolve_alias
 from lettr_async._retry import RetryPolicy
 from lettr_async._sentinel import NOT_GIVEN, NotGiven
-from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields, deprecated_alias
+from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields
 from lettr_async.bulk import DEFAULT_BULK_CONCURRENCY, BulkLedger, BulkResult, ProgressCallback
 from lettr_async.models import RateLimitInfo, Webhook
+from lettr_async.ratelimit import RateStore
 from lettr_async.types import AuthType, EventsMode
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from lettr_async import AsyncLettr
     from lettr_async.declarative import ApplyResult, DesiredState, Plan
     from lettr_async.hooks import Hooks
 
-    from ._client import Lettr
+_T = TypeVar("_T")
 
 __all__ = ["Options", "Resources", "Webhooks", "bind_resources"]
 
@@ -45,7 +48,7 @@ class Options:
 
         def _start(self, settings: dict[str, Any]) -> None: ...
         def _async(self) -> AsyncLettr: ...
-        def _with(self, changes: dict[str, Any]) -> Lettr: ...
+        def _with(self, changes: dict[str, Any]) -> Self: ...
 
     def __init__(
         self,
@@ -109,7 +112,7 @@ class Options:
         *,
         timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-    ) -> Lettr:
+    ) -> Self:
         """A view of this client with other defaults, sharing session and limiter.
 
         Closing a view closes the shared session too.
@@ -121,7 +124,7 @@ class Webhooks:
     """Blocking twin of ``lettr_async.AsyncWebhooks``: same methods, same
     signatures; each call runs the coroutine in the client's portal loop."""
 
-    def __init__(self, client: Lettr) -> None:
+    def __init__(self, client: Resources) -> None:
         """Bind to the sync client whose portal runs the calls."""
         self._client = client
 
@@ -215,7 +218,7 @@ class Webhooks:
         Passing no field at all is a ``ValidationError``.
         """
         if target is not None:
-            url = deprecated_alias("target", target, "url", url, stacklevel=2)
+            url = resolve_alias("target", target, "url", url)
             target = None
         return self._client._run(
             lambda c: c.webhooks.update(
@@ -391,11 +394,16 @@ class Webhooks:
 
 
 class Resources:
-    """The resource attributes of ``Lettr``, mirroring ``AsyncLettr``'s."""
+    """The resource attributes of ``Lettr``, mirroring ``AsyncLettr``'s, and the
+    hook that runs their calls: ``Lettr`` supplies ``_run``."""
 
     webhooks: Webhooks
 
+    if TYPE_CHECKING:
 
-def bind_resources(client: Lettr) -> None:
+        def _run(self, call: Callable[[AsyncLettr], Coroutine[Any, Any, _T]]) -> _T: ...
+
+
+def bind_resources(client: Resources) -> None:
     """Attach fresh resource objects to a ``Lettr`` (or one of its views)."""
     client.webhooks = Webhooks(client)

@@ -11,7 +11,8 @@ project's own keeps real I/O (FakeLettr, Redis) on real time.
 
 ``granted(limiter)`` records the start of every slot the limiter books, on
 its store's clock, which is what "no one-second window holds more than the
-limit" is about.
+limit" is about. ``CountingClock`` counts how often the limiter waits on
+its clock: wake-ups are seen from outside, not counted by the limiter.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import contextlib
 import heapq
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 
 import anyio
 import anyio.lowlevel
 
-from lettr_async._ratelimit import RateLimiter
 from lettr_async.ratelimit import Clock, Slot, TakeRequest
+from lettr_async.ratelimit._limiter import RateLimiter
 
-__all__ = ["VirtualClock", "granted", "max_in_any_window", "virtual_time"]
+__all__ = ["CountingClock", "VirtualClock", "granted", "max_in_any_window", "virtual_time"]
 
 # Real seconds the clock lets pass before each jump, so loopback I/O and
 # worker threads in flight finish first (a jump during one only makes that
@@ -109,6 +111,25 @@ class VirtualClock(Clock):
                 if fire is not None:
                     self.changes += 1
                     fire()
+
+
+class CountingClock(Clock):
+    """``inner``'s time; ``waits`` counts the timed waits on it (``sleep``, ``move_on_after``)."""
+
+    def __init__(self, inner: Clock | None = None) -> None:
+        self.inner = inner or Clock()  # real time by default
+        self.waits = 0
+
+    def now(self) -> float:
+        return self.inner.now()
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits += 1
+        await self.inner.sleep(seconds)
+
+    def move_on_after(self, seconds: float) -> AbstractContextManager[anyio.CancelScope]:
+        self.waits += 1
+        return self.inner.move_on_after(seconds)
 
 
 @contextlib.asynccontextmanager

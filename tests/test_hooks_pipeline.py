@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -11,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lettr_async import AsyncLettr, RetryPolicy, ServerError, ValidationError
+from lettr_async import AsyncLettr, NotFoundError, RetryPolicy, ServerError, ValidationError
 from lettr_async.contrib.opentelemetry import opentelemetry_hooks
 from lettr_async.errors import APITimeoutError
 from lettr_async.hooks import (
@@ -25,6 +26,7 @@ from lettr_async.hooks import (
 )
 from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import recording_hooks
+from tests.rawserver import LIST_BODY, Seen, raw_server, response
 
 pytestmark = pytest.mark.anyio
 
@@ -50,6 +52,25 @@ async def test_a_successful_call(fake: FakeLettr) -> None:
     assert end.request_id
     assert end.request_id == response.headers["X-Request-Id"]
     assert hook["id"] not in repr(seen)
+
+
+@pytest.mark.parametrize("status", [200, 404])
+async def test_the_request_id_is_read_as_errors_read_it(status: int) -> None:
+    """A server that names it ``Request-Id`` (no ``X-``): records of a success carry it
+    too, as the exception of a failure does."""
+    body = LIST_BODY if status == 200 else b'{"message": "no such webhook"}'
+
+    async def reply(seen: Seen) -> bytes:
+        return response(status, body, headers={"Request-Id": "req-plain"})
+
+    hooks, seen = recording_hooks()
+    async with raw_server(reply) as server:
+        client = AsyncLettr("lttr_test_key", base_url=server.base_url, hooks=hooks, rate_limit=None)
+        async with client:
+            with capture_response() as captured, contextlib.suppress(NotFoundError):
+                await client.webhooks.list()
+    assert [type(r) for r in seen] == [Request, Response, CallEnd]
+    assert seen[1].request_id == seen[2].request_id == captured.request_id == "req-plain"
 
 
 async def test_a_retried_call(fake: FakeLettr) -> None:

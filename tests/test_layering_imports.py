@@ -27,22 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("lettr_async", "lettr_sync")
 
-KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # ratelimit/_store.open_store imports the backends, which import RateStore back
-        # (lettr_async/ratelimit: move open_store to a module of its own).
-        frozenset(
-            {
-                "lettr_async.ratelimit._store",
-                "lettr_async.ratelimit._redis",
-                "lettr_async.ratelimit._sqlite",
-            }
-        ),
-        # _generated imports Lettr (TYPE_CHECKING) from _client, which imports the
-        # generated resources (lettr_sync: type the resources against a protocol).
-        frozenset({"lettr_sync._client", "lettr_sync._generated"}),
-    }
-)
+KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset()
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     # basics: the vocabulary every other module speaks
@@ -59,7 +44,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "_version",
     ),
     # engine: sending, pacing, retrying, bulk runs
-    ("_pipeline", "_transport", "_retry", "_loopguard", "ratelimit", "_ratelimit", "bulk"),
+    ("_pipeline", "_transport", "_retry", "_loopguard", "ratelimit", "bulk"),
     # the client and its resources (and the package's re-exports)
     ("_client", "resources", ""),
     # features built on the client, and the sync facade
@@ -199,8 +184,8 @@ def test_the_graph_sees_lazy_and_type_checking_imports() -> None:
     assert "lettr_async.errors" in graph["lettr_async.bulk"]
     # A lazy import inside a method is an edge too (FakeLettr.in_thread).
     assert "lettr_async.testing._thread" in graph["lettr_async.testing._server"]
-    # And a TYPE_CHECKING one (the generated sync resources name the sync client).
-    assert "lettr_sync._client" in graph["lettr_sync._generated"]
+    # And a TYPE_CHECKING one (the generated sync constructor names Hooks).
+    assert "lettr_async.hooks" in graph["lettr_sync._generated"]
 
 
 def test_cycle_reporting_finds_a_real_path() -> None:

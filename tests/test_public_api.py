@@ -81,6 +81,14 @@ def test_the_ratelimit_package_exports_no_internals() -> None:
         assert not hasattr(lettr_async.ratelimit, name)
 
 
+def test_the_hooks_module_exports_what_users_register_and_receive() -> None:
+    """Records, ``Hooks`` and ``capture_response``: not the pipeline's ``CallTracker``."""
+    import lettr_async.hooks
+
+    assert "CallTracker" not in lettr_async.hooks.__all__
+    assert {"Hooks", "CallEnd", "Response", "capture_response"} <= set(lettr_async.hooks.__all__)
+
+
 def _annotation_names(annotation: str) -> set[str]:
     """The root names an annotation string uses (``os.PathLike[str]`` -> ``os``, ``str``)."""
     tree = ast.parse(annotation, mode="eval")
@@ -133,7 +141,7 @@ def test_every_type_users_pass_or_receive_is_importable_from_the_package(
     for where, annotation, module in annotations:
         assert isinstance(annotation, str), f"{where}: annotations are strings (PEP 563)"
         for name in _annotation_names(annotation):
-            if hasattr(builtins, name):
+            if hasattr(builtins, name) or name == "Self":  # Self: the client class itself
                 continue
             bound = getattr(module, name, None)
             if bound is not None and not getattr(bound, "__module__", "").startswith("lettr_"):

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 import pytest
 
 from lettr_async import RateLimitError
-from lettr_async._ratelimit import Lane, RateLimiter
 from lettr_async.ratelimit import Clock
 from lettr_async.ratelimit._headers import MAX_LIMIT, HeaderReader
-from lettr_async.ratelimit._limiter import SAFETY_FACTOR
+from lettr_async.ratelimit._limiter import SAFETY_FACTOR, Lane, RateLimiter
+from tests.pacing import CountingClock
 
 
 class _WallClock:
@@ -112,18 +112,19 @@ class _Clock(Clock):
 async def test_a_free_slot_is_taken_at_once_and_the_next_one_still_waits() -> None:
     # take_free_now (the pipeline's fast path, issue 23) and acquire book the same slots.
     clock = _Clock()
-    limiter = RateLimiter(3, clock=clock)
+    counting = CountingClock(clock)
+    limiter = RateLimiter(3, clock=counting)
     limiter.observe({"X-RateLimit-Limit": "10"})
     assert limiter.take_free_now(Lane.INTERACTIVE)
-    assert limiter.seconds_until_free() == pytest.approx(SAFETY_FACTOR / 10)
-    with pytest.raises(RateLimitError):  # booked: the next slot is an interval away
+    with pytest.raises(RateLimitError) as info:  # booked: the next slot is an interval away
         await limiter.acquire(Lane.INTERACTIVE, deadline=clock.t + 0.01)
+    assert info.value.retry_after == pytest.approx(SAFETY_FACTOR / 10)
     clock.t += SAFETY_FACTOR / 10
     assert await limiter.acquire(Lane.INTERACTIVE, deadline=clock.t) == 0.0
     limiter.pause(1.0)  # a 429's pause is never skipped by the fast path
     with pytest.raises(RateLimitError):
         await limiter.acquire(Lane.INTERACTIVE, deadline=clock.t + 0.5)
-    assert limiter.sleeps == 0
+    assert counting.waits == 0
 
 
 def test_take_free_now_is_false_while_paused_and_true_without_pacing() -> None:

@@ -14,12 +14,12 @@ import anyio.lowlevel
 import pytest
 
 from lettr_async import RateLimitError, ValidationError
-from lettr_async._ratelimit import Lane, RateLimiter
 from lettr_async.ratelimit import Clock
 from lettr_async.ratelimit._gcra import CATCH_UP
+from lettr_async.ratelimit._limiter import Lane, RateLimiter
 from lettr_async.testing import FakeLettr, Fault
 from tests.helpers import make_client
-from tests.pacing import granted, max_in_any_window, virtual_time
+from tests.pacing import CountingClock, granted, max_in_any_window, virtual_time
 
 # Simulated time: nothing here waits for real; 30 s means a hang.
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
@@ -73,8 +73,9 @@ async def test_learning_a_bigger_budget_applies_at_once(sim: _SimulatedTime) -> 
     limiter = RateLimiter(3, clock=sim)
     await limiter.acquire(Lane.BULK)
     limiter.observe({"X-RateLimit-Limit": "100"})
-    assert limiter.seconds_until_free() == pytest.approx(1.03 / 100)
     assert limiter.info.limit == 100
+    # The slot booked at 3/s is re-timed at once: the next call waits one 100/s interval.
+    assert await limiter.acquire(Lane.INTERACTIVE) == pytest.approx(1.03 / 100)
 
 
 async def test_pause_holds_every_lane(sim: _SimulatedTime) -> None:
@@ -95,7 +96,6 @@ async def test_pause_is_capped_by_max_pause(
     limiter.observe({"X-RateLimit-Limit": "3"})
     start = sim.now_value
     limiter.pause(retry_after)
-    assert limiter.seconds_until_free() <= 60.0
     await limiter.acquire(Lane.BULK)
     assert 59.0 <= sim.now_value - start <= 60.0 + 1e-6
 
@@ -104,7 +104,7 @@ async def test_pause_is_capped_by_max_pause(
 async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, bad: object) -> None:
     limiter = RateLimiter(None, max_pause=60.0, clock=sim)
     limiter.pause(bad)  # type: ignore[arg-type]
-    assert 0.0 <= limiter.seconds_until_free() <= 1.0
+    assert 0.0 <= await limiter.acquire(Lane.INTERACTIVE) <= 1.0
 
 
 @pytest.mark.parametrize("pacing", [None, 3.0])
@@ -130,11 +130,13 @@ async def test_a_call_that_fails_early_does_not_hold_a_slot(sim: _SimulatedTime)
     limiter = RateLimiter(1, clock=sim)
     limiter.observe({"X-RateLimit-Limit": "1"})
     await limiter.acquire(Lane.INTERACTIVE)
-    free_in = limiter.seconds_until_free()
+    before = sim.now_value
     for _ in range(5):
         with pytest.raises(RateLimitError):
             await limiter.acquire(Lane.INTERACTIVE, deadline=sim.now_value + 0.5)
-    assert limiter.seconds_until_free() == free_in
+    assert sim.now_value == before
+    # The next slot is still the one after the first call's, not five slots later.
+    assert await limiter.acquire(Lane.INTERACTIVE) == pytest.approx(limiter.interval)
 
 
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, True, "3"])
@@ -200,7 +202,8 @@ async def test_out_of_range_headers_never_break_a_call(fake: FakeLettr) -> None:
 
 
 async def test_bulk_waiters_sleep_once_each_not_in_a_polling_loop() -> None:
-    limiter = RateLimiter(3)
+    clock = CountingClock()
+    limiter = RateLimiter(3, clock=clock)
     limiter.observe({"X-RateLimit-Limit": "2000"})
     done: list[int] = []
 
@@ -217,7 +220,7 @@ async def test_bulk_waiters_sleep_once_each_not_in_a_polling_loop() -> None:
     assert sorted(done) == list(range(100))
     # One timed sleep per item at most (the head's sleep until its slot); the
     # old limiter polled every 50 ms instead (~20 sleeps per item at 3/s).
-    assert limiter.sleeps <= 100
+    assert clock.waits <= 100
 
 
 async def test_interactive_overtakes_a_queue_of_bulk_waiters() -> None:

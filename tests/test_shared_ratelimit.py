@@ -25,7 +25,6 @@ import anyio.abc
 import pytest
 
 from lettr_async import AsyncLettr, RateLimitError, RetryPolicy, ValidationError
-from lettr_async._ratelimit import Lane, RateLimiter
 from lettr_async.ratelimit import (
     RATE_LIMIT_URL_ENV,
     RateStore,
@@ -37,6 +36,7 @@ from lettr_async.ratelimit import (
     team_key,
 )
 from lettr_async.ratelimit._gcra import CATCH_UP
+from lettr_async.ratelimit._limiter import Lane, RateLimiter
 from lettr_async.testing import FakeLettr, Fault
 from lettr_sync import Lettr
 from tests.conftest import assert_contract

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from ._clock import Clock
 from ._gcra import PacingState, Slot, TakeRequest, take_slot
-from ._store import RATE_LIMIT_URL_ENV, MemoryStore, RateStore, open_store, team_key
+from ._open import RATE_LIMIT_URL_ENV, open_store, team_key
+from ._store import MemoryStore, RateStore
 
 if TYPE_CHECKING:
     from ._redis import RedisStore

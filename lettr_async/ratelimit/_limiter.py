@@ -154,10 +154,6 @@ class RateLimiter:
         self._queues: tuple[deque[anyio.Event], deque[anyio.Event]] = (deque(), deque())
         self._head_busy = False
         self._learn_waiters: list[anyio.Event] = []
-        self.sleeps = 0
-        """How many times the limiter slept (benchmarks count wake-ups with it)."""
-        self.store_ops = 0
-        """How many store operations ran (shared or in-process)."""
 
     def _clock(self) -> float:
         return self.clock.now()
@@ -173,15 +169,6 @@ class RateLimiter:
     def store(self) -> RateStore | None:
         """The shared store, or None when the state lives in this process."""
         return self._store
-
-    def seconds_until_free(self) -> float:
-        """How long an interactive request arriving now would at least wait (a local estimate)."""
-        slot = self._local._states.get(self._local.key)
-        now = self._clock()
-        ready = self._paused_until
-        if self.pacing and slot is not None:
-            ready = max(ready, slot.tat)
-        return max(0.0, ready - now)
 
     # -- acquire -------------------------------------------------------------------
 
@@ -204,7 +191,7 @@ class RateLimiter:
                 start = await self._book_in_queue(lane, deadline)
             wait = start - self._clock()
             if wait > 0:
-                await self._sleep(wait)
+                await self.clock.sleep(wait)
             if self._paused_until <= start:
                 return max(0.0, self._clock() - began)
             # A 429 arrived while we waited: that slot is void, queue again.
@@ -241,7 +228,6 @@ class RateLimiter:
                 learned_interval=self._interval,
                 pause=0.0,
             )
-        self.store_ops += 1
         return self._local.take_now(request).booked
 
     async def _book(self, deadline: float | None) -> float:
@@ -273,7 +259,7 @@ class RateLimiter:
                 now = self._clock()
                 if slot.booked:
                     if slot.wait > 0:
-                        await self._sleep(slot.wait)
+                        await self.clock.sleep(slot.wait)
                     return now + max(0.0, slot.wait)
                 if lane is Lane.INTERACTIVE:
                     if self._learned:
@@ -281,7 +267,7 @@ class RateLimiter:
                     self._check_deadline(slot.wait, deadline)
                 if self._learned:
                     # Wake when the slot is well inside the lookahead, not at its edge.
-                    await self._sleep(slot.wait - lookahead / 2)
+                    await self.clock.sleep(slot.wait - lookahead / 2)
                 else:
                     await self._sleep_until_learned(slot.wait)
         finally:
@@ -315,10 +301,6 @@ class RateLimiter:
                 return
         self._head_busy = False
 
-    async def _sleep(self, seconds: float) -> None:
-        self.sleeps += 1
-        await self.clock.sleep(seconds)
-
     async def _sleep_until_learned(self, seconds: float) -> None:
         """Sleep until the budget is learned (the first answer's headers) or ``seconds``.
 
@@ -329,7 +311,6 @@ class RateLimiter:
             seconds = min(seconds, LEARN_POLL)
         learned = anyio.Event()
         self._learn_waiters.append(learned)
-        self.sleeps += 1
         try:
             with self.clock.move_on_after(seconds):
                 await learned.wait()
@@ -358,7 +339,6 @@ class RateLimiter:
         The store gets at most ``STORE_SHARE`` of what is left until
         ``deadline`` (a call's): past it, this request is paced locally and sent.
         """
-        self.store_ops += 1
         store = self._store
         now = self._clock()
         if store is not None and (self._store_retry_at is None or now >= self._store_retry_at):

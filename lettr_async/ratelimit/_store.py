@@ -1,4 +1,4 @@
-"""Where the limiter keeps its state: the ``RateStore`` interface and URL parsing.
+"""Where the limiter keeps its state: the ``RateStore`` interface and the in-process store.
 
 The default store lives in the process. A shared store (SQLite for one host,
 Redis or Valkey for many) lets every process of a team pace to the one
@@ -10,15 +10,10 @@ waiter sleeps once instead of polling.
 from __future__ import annotations
 
 import abc
-import os
-from urllib.parse import urlsplit
 
-from ..errors import ValidationError
 from ._gcra import PacingState, Slot, TakeRequest, relearn, take_slot
 
-__all__ = ["RATE_LIMIT_URL_ENV", "MemoryStore", "RateStore", "open_store", "team_key"]
-
-RATE_LIMIT_URL_ENV = "LETTR_RATE_LIMIT_URL"
+__all__ = ["MemoryStore", "RateStore"]
 
 
 class RateStore(abc.ABC):
@@ -28,9 +23,6 @@ class RateStore(abc.ABC):
     state (None: the client derives it from a hash of its API key and base
     URL, so two clients of one team share it and the key cannot be read back).
     """
-
-    shared: bool = True
-    """False only for the in-process store: no warning about other processes then."""
 
     def __init__(self, *, key: str | None = None) -> None:
         """Remember an explicit ``key``, or None to let the client derive one."""
@@ -55,8 +47,6 @@ class RateStore(abc.ABC):
 class MemoryStore(RateStore):
     """The state in this process only: today's behaviour, and the fallback of the shared stores."""
 
-    shared = False
-
     def __init__(self, clock: object = None, *, key: str | None = None) -> None:
         """Keep the state in a dict; ``clock`` (monotonic by default) times it."""
         import time
@@ -80,63 +70,3 @@ class MemoryStore(RateStore):
     async def take(self, request: TakeRequest) -> Slot:
         """See ``take_now``."""
         return self.take_now(request)
-
-
-def team_key(api_key: str, base_url: str) -> str:
-    """A stable, non-reversible name for one team's budget on one API."""
-    import hashlib  # only clients with a shared store need it
-
-    digest = hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:32]
-    return f"lettr:ratelimit:{digest}"
-
-
-def open_store(option: str | RateStore | None, *, api_key: str, base_url: str) -> RateStore | None:
-    """Resolve the client's ``rate_limit_store`` option (then ``$LETTR_RATE_LIMIT_URL``).
-
-    A URL picks the backend: ``sqlite:///absolute/path.db`` (one host),
-    ``redis://``, ``rediss://`` or ``unix://`` (many hosts). None and no
-    environment variable: None, the in-process state. Nothing connects here;
-    the first request does.
-    """
-    if option is None:
-        option = os.environ.get(RATE_LIMIT_URL_ENV) or None
-        field = RATE_LIMIT_URL_ENV
-    else:
-        field = "rate_limit_store"
-    if option is None:
-        return None
-    if isinstance(option, RateStore):
-        store = option
-    elif isinstance(option, str):
-        store = _from_url(option.strip(), field)
-    else:
-        raise ValidationError(
-            "rate_limit_store must be a URL or a RateStore",
-            errors={"rate_limit_store": ["must be a URL string or a RateStore instance."]},
-        )
-    if store.key is None:
-        store.key = team_key(api_key, base_url)
-    return store
-
-
-def _from_url(url: str, field: str) -> RateStore:
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "sqlite":
-        from ._sqlite import SQLiteStore
-
-        path = url[len("sqlite://") :]
-        if not path.startswith("/") or path == "/":
-            raise ValidationError(
-                f"{field} must be sqlite:///absolute/path/budget.db",
-                errors={field: ["a sqlite URL needs an absolute file path (three slashes)."]},
-            )
-        return SQLiteStore(path)
-    if scheme in ("redis", "rediss", "unix"):
-        from ._redis import RedisStore
-
-        return RedisStore(url)
-    shown = scheme or "(none)"
-    raise ValidationError(
-        f"{field} has an unsupported scheme {shown!r}",
-        errors={field: ["must be a sqlite:///, redis://, rediss:// or unix:// URL."]},
-    )

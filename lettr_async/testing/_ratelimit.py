@@ -1,7 +1,7 @@
 """FakeLettr's rate limiter: Lettr's documented per-team limit and its headers.
 
 Separate from the server so the window arithmetic is one small, testable
-piece. (Not to be confused with ``lettr_async._ratelimit``, the client's
+piece. (Not to be confused with ``lettr_async.ratelimit``, the client's
 pacing.)
 """
 

@@ -354,4 +354,4 @@ def test_constructor_mirrors_async_lettr() -> None:
     assert sync_signature == inspect.signature(AsyncLettr.__init__)
     assert inspect.signature(lettr_sync.Lettr.with_options) == inspect.signature(
         AsyncLettr.with_options
-    ).replace(return_annotation="Lettr")
+    ).replace(return_annotation="Self")

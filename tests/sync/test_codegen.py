@@ -78,7 +78,7 @@ def test_header_and_no_hand_written_logic() -> None:
             for check, old in zip(method.body[1:-1], aliases, strict=True):
                 assert isinstance(check, ast.If)
                 assert ast.unparse(check.test) == f"{old} is not None"
-                assert "deprecated_alias(" in ast.unparse(check)
+                assert "resolve_alias(" in ast.unparse(check)
             ret = method.body[-1]
             assert isinstance(ret, ast.Return)
             assert isinstance(ret.value, ast.Call)
@@ -241,7 +241,7 @@ def test_a_new_option_needs_only_the_generator(
     )
     assert inspect.signature(vars(options)["with_options"]) == inspect.signature(
         module.AsyncLettr.with_options
-    ).replace(return_annotation="Lettr")
+    ).replace(return_annotation="Self")
     prop = vars(options)["user_agent_suffix"]
     assert isinstance(prop, property)
     assert prop.__doc__ == "What is appended to the User-Agent header."
