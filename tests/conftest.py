@@ -83,23 +83,3 @@ def redis_server(redis_process: RedisServer) -> RedisServer:
         redis_process.start()
     redis_process.flush()
     return redis_process
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _child_bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Let the suite's child interpreters share compiled bytecode in a private directory.
-
-    With ``PYTHONDONTWRITEBYTECODE`` set (as in some CI images and this
-    project's dev container) every ``python -c`` and CLI run the suite starts
-    recompiled the package from source, ~0.1 s of CPU per child. Children
-    write their bytecode under the session's temporary directory instead
-    (``PYTHONPYCACHEPREFIX``), never beside the sources, which is what the
-    variable is there to prevent; a cache the user set up is left alone.
-    """
-    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
-        yield
-        return
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("PYTHONDONTWRITEBYTECODE")
-        patch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
-        yield
