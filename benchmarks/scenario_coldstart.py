@@ -152,7 +152,7 @@ def _run(config: Config, progress: Callable[[str], None]) -> dict[str, Any]:
     imports = interleave(
         {m: importer(m) for m in modules},
         rounds=config.coldstart_runs,
-        warmup=1,  # also compiles every module into the private bytecode cache
+        warmup=config.warmup,  # also compiles every module into the private bytecode cache
         progress=progress,
     )
     with fast_server() as url:

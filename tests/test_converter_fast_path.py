@@ -36,7 +36,7 @@ def _outcome(target: Any, body: Any, cls: type) -> tuple[str, object]:
         return "error", None
 
 
-@settings(max_examples=400, deadline=None, database=None)
+@settings(deadline=None, database=None)  # max_examples: the profile (tests/conftest.py)
 @given(_bodies, st.sampled_from([WebhookEnvelope, WebhookListEnvelope, MessageEnvelope]))
 def test_fast_and_detailed_converters_agree(body: Any, cls: type) -> None:
     decoded = loads_json(json.dumps(body))

@@ -220,8 +220,13 @@ def _host(tmp_path: Path, name: str) -> tuple[Path, dict[str, str]]:
     return root, env
 
 
-PER_PROCESS = 6
-"""Items each of the four processes updates: 25 slots at 3/s, ~8.5 s per team."""
+PER_PROCESS = 4
+"""Items each of the four processes updates: 18 slots at 3/s, ~6 s per team.
+
+Enough for all four processes (and the web worker's gets, which start
+after the fourth request) to be taking slots at once; more items only
+lengthen the wait at 3/s.
+"""
 
 
 async def _team_run(fake: FakeLettr, store_url: str, tmp_path: Path) -> None:

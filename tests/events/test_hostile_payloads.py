@@ -133,13 +133,13 @@ def _parse_or_payload_error(body: bytes | str) -> None:
             event.timestamp.astimezone(timezone.utc)
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(deadline=None, database=None)  # max_examples: the profile (tests/conftest.py)
 @given(st.lists(_items, max_size=5))
 def test_fuzz_structured_deliveries(items: list[Any]) -> None:
     _parse_or_payload_error(json.dumps(items))
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(deadline=None, database=None)  # max_examples: the profile (tests/conftest.py)
 @given(st.binary(max_size=200) | st.text(max_size=200))
 def test_fuzz_arbitrary_bodies(body: bytes | str) -> None:
     _parse_or_payload_error(body)
