@@ -78,6 +78,7 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
 
     limiter.acquire = recording_acquire  # type: ignore[method-assign]
     granted: list[float] = []  # booked slot starts, on the shared store's clock
+    waits: list[float] = []  # and how far ahead of the store's "now" each was booked
     store = limiter.store
     if store is not None:
         take = store.take
@@ -86,10 +87,12 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
             slot = await take(request)
             if slot.booked:
                 granted.append(slot.start)
+                waits.append(slot.wait)
             return slot
 
         store.take = recording_take  # type: ignore[method-assign]
     failed: list[str] = []
+    first_waits: list[float | None] = []
     ok = 0
     started = time.time()
     async with client:
@@ -103,8 +106,12 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         else:
             timeouts = job.get("timeouts") or [None] * len(job["ids"])
             for webhook_id, timeout in zip(job["ids"], timeouts, strict=True):
+                booked_before = len(waits)
                 try:
                     await client.webhooks.get(webhook_id, timeout=timeout)
+                    # The wait the store booked for this get's first slot: its
+                    # place in the schedule, whatever the machine's load.
+                    first_waits.append(waits[booked_before] if len(waits) > booked_before else None)
                     ok += 1
                 except LettrError as exc:
                     failed.append(f"{webhook_id}: {exc!r}")
@@ -113,6 +120,7 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         "failed": failed,
         "sent": sent,
         "granted": granted,
+        "first_waits": first_waits,
         "started": started,
         "finished": time.time(),
         "warnings": collect.messages,
