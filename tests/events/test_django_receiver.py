@@ -199,7 +199,12 @@ def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
 def _caches(tmp_path: Any) -> dict[str, Any]:
     return {
         **app_settings.OVERRIDES["CACHES"],
-        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "l"},
+        # LocMemCache keeps one store per LOCATION for the whole process: a name of
+        # this test's own, so an entry another test left (in any order) is not seen.
+        "local": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path / "local"),
+        },
         "dummy": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
         "files": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
