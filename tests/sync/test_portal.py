@@ -32,11 +32,6 @@ def portal(request: pytest.FixtureRequest) -> Iterator[CallPortal]:
         started.finish()
 
 
-def _run(portal: CallPortal, call: Call[object]) -> object:
-    portal.admit()
-    return portal.run(call)
-
-
 def test_call_given_up_before_it_starts_leaves_no_unawaited_coroutine(
     portal: CallPortal, interrupt_after_submit: Callable[[], None]
 ) -> None:
@@ -51,7 +46,7 @@ def test_call_given_up_before_it_starts_leaves_no_unawaited_coroutine(
     # (what Ctrl-C right after submitting does).
     portal.portal.start_task_soon(gate.wait)
     with pytest.raises(KeyboardInterrupt):
-        _run(portal, Call(work))
+        portal.run(Call(work))
     gate.set()
     interrupt_after_submit()
     gc.collect()  # an unawaited coroutine would warn here: an error in this suite
@@ -77,7 +72,7 @@ def test_shutdown_cancels_calls_in_flight_then_runs_the_finaliser() -> None:
 
     def caller() -> None:
         try:
-            _run(portal, Call(forever))
+            portal.run(Call(forever))
         except BaseException as exc:
             outcome.append(exc)
 
