@@ -41,7 +41,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import enum
-import functools
 import os
 import threading
 import warnings
@@ -96,6 +95,8 @@ class _Runtime:
         self.warned_in_loop = False
         self.lock = threading.Lock()
         self.portal: CallPortal | None = None
+        self.accepting: CallPortal | None = None
+        """The portal while ``OPENED`` (else None): all a call reads when nothing changes."""
         self.inherited: tuple[AsyncLettr, CallPortal | None] | None = None
         _live.add(self)
 
@@ -111,6 +112,17 @@ class _Runtime:
         The portal starts on first use (or first use after a fork). Raises
         the "closed" ``LettrError`` once ``close()`` began.
         """
+        portal = self.accepting
+        if portal is None or self.pid != os.getpid():
+            portal = self._open()
+        return portal.run(call)
+
+    def _open(self) -> CallPortal:
+        """The portal calls go to, under the lock: after a fork, on first use, and once closed.
+
+        Every other call reads ``accepting`` only: the portal itself refuses a
+        call that reaches it after ``close()`` began (``CallPortal.run``).
+        """
         with self.lock:
             if self.pid != os.getpid():
                 self._forget_parent()
@@ -120,12 +132,9 @@ class _Runtime:
                 _opened.add(self)
             if self.state is not ClientState.OPENED:
                 raise _closed_error()
-            portal = self.portal
-            assert portal is not None
-            # Admitted under the lock: a call either is counted before close()
-            # begins (and the portal waits for it), or is refused here.
-            portal.admit()
-        return portal.run(call)
+            assert self.portal is not None
+            self.accepting = self.portal
+            return self.portal
 
     def _forget_parent(self) -> None:
         """In a forked child: drop the parent's portal and client without touching them.
@@ -143,7 +152,7 @@ class _Runtime:
                 warnings.simplefilter("ignore", ResourceWarning)
                 del released
         _opened.discard(self)
-        self.portal = None
+        self.portal = self.accepting = None
         self.root = self._factory()
         self.generation += 1
         self.pid = os.getpid()
@@ -167,6 +176,7 @@ class _Runtime:
                 self.state = ClientState.CLOSED
             if self.state is ClientState.OPENED:
                 self.state = ClientState.CLOSING
+            self.accepting = None
             portal = self.portal
         if portal is None:
             return
@@ -324,7 +334,8 @@ class Lettr(Options, Resources):
             self._check_loop()
         # The Call exists before anything is submitted, so an interrupt that
         # lands anywhere from here on still reaches the call (CallPortal.run).
-        pending = Call(functools.partial(self._invoke, call))
+        # Started in the loop: ``_async()`` there sees this process's client.
+        pending = Call(lambda: call(self._async()))
         try:
             return runtime.run(pending)
         except CallCancelled:
@@ -334,9 +345,6 @@ class Lettr(Options, Resources):
             # call: let that shutdown finish so nothing outlives the error.
             runtime.wait_closed()
             raise _closed_error() from None
-
-    async def _invoke(self, call: Callable[[AsyncLettr], Coroutine[Any, Any, T]]) -> T:
-        return await call(self._async())
 
     def _check_loop(self) -> None:
         runtime = self._runtime

@@ -8,22 +8,30 @@ with the token taken inside the loop (anyio >= 4.11); ``portal.call`` would
 spawn a task in the portal's task group first and cost a second hop, which
 only the rare lifecycle steps take.
 
-What anyio does not know, this module adds:
+What anyio does not know, this module adds, kept off the per-call path as
+far as it can be (a sync call is one ``from_thread.run`` hop and little else):
 
-* every call's task is registered here, so closing can cancel the calls in
-  flight (the portal only tracks tasks it spawned). A call is cancelled with
+* the caller registers its ``Call`` in a set before the hop and removes it
+  after (``set.add`` and ``set.discard``, no lock): the portal is stopped only
+  once that set is empty, so no call is ever submitted to a loop that has
+  stopped taking work (that would wait for ever); a call registered after
+  ``request_close`` is refused before the hop, so the client needs no lock
+  of its own per call either;
+* the hop runs ``_enter``, a plain function that anyio's task wrapper
+  awaits the result of: it records the call's task, refuses a call given up
+  or arriving after closing began, and returns the call's own coroutine, so
+  the facade adds no coroutine layer of its own to the call;
+* shutdown is one task started with the portal, woken by ``request_close``
+  from any thread (including the loop's own, say from a bulk ``on_progress``
+  callback), that refuses new calls, cancels the tasks of the calls in
+  flight (those of the registered callers, and those whose caller gave up
+  but which are still unwinding) and waits for them, then awaits the
+  finaliser, in that order; ``finish`` (never from the loop thread) then
+  stops the portal and joins its thread. A call is cancelled with
   ``Task.cancel()`` in the loop, which is what cancelling the future of the
   hop anyio takes on asyncio would do; an anyio ``CancelScope`` per call
   measured 30 to 60 us more per call, as each call is a new task the scope
-  must register;
-* the callers still inside ``run`` are counted, and the portal is stopped
-  only once there are none, so no call is ever submitted to a loop that has
-  stopped taking work (that would wait for ever);
-* shutdown is one task started with the portal, woken by ``request_close``
-  from any thread (including the loop's own, say from a bulk ``on_progress``
-  callback), that refuses new calls, cancels those in flight and awaits the
-  finaliser, in that order; ``finish`` (never from the loop thread) then
-  stops the portal and joins its thread.
+  must register.
 """
 
 from __future__ import annotations
@@ -86,13 +94,14 @@ class CallPortal:
     def __init__(self, name: str, finaliser: Callable[[], Awaitable[None]]) -> None:
         """Start the portal and its shutdown task; return once both run."""
         self._finaliser = finaliser
-        self._calls: set[Call[Any]] = set()
+        self._inside: set[Call[Any]] = set()
+        """Calls whose caller is inside ``run``."""
+        self._abandoned: set[Call[Any]] = set()
+        """In the loop only: calls given up while running, until their task is done."""
         self._accepting = True
-        self._drained: anyio.Event | None = None
         self._lock = threading.Lock()
         self._left = threading.Condition(self._lock)
-        """Notified when the last caller leaves ``run`` after closing began."""
-        self._inside = 0
+        """Notified when a caller leaves ``run`` after closing began."""
         self._close_requested = False
         self._stopping = threading.Lock()
         self._stopped = False
@@ -106,70 +115,70 @@ class CallPortal:
         """True when called from the portal's own thread."""
         return threading.current_thread() is self.thread
 
-    def admit(self) -> None:
-        """Count a caller in before ``run``: the portal does not stop while it is inside."""
-        with self._lock:
-            self._inside += 1
-
     def run(self, call: Call[T]) -> T:
-        """Run ``call`` in the loop (one hop) and return its result; after ``admit``.
+        """Run ``call`` in the loop (one hop) and return its result.
 
         If the wait is interrupted (Ctrl-C, whatever moment it lands), the call
         is cancelled in the loop, or never starts, before the exception goes
-        on. A call refused or cancelled in the loop raises ``CallCancelled``
-        (anyio hands a cancelled call back as asyncio's ``CancelledError``).
+        on. A call refused or cancelled in the loop, or reaching the portal
+        after ``request_close``, raises ``CallCancelled`` (anyio hands a
+        cancelled call back as asyncio's ``CancelledError``).
         """
         try:
-            return from_thread.run(self._enter, call, token=self.token)
+            # Registered first, the flag read second; request_close sets the
+            # flag first, and the shutdown and finish read the register
+            # second: one of them sees the other, so the call is either
+            # waited for (and cancelled or refused in the loop) or refused here.
+            self._inside.add(call)
+            if self._close_requested:
+                raise CallCancelled
+            return from_thread.run(_enter, self, call, token=self.token)
         except (CallCancelled, asyncio.CancelledError, concurrent.futures.CancelledError):
             raise CallCancelled from None
         except BaseException:
             self._give_up(call)
             raise
         finally:
-            with self._lock:
-                self._inside -= 1
-                if not self._inside and self._close_requested:
+            # Removed first, the flag read second (the same pairing as above).
+            self._inside.discard(call)
+            if self._close_requested:
+                with self._lock:
                     self._left.notify_all()
-
-    async def _enter(self, call: Call[T]) -> T:  # in the loop
-        # No lock against _give_up: each side writes its own field, then reads
-        # the other's (task here, given_up there), so at least one of them sees
-        # the other and the call is either refused here or cancelled there.
-        call.task = asyncio.current_task()
-        if call.given_up or not self._accepting:
-            raise CallCancelled  # never started: nothing was sent or created
-        self._calls.add(call)
-        try:
-            return await call.start()
-        finally:
-            self._calls.discard(call)
-            if self._drained is not None and not self._calls:
-                self._drained.set()
 
     def _give_up(self, call: Call[Any]) -> None:
         """The caller stopped waiting: cancel the call, or make sure it never starts.
 
-        The caller is still counted inside, so the loop is still running and the
-        hop that cancels a started call returns.
+        The caller is still registered inside, so the loop is still running
+        and the hop that cancels a started call returns.
         """
         call.given_up = True
-        task = call.task
-        if task is not None:
+        if call.task is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already ended
-                from_thread.run_sync(task.cancel, token=self.token)
+                from_thread.run_sync(self._cancel_abandoned, call, token=self.token)
+
+    def _cancel_abandoned(self, call: Call[Any]) -> None:  # in the loop
+        """Cancel a call its caller gave up; the shutdown still waits for it until it is done."""
+        task = call.task
+        assert task is not None
+        if task.cancel():
+            self._abandoned.add(call)
+            task.add_done_callback(lambda _: self._abandoned.discard(call))
 
     async def _serve(self, *, task_status: TaskStatus[anyio.Event]) -> None:
         wake = anyio.Event()
         task_status.started(wake)
         await wake.wait()
         self._accepting = False  # in the loop, as every _enter: no lock needed
-        if self._calls:
-            self._drained = anyio.Event()
-            for call in self._calls:
-                assert call.task is not None
-                call.task.cancel()
-            await self._drained.wait()
+        # Every call started so far (it passed _enter) is registered or abandoned.
+        running = {
+            task
+            for call in (*self._inside, *self._abandoned)
+            if (task := call.task) is not None and not task.done()
+        }
+        if running:
+            for task in running:
+                task.cancel()
+            await asyncio.wait(running)
         await self._finaliser()
 
     def request_close(self) -> None:
@@ -216,6 +225,22 @@ class CallPortal:
         except (StopIteration, RuntimeError):  # done; or asyncio debug mode refused the wake-up
             return
         stopping.close()  # a later anyio whose stop() awaits: marked stopped all the same
+
+
+def _enter(portal: CallPortal, call: Call[T]) -> Coroutine[Any, Any, T]:  # in the loop
+    """Start ``call`` in its task: record the task, refuse a call given up or too late.
+
+    A plain function, not a coroutine: anyio's task wrapper awaits what it
+    returns, the call's own coroutine, so no frame of ours stays on the
+    call's stack. No lock against ``CallPortal._give_up``: each side writes
+    its own field, then reads the other's (task here, given_up there), so at
+    least one of them sees the other and the call is either refused here or
+    cancelled there.
+    """
+    call.task = asyncio.current_task()
+    if call.given_up or not portal._accepting:
+        raise CallCancelled  # never started: nothing was sent or created
+    return call.start()
 
 
 def _where_am_i() -> tuple[threading.Thread, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from anyio import from_thread
 
 import lettr_sync
 from lettr_async.testing import FakeLettr
-from tests.helpers import API_KEY, FAST_RETRIES
+from tests.helpers import API_KEY, FAST_RETRIES, ctrl_c_raises
 
 
 def make_sync_client(fake: FakeLettr, **kwargs: Any) -> lettr_sync.Lettr:
@@ -21,6 +22,28 @@ def make_sync_client(fake: FakeLettr, **kwargs: Any) -> lettr_sync.Lettr:
     kwargs.setdefault("rate_limit", None)
     kwargs.setdefault("retry_policy", FAST_RETRIES)
     return lettr_sync.Lettr(API_KEY, base_url=fake.base_url, **kwargs)
+
+
+def press_ctrl_c_during(blocking: Callable[[], object], when: Callable[[], object]) -> None:
+    """Run ``blocking`` in the main thread; a real SIGINT lands once ``when()`` has returned.
+
+    ``blocking`` must be interrupted by it (``KeyboardInterrupt``), which is
+    what a user pressing Ctrl-C while a sync call waits does.
+    """
+    assert threading.current_thread() is threading.main_thread()
+
+    def press() -> None:
+        when()
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    presser = threading.Thread(target=press)
+    with ctrl_c_raises():
+        presser.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                blocking()
+        finally:
+            presser.join()
 
 
 @pytest.fixture

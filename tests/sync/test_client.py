@@ -20,9 +20,9 @@ import lettr_sync
 from lettr_async import AsyncLettr
 from lettr_async.testing import FakeLettr, Fault
 from lettr_sync._client import ClientState
-from tests.helpers import API_KEY, ctrl_c_raises
+from tests.helpers import API_KEY
 
-from .conftest import make_sync_client
+from .conftest import make_sync_client, press_ctrl_c_during
 
 
 def _wait_until(condition: Callable[[], bool], limit: float = 30.0) -> None:
@@ -246,19 +246,10 @@ def test_ctrl_c_cancels_the_coroutine_in_the_portal(
             cancelled.set()
             raise
 
-    def press_ctrl_c() -> None:
-        _wait_until(lambda: len(fake_thread.requests) == 1)  # the call is in flight
-        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-
-    assert threading.current_thread() is threading.main_thread()
-    presser = threading.Thread(target=press_ctrl_c)
-    with ctrl_c_raises():
-        presser.start()
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                client._run(list_and_watch)
-        finally:
-            presser.join()
+    press_ctrl_c_during(
+        lambda: client._run(list_and_watch),
+        when=lambda: _wait_until(lambda: len(fake_thread.requests) == 1),  # the call is in flight
+    )
     assert cancelled.wait(30)
     # Same path as every generated method; the client is still usable.
     assert client.webhooks.list() == []

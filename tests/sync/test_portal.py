@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import gc
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
 import pytest
+from anyio import from_thread
 from anyio.from_thread import BlockingPortal
 
 import lettr_sync
 from lettr_async import AsyncLettr
 from lettr_sync._portal import Call, CallCancelled, CallPortal
+
+from .conftest import press_ctrl_c_during
 
 
 async def _nothing() -> None:
@@ -32,11 +37,6 @@ def portal(request: pytest.FixtureRequest) -> Iterator[CallPortal]:
         started.finish()
 
 
-def _run(portal: CallPortal, call: Call[object]) -> object:
-    portal.admit()
-    return portal.run(call)
-
-
 def test_call_given_up_before_it_starts_leaves_no_unawaited_coroutine(
     portal: CallPortal, interrupt_after_submit: Callable[[], None]
 ) -> None:
@@ -51,7 +51,7 @@ def test_call_given_up_before_it_starts_leaves_no_unawaited_coroutine(
     # (what Ctrl-C right after submitting does).
     portal.portal.start_task_soon(gate.wait)
     with pytest.raises(KeyboardInterrupt):
-        _run(portal, Call(work))
+        portal.run(Call(work))
     gate.set()
     interrupt_after_submit()
     gc.collect()  # an unawaited coroutine would warn here: an error in this suite
@@ -77,7 +77,7 @@ def test_shutdown_cancels_calls_in_flight_then_runs_the_finaliser() -> None:
 
     def caller() -> None:
         try:
-            _run(portal, Call(forever))
+            portal.run(Call(forever))
         except BaseException as exc:
             outcome.append(exc)
 
@@ -92,6 +92,66 @@ def test_shutdown_cancels_calls_in_flight_then_runs_the_finaliser() -> None:
     assert not portal.thread.is_alive()
     with pytest.raises(RuntimeError):  # the portal has stopped
         portal.portal.call(_nothing)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_shutdown_waits_for_a_call_whose_caller_gave_up_before_the_finaliser() -> None:
+    # Ctrl-C cancels the call, but its coroutine takes a while to unwind (say
+    # an async context manager's exit): closing must not close the session
+    # under it, although its caller has left.
+    order: list[str] = []
+    running, reached = threading.Event(), threading.Event()
+    unwind: list[asyncio.Event] = []
+
+    async def slow_to_unwind() -> None:
+        unwind.append(asyncio.Event())
+        running.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            order.append("cancelled")
+            while not unwind[0].is_set():
+                try:
+                    await unwind[0].wait()
+                except asyncio.CancelledError:
+                    order.append("cancelled by the shutdown")
+                    reached.set()
+            order.append("unwound")
+            raise
+
+    async def finaliser() -> None:
+        order.append("finaliser")
+
+    portal = CallPortal("portal-given-up", finaliser)
+
+    press_ctrl_c_during(lambda: portal.run(Call(slow_to_unwind)), when=lambda: running.wait(30))
+
+    def close() -> None:
+        portal.request_close()
+        portal.finish()
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    reached_in_time = reached.wait(30)
+    from_thread.run_sync(unwind[0].set, token=portal.token)
+    closer.join()
+    assert reached_in_time
+    assert order == ["cancelled", "cancelled by the shutdown", "unwound", "finaliser"]
+
+
+def test_a_call_after_request_close_is_refused_before_it_reaches_the_loop(
+    portal: CallPortal,
+) -> None:
+    started: list[str] = []
+
+    async def work() -> None:
+        started.append("work")
+
+    portal.request_close()
+    with pytest.raises(CallCancelled):
+        portal.run(Call(work))
+    gc.collect()  # an unawaited coroutine would warn here: an error in this suite
+    assert started == []
 
 
 def test_thread_is_a_daemon_so_exit_never_joins_it_before_atexit(
