@@ -91,14 +91,14 @@ def typecheck(session: nox.Session) -> None:
 def generate(session: nox.Session) -> None:
     """Regenerate lettr_sync from lettr_async's resources."""
     session.install("-e", ".[test]", *DEV)
-    session.run("python", "-m", "lettr_sync._codegen")
+    session.run("python", "-m", "tools.sync_codegen")
 
 
 @nox.session
 def generate_check(session: nox.Session) -> None:
     """Fail when the checked-in generated sync code is stale."""
     session.install("-e", ".[test]", *DEV)
-    session.run("python", "-m", "lettr_sync._codegen", "--check")
+    session.run("python", "-m", "tools.sync_codegen", "--check")
 
 
 @nox.session

@@ -9,7 +9,7 @@ Why it is built this way:
   that loop, so keep-alive connections are pooled across calls *and* across
   threads.
 * The constructor, the option properties and ``with_options`` are generated
-  from ``AsyncLettr``'s (``lettr_sync._codegen``), so an option is added once.
+  from ``AsyncLettr``'s (``tools/sync_codegen.py``), so an option is added once.
 * The client has an explicit state, as httpx's ``ClientState``: ``UNOPENED``
   (nothing started at import or construction), ``OPENED`` (the first call
   started the portal under a lock; the lock is never held across a

@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "lettr-webhooks") -
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "demo":
-        from ..demo import main as demo_main
+        from ._demo import main as demo_main
 
         return demo_main(args[1:], prog=f"{prog_name} demo")
     if not _has_click():

@@ -519,7 +519,7 @@ def demo_command() -> None:
 
     Needs no API key and no network; the same as `python -m lettr_async demo`.
     """
-    from ..demo import main as demo_main
+    from ._demo import main as demo_main
 
     code = demo_main([])
     if code:

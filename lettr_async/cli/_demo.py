@@ -4,7 +4,9 @@ Starts a ``FakeLettr`` in this process and walks a webhook's whole lifecycle
 through ``AsyncLettr``: create (every auth type, all or selected events),
 list, get, update, a local validation error, a 404, a bulk update with
 progress and the clean-up. Needs no API key, no network and no click: it
-uses only the public API of ``lettr_async`` (it does not import the CLI).
+uses only the public API of ``lettr_async`` (it does not import click or the
+rest of the CLI, though it lives in its package: it is an application on top
+of the client, like the commands).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from . import AsyncLettr, NotFoundError, ValidationError, Webhook
-from .testing import FakeLettr
+from .. import AsyncLettr, NotFoundError, ValidationError, Webhook
+from ..testing import FakeLettr
 
 __all__ = ["DEMO_API_KEY", "main", "run_demo"]
 
