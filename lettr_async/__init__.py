@@ -9,12 +9,7 @@ whatever the constructor takes (``RetryPolicy``, ``Hooks``, ``RateStore``).
 from ._client import DEFAULT_BASE_URL, AsyncLettr
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
-from ._validation import (
-    API_KEY_ENV,
-    WebhookCreateFields,
-    WebhookUpdateFields,
-    validate_update_fields,
-)
+from ._validation import API_KEY_ENV
 from ._version import __version__
 from .bulk import (
     BulkError,
@@ -48,12 +43,15 @@ from .hooks import Hooks
 from .models import RateLimitInfo, Webhook
 from .ratelimit import RateStore
 from .resources import AsyncWebhooks
+from .resources._params import validate_update_fields
 from .types import (
     EVENT_TYPES,
     AuthType,
     EventsMode,
     EventType,
     LastStatus,
+    WebhookCreateFields,
+    WebhookUpdateFields,
     normalize_event_type,
 )
 

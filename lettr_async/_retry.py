@@ -28,6 +28,7 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
+from ._validation import check_seconds
 from .errors import (
     CLIENT_RATE_LIMITED,
     APIConnectionError,
@@ -41,15 +42,7 @@ RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 
 def _non_negative_finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    from ._validation import _invalid
-
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise _invalid(attribute.name, "must be a non-negative, finite number of seconds.")
+    check_seconds(attribute.name, value)
 
 
 @attrs.frozen

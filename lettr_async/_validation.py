@@ -7,14 +7,12 @@ sent, and every failure is a ``ValidationError`` naming the field. Values
 are never echoed in messages: a URL, key or password may hold secrets.
 
 The field rules (``check_str``, ``check_url``, ``check_enum``,
-``check_credential``, ``check_webhook_id``) report into any ``ErrorSink``, so
-the webhooks-as-code file loader applies the very same rules and words, keyed
-by where the value stands in the file.
-
-The webhook fields are defined once, as the ``TypedDict``s
-``WebhookCreateFields`` and ``WebhookUpdateFields`` (the item types of
-``create_many``/``update_many``); the field sets and the validators derive
-from them, and a test checks the resource signatures against them.
+``check_credential``, ``check_events``, ``check_webhook_id``) report into
+any ``ErrorSink``, so the webhooks-as-code file loader applies the very
+same rules and words, keyed by where the value stands in the file. The
+field sets derive from the ``TypedDict``s of ``types``; the request bodies
+and paths built from the checked values live beside the resource
+(``resources/_params.py``).
 """
 
 from __future__ import annotations
@@ -24,46 +22,50 @@ import math
 import os
 import re
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
-from urllib.parse import quote, urlsplit
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
-from ._deprecation import resolve_aliases
 from .errors import ValidationError
 from .models import SECRET_FIELDS
-from .types import AuthType, EventsMode, normalize_event_type
+from .types import (
+    AuthType,
+    EventsMode,
+    WebhookCreateFields,
+    WebhookUpdateFields,
+    _AuthFields,
+    normalize_event_type,
+)
 
 if TYPE_CHECKING:
     from .hooks import Hooks
 
 __all__ = [
-    "validate_update_fields",
     "API_KEY_ENV",
     "AUTH_FIELDS",
     "CREATE_FIELDS",
     "SECRET_FIELDS",
     "UPDATE_FIELDS",
-    "WebhookCreateFields",
-    "WebhookUpdateFields",
     "ErrorSink",
-    "build_create_params",
-    "build_update_params",
+    "FieldErrors",
     "check_api_key",
     "check_base_url",
     "check_concurrency",
     "check_connection_limit",
     "check_credential",
     "check_enum",
+    "check_events",
+    "check_hooks",
     "check_max_retries",
     "check_positive_int",
     "check_rate_limit",
+    "check_seconds",
     "check_str",
     "check_timeout",
     "check_url",
     "check_verify",
     "check_webhook_id",
     "required_credentials",
-    "webhook_path",
 ]
 
 API_KEY_ENV = "LETTR_API_KEY"
@@ -75,55 +77,13 @@ URL_MAX = 2048
 SECRET_MAX = 255
 ID_MAX = 255
 
-
-class _AuthFields(TypedDict, total=False):
-    """Credentials Lettr uses when it delivers to the webhook."""
-
-    auth_username: str | None
-    auth_password: str | None
-    oauth_client_id: str | None
-    oauth_client_secret: str | None
-    oauth_token_url: str | None
-
-
-class _CreateRequired(TypedDict):
-    name: str
-    url: str
-    auth_type: AuthType | str
-    events_mode: EventsMode | str
-
-
-class WebhookCreateFields(_CreateRequired, _AuthFields, total=False):
-    """One ``create_many`` item: exactly ``webhooks.create``'s keyword arguments.
-
-    Typed so mypy rejects a misspelt field (``{"nmae": ...}``) before runtime does.
-    """
-
-    events: Sequence[str] | None
-
-
-class WebhookUpdateFields(_AuthFields, total=False):
-    """One ``update_many`` value: ``webhooks.update``'s keyword arguments (all optional)."""
-
-    name: str | None
-    url: str | None
-    target: str | None
-    auth_type: AuthType | str | None
-    events: Sequence[str] | None
-    active: bool | None
-
-
 AUTH_FIELDS: tuple[str, ...] = tuple(_AuthFields.__annotations__)
 """The delivery-credential fields, in wire order."""
 
-CREATE_FIELDS: frozenset[str] = frozenset(WebhookCreateFields.__annotations__) | frozenset(
-    AUTH_FIELDS
-)
-"""Keyword arguments ``webhooks.create`` accepts."""
+CREATE_FIELDS: frozenset[str] = frozenset(WebhookCreateFields.__annotations__)
+"""Keyword arguments ``webhooks.create`` accepts (a ``TypedDict``'s own and inherited keys)."""
 
-UPDATE_FIELDS: frozenset[str] = frozenset(WebhookUpdateFields.__annotations__) | frozenset(
-    AUTH_FIELDS
-)
+UPDATE_FIELDS: frozenset[str] = frozenset(WebhookUpdateFields.__annotations__)
 """Keyword arguments ``webhooks.update`` accepts (``target`` is deprecated)."""
 
 # Required per auth_type, derived from the one field list.
@@ -213,6 +173,13 @@ def check_max_retries(value: Any) -> int:
     return value
 
 
+def check_seconds(field: str, value: Any) -> float:
+    """A non-negative, finite number of seconds (the ``RetryPolicy`` settings)."""
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise _invalid(field, "must be a non-negative, finite number of seconds.")
+    return float(value)
+
+
 def check_rate_limit(value: Any) -> float | None:
     """Starting budget in requests per second, or None for no pacing."""
     if value is None:
@@ -276,24 +243,27 @@ class ErrorSink(Protocol):
     """Where a field rule reports a problem, so one rule serves every caller.
 
     The SDK's calls collect problems by field name into one
-    ``ValidationError``; the webhooks-as-code loader collects them by place
-    in the file (``"<file>: webhooks[0] (name).url"``) into a ``ConfigError``.
+    ``ValidationError`` (``FieldErrors``); the webhooks-as-code loader
+    collects them by place in the file (``"<file>: webhooks[0] (name).url"``)
+    into a ``ConfigError``.
     """
 
     def add(self, field: str, message: str, /) -> None:
         """Record ``message`` (never holding the value) against ``field``."""
 
 
-class _Errors:
+class FieldErrors:
     """Collects field errors so one exception can name every bad field."""
 
     def __init__(self) -> None:
         self.by_field: dict[str, list[str]] = {}
 
     def add(self, field: str, message: str) -> None:
+        """Record ``message`` against ``field``."""
         self.by_field.setdefault(field, []).append(message)
 
     def raise_if_any(self, what: str) -> None:
+        """Raise one ``ValidationError`` for ``what`` naming every field recorded."""
         if self.by_field:
             raise ValidationError(f"invalid arguments for {what}", errors=self.by_field)
 
@@ -369,27 +339,31 @@ def check_enum(
     return str(raw)
 
 
-def _check_events(errors: _Errors, value: Any) -> list[str] | None:
+def check_events(errors: ErrorSink, value: Any) -> list[str] | None:
+    """Event type names, normalised and without repeats; None if refused.
+
+    Each bad item is reported as ``events.<index>``; a list with no item
+    at all is refused too, since Lettr would deliver nothing.
+    """
     if isinstance(value, str) or not isinstance(value, Iterable):
         errors.add("events", "must be a list of event type names.")
         return None
     names: list[str] = []
+    refused = False
     for index, item in enumerate(value):
         if not isinstance(item, str):
             errors.add(f"events.{index}", "must be a string.")
+            refused = True
             continue
         try:
             canonical = normalize_event_type(item)
         except ValueError:
             errors.add(f"events.{index}", f"unknown event type {item!r}.")
+            refused = True
             continue
         if canonical not in names:
             names.append(canonical)
-    if (
-        not names
-        and "events" not in errors.by_field
-        and not any(key.startswith("events.") for key in errors.by_field)
-    ):
+    if not names and not refused:
         errors.add("events", "must contain at least one event type.")
     return names
 
@@ -416,12 +390,6 @@ def check_credential(
     return check_str(errors, key or field, value, required=required, max_len=SECRET_MAX)
 
 
-def _check_secrets(errors: _Errors, values: Mapping[str, Any], *, required: Iterable[str]) -> None:
-    needed = set(required)
-    for field in AUTH_FIELDS:
-        check_credential(errors, field, values.get(field), required=field in needed)
-
-
 def required_credentials(auth_type: str | None) -> tuple[str, ...]:
     """The credential fields ``auth_type`` needs, in wire order (none for ``none``).
 
@@ -432,118 +400,6 @@ def required_credentials(auth_type: str | None) -> tuple[str, ...]:
     if auth_type == AuthType.OAUTH2.value:
         return _OAUTH_FIELDS
     return ()
-
-
-def _check_names(fields: Any, allowed: frozenset[str]) -> Mapping[str, Any]:
-    if not isinstance(fields, Mapping):
-        raise ValidationError(
-            "invalid fields",
-            errors={"fields": [f"must be a mapping of fields, not {type(fields).__name__}."]},
-        )
-    unknown = sorted(str(name) for name in fields if name not in allowed)
-    if unknown:
-        raise ValidationError(
-            "unknown fields",
-            errors={name: ["is not a field of this operation."] for name in unknown},
-        )
-    return fields
-
-
-def _body(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON body: given fields only, in wire order."""
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def build_create_params(**fields: Any) -> dict[str, Any]:
-    """Validate ``webhooks.create`` arguments into its JSON request body.
-
-    Unknown names, missing required fields and bad values are all reported
-    in one ``ValidationError``.
-    """
-    _check_names(fields, CREATE_FIELDS)
-    errors = _Errors()
-    name = check_str(errors, "name", fields.get("name"), required=True, max_len=NAME_MAX)
-    url = check_url(errors, "url", fields.get("url"), required=True)
-    auth_type = check_enum(errors, "auth_type", fields.get("auth_type"), AuthType, required=True)
-    mode = check_enum(errors, "events_mode", fields.get("events_mode"), EventsMode, required=True)
-    _check_secrets(errors, fields, required=required_credentials(auth_type))
-    events = fields.get("events")
-    checked_events: list[str] | None = None
-    if mode == EventsMode.SELECTED.value:
-        if events is None:
-            errors.add("events", "is required when events_mode is 'selected'.")
-        else:
-            checked_events = _check_events(errors, events)
-    elif mode == EventsMode.ALL.value and events is not None:
-        errors.add("events", "must not be given when events_mode is 'all'.")
-    errors.raise_if_any("webhooks.create")
-    return _body(
-        {
-            "name": name,
-            "url": url,
-            "auth_type": auth_type,
-            "events_mode": mode,
-            **{field: fields.get(field) for field in AUTH_FIELDS},
-            "events": checked_events,
-        }
-    )
-
-
-def validate_update_fields(fields: Mapping[str, Any]) -> WebhookUpdateFields:
-    """Check the fields of an ``update`` (or one ``update_many`` item) without sending.
-
-    For tools that show a plan before writing (a CLI's ``--dry-run``): the
-    same rules and the same ``ValidationError`` as the call itself, with
-    event names normalised. Credentials are checked, never echoed.
-    """
-    if not isinstance(fields, Mapping):
-        raise _invalid("fields", f"must be a mapping of fields, not {type(fields).__name__}.")
-    return cast("WebhookUpdateFields", build_update_params(**fields))
-
-
-def build_update_params(**given: Any) -> dict[str, Any]:
-    """Validate ``webhooks.update`` arguments into its partial JSON request body.
-
-    The deprecated ``target`` is resolved here, the one place for every entry
-    point (``_deprecation``: the warning names the user's line).
-    """
-    fields = resolve_aliases(_check_names(given, UPDATE_FIELDS))
-    errors = _Errors()
-    name = check_str(errors, "name", fields.get("name"), required=False, max_len=NAME_MAX)
-    url = check_url(errors, "url", fields.get("url"), required=False)
-    auth_type = check_enum(errors, "auth_type", fields.get("auth_type"), AuthType, required=False)
-    _check_secrets(errors, fields, required=())
-    events = fields.get("events")
-    checked_events = _check_events(errors, events) if events is not None else None
-    active = fields.get("active")
-    if active is not None and not isinstance(active, bool):
-        errors.add("active", f"must be a boolean, not {type(active).__name__}.")
-    if all(value is None for value in fields.values()):
-        errors.add("webhook", "nothing to update: pass at least one field.")
-    errors.raise_if_any("webhooks.update")
-    return _body(
-        {
-            "name": name,
-            "url": url,
-            "auth_type": auth_type,
-            **{field: fields.get(field) for field in AUTH_FIELDS},
-            "events": checked_events,
-            "active": active,
-        }
-    )
-
-
-def webhook_path(webhook_id: Any) -> str:
-    """Return ``/webhooks/<id>`` with the id percent-encoded as one segment.
-
-    ``../domains`` becomes ``..%2Fdomains``: an id can never escape the
-    resource, unlike in Lettr's own Python SDK.
-    """
-    if not isinstance(webhook_id, str):
-        raise _invalid(
-            "webhook_id", f"must be a string, not {type(webhook_id).__name__}.", "webhook id"
-        )
-    return _webhook_path(webhook_id)
 
 
 def check_webhook_id(errors: ErrorSink, field: str, webhook_id: str) -> str | None:
@@ -561,16 +417,3 @@ def check_webhook_id(errors: ErrorSink, field: str, webhook_id: str) -> str | No
         )
         return None
     return webhook_id
-
-
-@functools.lru_cache(maxsize=4096)
-def _webhook_path(webhook_id: str) -> str:
-    """``webhook_path`` for a str: cached, since the same ids come back (errors are not)."""
-    errors = _Errors()
-    if check_webhook_id(errors, "webhook_id", webhook_id) is None:
-        raise ValidationError("invalid webhook id", errors=errors.by_field)
-    segment = quote(webhook_id, safe="")
-    if segment in (".", ".."):
-        # A bare dot segment would be resolved away by URL normalisation.
-        segment = segment.replace(".", "%2E")
-    return "/webhooks/" + segment

@@ -1,13 +1,18 @@
 """Closed vocabularies of the Lettr webhooks API: enums and event type names.
 
 They live in one module so the client's validation, the models, the fake
-server and users' own type hints all agree on the same spelling.
+server and users' own type hints all agree on the same spelling. The
+webhook fields are defined here once too, as the ``TypedDict``s
+``WebhookCreateFields`` and ``WebhookUpdateFields`` (the item types of
+``create_many``/``update_many``): the validators derive their field sets
+from them, and a test checks the resource signatures against them.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Final, Literal, get_args
+from collections.abc import Sequence
+from typing import Final, Literal, TypedDict, get_args
 
 __all__ = [
     "EVENT_TYPES",
@@ -15,6 +20,8 @@ __all__ = [
     "EventType",
     "EventsMode",
     "LastStatus",
+    "WebhookCreateFields",
+    "WebhookUpdateFields",
     "is_known_event_type",
     "normalize_event_type",
 ]
@@ -112,3 +119,40 @@ def is_known_event_type(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class _AuthFields(TypedDict, total=False):
+    """Credentials Lettr uses when it delivers to the webhook."""
+
+    auth_username: str | None
+    auth_password: str | None
+    oauth_client_id: str | None
+    oauth_client_secret: str | None
+    oauth_token_url: str | None
+
+
+class _CreateRequired(TypedDict):
+    name: str
+    url: str
+    auth_type: AuthType | str
+    events_mode: EventsMode | str
+
+
+class WebhookCreateFields(_CreateRequired, _AuthFields, total=False):
+    """One ``create_many`` item: exactly ``webhooks.create``'s keyword arguments.
+
+    Typed so mypy rejects a misspelt field (``{"nmae": ...}``) before runtime does.
+    """
+
+    events: Sequence[str] | None
+
+
+class WebhookUpdateFields(_AuthFields, total=False):
+    """One ``update_many`` value: ``webhooks.update``'s keyword arguments (all optional)."""
+
+    name: str | None
+    url: str | None
+    target: str | None
+    auth_type: AuthType | str | None
+    events: Sequence[str] | None
+    active: bool | None

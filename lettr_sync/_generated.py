@@ -22,11 +22,10 @@ from lettr_async._client import (
 from lettr_async._deprecation import resolve_alias
 from lettr_async._retry import RetryPolicy
 from lettr_async._sentinel import NOT_GIVEN, NotGiven
-from lettr_async._validation import WebhookCreateFields, WebhookUpdateFields
 from lettr_async.bulk import DEFAULT_BULK_CONCURRENCY, BulkLedger, BulkResult, ProgressCallback
 from lettr_async.models import RateLimitInfo, Webhook
 from lettr_async.ratelimit import RateStore
-from lettr_async.types import AuthType, EventsMode
+from lettr_async.types import AuthType, EventsMode, WebhookCreateFields, WebhookUpdateFields
 
 if TYPE_CHECKING:
     from typing_extensions import Self

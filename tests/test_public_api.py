@@ -161,3 +161,9 @@ def test_the_exported_types_are_the_constructor_s_own() -> None:
     assert lettr_async.RateStore is RateStore
     assert lettr_sync.Hooks is Hooks
     assert lettr_sync.RateStore is RateStore
+
+
+def test_the_webhook_field_types_live_in_a_public_module() -> None:
+    """``help()`` and error messages name where a type lives: ``lettr_async.types``."""
+    assert lettr_async.WebhookCreateFields.__module__ == "lettr_async.types"
+    assert lettr_async.WebhookUpdateFields.__module__ == "lettr_async.types"

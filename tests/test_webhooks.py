@@ -21,7 +21,7 @@ from lettr_async import (
 )
 from lettr_async._converter import WebhookEnvelope, WebhookListEnvelope, structure_response
 from lettr_async._pipeline import ApiRequest
-from lettr_async._validation import build_create_params, build_update_params
+from lettr_async.resources._params import build_create_params, build_update_params
 from lettr_async.testing import FakeLettr
 from tests.helpers import API_KEY, make_client, requests_to
 

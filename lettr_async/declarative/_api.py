@@ -18,7 +18,7 @@ from ..bulk import BulkResult
 from ..models import Webhook
 
 if TYPE_CHECKING:
-    from .._validation import WebhookCreateFields, WebhookUpdateFields
+    from ..types import WebhookCreateFields, WebhookUpdateFields
 
 __all__ = ["HasWebhooks", "WebhooksApi"]
 

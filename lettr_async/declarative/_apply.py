@@ -37,7 +37,7 @@ from ._lock import LockFile, fingerprint_credentials
 from ._plan import Action, Change, LiveWebhook, Plan, describe_drift, live_fingerprint
 
 if TYPE_CHECKING:
-    from .._validation import WebhookCreateFields, WebhookUpdateFields
+    from ..types import WebhookCreateFields, WebhookUpdateFields
     from ._api import WebhooksApi
 
 __all__ = ["ApplyResult", "ChangeOutcome", "apply_plan"]

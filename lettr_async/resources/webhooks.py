@@ -26,14 +26,7 @@ from .._converter import (
 from .._deprecation import ALIASES
 from .._pipeline import ApiRequest, CallOptions, get_request
 from .._sentinel import NOT_GIVEN, NotGiven
-from .._validation import (
-    WebhookCreateFields,
-    WebhookUpdateFields,
-    build_create_params,
-    build_update_params,
-    check_concurrency,
-    webhook_path,
-)
+from .._validation import check_concurrency
 from ..bulk import (
     DEFAULT_BULK_CONCURRENCY,
     BulkLedger,
@@ -43,7 +36,8 @@ from ..bulk import (
 )
 from ..errors import ValidationError
 from ..models import Webhook
-from ..types import AuthType, EventsMode
+from ..types import AuthType, EventsMode, WebhookCreateFields, WebhookUpdateFields
+from ._params import build_create_params, build_update_params, webhook_path
 
 if TYPE_CHECKING:
     from .._pipeline import ApiChannel

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from lettr_async import ValidationError
-from lettr_async._validation import build_create_params, webhook_path
 from lettr_async.declarative import ConfigError, default_lock_path, load_config, parse_config
+from lettr_async.resources._params import build_create_params, webhook_path
 from lettr_async.types import AuthType
 
 if sys.version_info >= (3, 11):
