@@ -6,24 +6,11 @@ when it is missing. Both behaviours live in ``lettr_async.cli.main``, shared
 with the ``lettr-webhooks`` script.
 """
 
-from __future__ import annotations
-
 import sys
-from collections.abc import Sequence
 
-from .cli import CLI_HINT
-from .cli import main as cli_main
+from .cli import main
 
-__all__ = ["CLI_HINT", "PROG", "main"]
-
-PROG = "python -m lettr_async"
-"""The program name shown in help and errors."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line as ``python -m lettr_async``; return the exit code."""
-    return cli_main(argv, prog_name=PROG)
-
+__all__: list[str] = []
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog_name="python -m lettr_async"))

@@ -16,7 +16,7 @@ while hiding nothing a guess would not find.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -91,12 +91,9 @@ def _clean_json(root: dict[Any, Any] | list[Any], patterns: tuple[str, ...]) -> 
             node.clear()
             for key, item in items:
                 node[_text(key, patterns) if isinstance(key, str) else key] = item
-        for index, item in _entries(node):
+        entries = node.items() if isinstance(node, dict) else enumerate(node)
+        for index, item in list(entries):
             if isinstance(item, str):
                 node[index] = _text(item, patterns)
             elif isinstance(item, (dict, list)):
                 stack.append(item)
-
-
-def _entries(node: Mapping[Any, Any] | list[Any]) -> list[tuple[Any, Any]]:
-    return list(node.items()) if isinstance(node, Mapping) else list(enumerate(node))

@@ -213,7 +213,15 @@ class BulkLedger(Generic[V]):
         ):
             if outcome is None:
                 error: LettrError = (
-                    OutcomeUnknownError(_unknown(key)) if maybe else NotAttemptedError(_unsent(key))
+                    OutcomeUnknownError(
+                        f"outcome unknown: {key!r} was in flight when the bulk run was "
+                        "cancelled; the server may have applied it"
+                    )
+                    if maybe
+                    else NotAttemptedError(
+                        f"not sent: the bulk run was cancelled (or is still running) "
+                        f"before {key!r} was sent"
+                    )
                 )
                 outcome = BulkOutcome(key, error=error)
             outcomes.append(outcome)
@@ -275,7 +283,11 @@ async def run_bulk(
             next_index += 1
             key, call = items[index]
             if stopped:
-                finish(index, BulkOutcome(key, error=NotAttemptedError(_not_attempted(key))))
+                error = NotAttemptedError(
+                    "not attempted: an earlier item failed and fail_fast=True stopped "
+                    f"the run ({key!r})"
+                )
+                finish(index, BulkOutcome(key, error=error))
                 continue
             maybe_sent[index] = True
             try:
@@ -313,19 +325,4 @@ def _claim(ledger: object, items: Sequence[tuple[str | int, object]]) -> BulkLed
 def _bad_ledger(problem: str) -> ValidationError:
     return ValidationError(
         "invalid ledger for a bulk call; nothing was sent", errors={"ledger": [problem]}
-    )
-
-
-def _not_attempted(key: str | int) -> str:
-    return f"not attempted: an earlier item failed and fail_fast=True stopped the run ({key!r})"
-
-
-def _unsent(key: str | int) -> str:
-    return f"not sent: the bulk run was cancelled (or is still running) before {key!r} was sent"
-
-
-def _unknown(key: str | int) -> str:
-    return (
-        f"outcome unknown: {key!r} was in flight when the bulk run was cancelled; "
-        "the server may have applied it"
     )

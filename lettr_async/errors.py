@@ -248,9 +248,6 @@ class UnprocessableEntityError(ValidationError, APIStatusError):  # type: ignore
         self.error_code = error_code or "validation_error"
         self.retry_after = retry_after
 
-    def __str__(self) -> str:
-        return ValidationError.__str__(self)
-
 
 class NotAttemptedError(LettrError):
     """A bulk item never sent: ``fail_fast`` stopped the batch, or it was cancelled first."""
@@ -327,24 +324,18 @@ def error_for_status(
 
 
 def _message_and_code(status: int, body: Any, reason: str | None) -> tuple[str, str | None]:
-    if isinstance(body, dict):
-        raw_message = body.get("message")
-        raw_code = body.get("error_code")
-        message = raw_message if isinstance(raw_message, str) and raw_message else None
-        code = raw_code if isinstance(raw_code, str) and raw_code else None
-        if message:
-            return message, code
-        return f"HTTP {status} {reason or ''}".strip(), code
-    return f"HTTP {status} {reason or ''}".strip() + " (no JSON error body)", None
+    fallback = f"HTTP {status} {reason or ''}".strip()
+    if not isinstance(body, dict):
+        return fallback + " (no JSON error body)", None
+    message, code = body.get("message"), body.get("error_code")
+    code = code if isinstance(code, str) and code else None
+    return (message if isinstance(message, str) and message else fallback), code
 
 
 def _clean_field_errors(raw: Any) -> dict[str, list[str]]:
     if not isinstance(raw, dict):
         return {}
-    cleaned: dict[str, list[str]] = {}
-    for field, msgs in raw.items():
-        if isinstance(msgs, list):
-            cleaned[str(field)] = [str(m) for m in msgs]
-        else:
-            cleaned[str(field)] = [str(msgs)]
-    return cleaned
+    return {
+        str(field): [str(m) for m in msgs] if isinstance(msgs, list) else [str(msgs)]
+        for field, msgs in raw.items()
+    }
