@@ -40,10 +40,7 @@ def resolve_alias(old_name: str, old_value: Any, new_name: str, new_value: Any) 
 
 def resolve_aliases(fields: Mapping[str, Any]) -> Mapping[str, Any]:
     """``fields`` with every deprecated keyword moved to its replacement (warning once each)."""
-    for old in ALIASES:
-        if fields.get(old) is not None:
-            break
-    else:
+    if all(fields.get(old) is None for old in ALIASES):
         return fields  # the common case: no alias used, nothing copied
     out = dict(fields)
     for old, new in ALIASES.items():
