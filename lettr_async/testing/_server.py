@@ -42,7 +42,7 @@ from ._delivery import (
 from ._faults import DEFAULT_BODY, Fault, FaultKind, FaultQueue, default_error_body
 from ._loopback import LoopbackSite
 from ._quota import TeamQuota
-from ._validation import (
+from ._rules import (
     SECRET_FIELDS,
     Errors,
     check_enum,
