@@ -1,30 +1,24 @@
 """Webhooks as code for the sync client: ``plan(client, desired)`` and ``apply(client, plan)``.
 
-The same flows as ``lettr_async.declarative`` (``_flow``), driven here in the
-calling thread: reading and writing the lock file, the diff and the checks
-run in your thread, and only the HTTP steps go to the client's event loop.
-Everything else of webhooks as code (``load_config``, ``Plan``,
-``export_toml``...) has no I/O of the client and is used from
-``lettr_async.declarative`` as is.
+The flows of ``lettr_async.declarative`` run in the calling thread: the lock
+file, the diff and the checks in yours, only the HTTP steps on the client's
+loop. The rest (``load_config``, ``Plan``...) is used from there as is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
 
 from lettr_async._sentinel import NOT_GIVEN, NotGiven
 from lettr_async.bulk import DEFAULT_BULK_CONCURRENCY, ProgressCallback
 from lettr_async.declarative import ApplyResult, DesiredState, Plan
 from lettr_async.declarative._apply import apply_flow
 from lettr_async.declarative._entry import plan_flow
-from lettr_async.declarative._flow import Flow
+from lettr_async.declarative._flow import run
 
 from ._client import Lettr
 
 __all__ = ["apply", "plan"]
-
-T = TypeVar("T")
 
 
 def plan(
@@ -42,7 +36,7 @@ def plan(
     As ``lettr_async.declarative.plan``: one ``list``, nothing else sent.
     """
     flow = plan_flow(desired, prune=prune, rotate=rotate, timeout=timeout, max_retries=max_retries)
-    return _drive(flow, client)
+    return run(flow, client._run)
 
 
 def apply(
@@ -67,20 +61,4 @@ def apply(
         timeout=timeout,
         max_retries=max_retries,
     )
-    return _drive(flow, client)
-
-
-def _drive(flow: Flow[T], client: Lettr) -> T:
-    """``lettr_async.declarative._flow.drive`` for a sync client: steps through its portal."""
-    try:
-        step = next(flow)
-        while True:
-            try:
-                result = client._run(step)
-            except BaseException as exc:  # the flow's ``finally`` (the lock write) runs
-                step = flow.throw(exc)
-            else:
-                step = flow.send(result)
-    except StopIteration as stop:
-        value: T = stop.value
-        return value
+    return run(flow, client._run)
