@@ -117,17 +117,23 @@ def test_a_sync_apply_touches_the_lock_file_in_the_calling_thread(
     def on_request(request: Request) -> None:
         seen.append(("http", threading.get_ident()))
 
+    def on_progress(done: int, total: int) -> None:
+        seen.append(("progress", threading.get_ident()))
+
     path = write_config(tmp_path)
     hooks = Hooks(on_request=on_request)
     with Lettr(API_KEY, base_url=fake_thread.base_url, rate_limit=None, hooks=hooks) as client:
         plan = sync_declarative.plan(client, load(path))
         # A saved plan is planned again from its file: that reads the lock file too.
         saved = Plan.from_json(plan.to_json(), env=ENV)
-        assert sync_declarative.apply(client, saved).ok
+        assert sync_declarative.apply(client, saved, on_progress=on_progress).ok
     here = threading.get_ident()
-    assert [step for step, _ in seen if step != "http"] == ["load", "load", "load", "save"]
-    assert {ident for step, ident in seen if step != "http"} == {here}
-    assert here not in {ident for step, ident in seen if step == "http"}
+    files = [(step, ident) for step, ident in seen if step in ("load", "save")]
+    assert [step for step, _ in files] == ["load", "load", "load", "save"]
+    assert {ident for _, ident in files} == {here}
+    # HTTP, and so on_progress (as for the sync *_many methods), run in the client's loop.
+    assert here not in {ident for step, ident in seen if step in ("http", "progress")}
+    assert len([step for step, _ in seen if step == "progress"]) == 3
     # list (plan), list (apply), 3 creates, 1 update disabling shop-audit
     assert len([step for step, _ in seen if step == "http"]) == 6
     assert default_lock_path(path).exists()
