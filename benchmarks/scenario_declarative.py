@@ -75,16 +75,16 @@ def make_files(directory: Path, endpoints: int, changes: int) -> tuple[Path, Pat
 
 
 async def _apply(base_url: str, path: Path, counter: _Counter) -> dict[str, Any]:
-    from lettr_async import AsyncLettr
+    from lettr_async import AsyncLettr, declarative
     from lettr_async.declarative import load_config
 
     desired = load_config(path, env={})
     async with AsyncLettr(API_KEY, base_url=base_url) as client:
         started = time.perf_counter()
-        plan = await client.webhooks.plan(desired, prune=True)
+        plan = await declarative.plan(client, desired, prune=True)
         planned = time.perf_counter()
         counter.responses = counter.status_429 = 0
-        result = await client.webhooks.apply(plan)
+        result = await declarative.apply(client, plan)
         done = time.perf_counter()
     return {
         "changes": len(plan.pending),

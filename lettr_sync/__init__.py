@@ -10,7 +10,8 @@ Everything ``lettr_async`` exports (models, errors, enums, ``EVENT_TYPES``,
 ``BulkResult``...) is re-exported here, except its ``Async*`` names (the
 async client and resource classes). ``__all__`` is derived from
 ``lettr_async.__all__`` rather than copied, so the two cannot drift.
-``lettr_sync.events`` (receiving webhook events) is imported with the package.
+``lettr_sync.events`` (receiving webhook events) is imported with the package;
+``lettr_sync.declarative`` (webhooks as code) only when you import it.
 """
 
 import lettr_async as _lettr_async

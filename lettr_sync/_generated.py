@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from lettr_async import AsyncLettr
-    from lettr_async.declarative import ApplyResult, DesiredState, Plan
     from lettr_async.hooks import Hooks
 
 _T = TypeVar("_T")
@@ -336,56 +335,6 @@ class Webhooks:
                 fail_fast=fail_fast,
                 on_progress=on_progress,
                 ledger=ledger,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-        )
-
-    def plan(
-        self,
-        desired: DesiredState,
-        *,
-        prune: bool = False,
-        rotate: bool | Iterable[str] = False,
-        timeout: float | NotGiven | None = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-    ) -> Plan:
-        """Diff a webhooks file (``declarative.load_config``) against the live list.
-
-        Sends one ``list`` and nothing else. ``prune=True`` also plans the
-        deletion of live endpoints inside the file's ``[ownership]`` scope that
-        the file no longer lists. ``rotate`` (True, or entry names/URLs) sends
-        credentials again even when their fingerprint is unchanged. Async code
-        can call ``lettr_async.declarative.plan(client, desired)`` instead.
-        """
-        return self._client._run(
-            lambda c: c.webhooks.plan(
-                desired, prune=prune, rotate=rotate, timeout=timeout, max_retries=max_retries
-            )
-        )
-
-    def apply(
-        self,
-        plan: Plan,
-        *,
-        concurrency: int = DEFAULT_BULK_CONCURRENCY,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | NotGiven | None = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-    ) -> ApplyResult:
-        """Apply a plan: one ``list``, then one request per change, rate-limited.
-
-        Raises ``StalePlanError`` before sending anything when the live
-        endpoints changed since the plan was made. Returns one outcome per
-        change; updates the plan's lock file with salted credential
-        fingerprints (never the credentials). Async code can call
-        ``lettr_async.declarative.apply(client, plan)`` instead.
-        """
-        return self._client._run(
-            lambda c: c.webhooks.apply(
-                plan,
-                concurrency=concurrency,
-                on_progress=on_progress,
                 timeout=timeout,
                 max_retries=max_retries,
             )

@@ -53,15 +53,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 """Modules of ``lettr_async`` by layer, lowest first; a module never imports a higher layer.
 ``lettr_sync`` as a whole belongs to the top layer. docs/development.md shows this table."""
 
-KNOWN_LAYER_BREACHES: frozenset[tuple[str, str]] = frozenset(
-    {
-        # AsyncWebhooks.plan/apply delegate to lettr_async.declarative because the sync
-        # facade is generated from the resource; goes when lettr_sync bridges
-        # lettr_async.declarative.plan/apply itself.
-        ("lettr_async.resources.webhooks", "lettr_async.declarative"),
-        ("lettr_async.resources.webhooks", "lettr_async.declarative._entry"),
-    }
-)
+KNOWN_LAYER_BREACHES: frozenset[tuple[str, str]] = frozenset()
 
 
 def _modules() -> dict[str, Path]:

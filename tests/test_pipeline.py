@@ -259,7 +259,7 @@ async def test_a_429_pauses_tasks_that_start_during_the_pause(fake: FakeLettr) -
 LAZY = """
 import sys
 import lettr_async
-# Webhooks-as-code loads on first use (webhooks.plan/apply, the CLI), not at import.
+# Webhooks-as-code loads on first use (lettr_*.declarative, the CLI), not at import.
 assert "lettr_async.declarative" not in sys.modules, "import lettr_async loaded declarative"
 import lettr_sync
 assert "lettr_async.declarative" not in sys.modules, "import lettr_sync loaded declarative"

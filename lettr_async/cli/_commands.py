@@ -37,13 +37,13 @@ from ._errors import (
 from ._output import (
     bulk_document,
     render_bulk,
-    render_plan,
+    render_preview,
     render_table,
     render_webhook,
     to_json,
     webhook_document,
 )
-from ._select import delete_plan, select, update_plan
+from ._select import delete_preview, select, update_preview
 
 if TYPE_CHECKING:
     from .. import WebhookUpdateFields
@@ -310,7 +310,7 @@ def selection_options(func: F) -> F:
         click.option(
             "--match-name", metavar="GLOB", help="Select webhooks whose name matches (fnmatch)."
         ),
-        click.option("--dry-run", is_flag=True, help="Print the plan; send no change."),
+        click.option("--dry-run", is_flag=True, help="Print a preview; send no change."),
         click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation."),
         concurrency_option,
         click.option("--fail-fast", is_flag=True, help="Stop sending after the first failure."),
@@ -378,7 +378,7 @@ def _run_bulk(
     settings: Settings,
     as_json: bool,
     selection: tuple[tuple[str, ...], str | None, str | None],
-    plan: Callable[[list[Webhook]], list[dict[str, Any]]],
+    preview: Callable[[list[Webhook]], list[dict[str, Any]]],
     verb: str,
     label: str,
     call: Callable[
@@ -388,7 +388,7 @@ def _run_bulk(
     dry_run: bool,
     yes: bool,
 ) -> BulkResult[Any] | None:
-    """List, choose, show the plan or confirm, then run the bulk call: one client throughout.
+    """List, choose, show the preview or confirm, then run the bulk call: one client throughout.
 
     Returns ``None`` when nothing was sent (``--dry-run``).
     """
@@ -398,7 +398,7 @@ def _run_bulk(
 
     async def flow(client: AsyncLettr) -> BulkResult[Any] | None:
         chosen = _choose(await client.webhooks.list(), *selection)
-        if not _show_plan_or_confirm(plan(chosen), verb, as_json, dry_run, yes):
+        if not _show_preview_or_confirm(preview(chosen), verb, as_json, dry_run, yes):
             return None
         return await _with_progress(
             as_json, label, len(chosen), lambda progress: call(client, chosen, progress)
@@ -407,15 +407,15 @@ def _run_bulk(
     return run_client(settings, flow)
 
 
-def _show_plan_or_confirm(
-    plan: list[dict[str, Any]], verb: str, as_json: bool, dry_run: bool, yes: bool
+def _show_preview_or_confirm(
+    preview: list[dict[str, Any]], verb: str, as_json: bool, dry_run: bool, yes: bool
 ) -> bool:
-    """Print the plan and stop (``--dry-run``), or ask before writing; True to go on."""
+    """Print the preview and stop (``--dry-run``), or ask before writing; True to go on."""
     if dry_run:
-        _emit(as_json, {"dry_run": True, "plan": plan}, render_plan(plan, verb))
+        _emit(as_json, {"dry_run": True, "preview": preview}, render_preview(preview, verb))
         return False
-    if plan and not yes:
-        click.confirm(f"{verb.capitalize()} {len(plan)} webhook(s)?", abort=True, err=True)
+    if preview and not yes:
+        click.confirm(f"{verb.capitalize()} {len(preview)} webhook(s)?", abort=True, err=True)
     return True
 
 
@@ -457,7 +457,7 @@ def bulk_update_command(
         settings,
         as_json,
         (webhook_ids, match_url, match_name),
-        lambda chosen: update_plan(chosen, fields),
+        lambda chosen: update_preview(chosen, fields),
         "update",
         "Updating webhooks",
         lambda client, chosen, progress: _same_fields_for_all(
@@ -498,7 +498,7 @@ def bulk_delete_command(
         settings,
         as_json,
         (webhook_ids, match_url, match_name),
-        delete_plan,
+        delete_preview,
         "delete",
         "Deleting webhooks",
         lambda client, chosen, progress: client.webhooks.delete_many(

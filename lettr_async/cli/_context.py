@@ -1,7 +1,7 @@
 """What every command shares: global settings and running one client call.
 
 Each command invocation builds exactly one ``AsyncLettr`` inside one
-``asyncio.run`` (a bulk command lists, plans and writes with the same client,
+``asyncio.run`` (a bulk command lists, previews and writes with the same client,
 so its rate limiter keeps what it learned) and closes it before returning,
 whatever happened; SDK errors become ``CliError`` with the right exit code
 and secrets masked. Only the public API of ``lettr_async`` is used; option

@@ -23,7 +23,7 @@ __all__ = [
     "bulk_document",
     "terminal_safe",
     "render_bulk",
-    "render_plan",
+    "render_preview",
     "render_table",
     "render_webhook",
     "to_json",
@@ -210,12 +210,12 @@ def _change_text(value: Any) -> str:
     return str(value)
 
 
-def render_plan(plan: Sequence[Mapping[str, Any]], action: str) -> str:
-    """Readable lines for a dry-run plan (``bulk-update`` / ``bulk-delete``)."""
-    if not plan:
+def render_preview(preview: Sequence[Mapping[str, Any]], action: str) -> str:
+    """Readable lines for a dry-run preview (``bulk-update`` / ``bulk-delete``)."""
+    if not preview:
         return f"Dry run: no webhooks selected; nothing would be {action}d."
-    lines = [f"Dry run: would {action} {len(plan)} webhook(s); nothing was sent."]
-    for step in plan:
+    lines = [f"Dry run: would {action} {len(preview)} webhook(s); nothing was sent."]
+    for step in preview:
         head = f"  {step['id']}  {step['name']!r}  {step['url']}"
         lines.append(terminal_safe(head))
         for field, change in step.get("changes", {}).items():

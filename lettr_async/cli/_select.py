@@ -1,4 +1,4 @@
-"""Choosing the webhooks a bulk command acts on, and describing the plan.
+"""Choosing the webhooks a bulk command acts on, and previewing what it would do.
 
 Selection is made on the ``list()`` result: explicit ids, plus every webhook
 whose URL matches ``--match-url`` and whose name matches ``--match-name``
@@ -17,7 +17,7 @@ import attrs
 
 from ..models import SECRET_FIELDS, Webhook, mask_url_credentials
 
-__all__ = ["Selection", "delete_plan", "select", "update_plan"]
+__all__ = ["Selection", "delete_preview", "select", "update_preview"]
 
 """Update fields whose values are never shown, only marked as changed."""
 
@@ -66,14 +66,14 @@ def _current(webhook: Webhook, field: str) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def update_plan(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+def update_preview(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[dict[str, Any]]:
     """What ``update_many`` with ``fields`` would change on each webhook.
 
     Secret values are shown as ``***``; credential fields the API never
     returns have ``from: null``; credentials embedded in URLs are masked.
     Fields already at the requested value are left out of ``changes``.
     """
-    plan = []
+    preview = []
     for webhook in webhooks:
         changes: dict[str, dict[str, Any]] = {}
         for field, value in fields.items():
@@ -84,7 +84,7 @@ def update_plan(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[
             if field == "url":
                 before, after = mask_url_credentials(str(before)), mask_url_credentials(str(after))
             changes[field] = {"from": before, "to": after}
-        plan.append(
+        preview.append(
             {
                 "action": "update",
                 "id": webhook.id,
@@ -93,10 +93,10 @@ def update_plan(webhooks: Sequence[Webhook], fields: Mapping[str, Any]) -> list[
                 "changes": changes,
             }
         )
-    return plan
+    return preview
 
 
-def delete_plan(webhooks: Sequence[Webhook]) -> list[dict[str, Any]]:
+def delete_preview(webhooks: Sequence[Webhook]) -> list[dict[str, Any]]:
     """What ``delete_many`` would remove."""
     return [
         {"action": "delete", "id": w.id, "name": w.name, "url": mask_url_credentials(w.url)}

@@ -6,10 +6,11 @@ JSON-serialisable ``Plan``, and ``apply(client, plan)`` applies a plan
 through the bulk engine, refusing a stale one, a saved one that is not what
 its file plans now, and any that breaks the rules (deletes only with prune
 inside the ownership, updates only to matched endpoints). ``export_toml`` writes the
-file for the endpoints that exist today. See ``docs/webhooks-as-code.md``.
+file for the endpoints that exist today. ``lettr_sync.declarative`` has the same
+``plan``/``apply`` for the sync client. See ``docs/webhooks-as-code.md``.
 """
 
-from ._apply import ApplyResult, ChangeOutcome, apply_plan
+from ._apply import ApplyResult, ChangeOutcome
 from ._config import (
     CredentialValue,
     DesiredState,
@@ -56,7 +57,6 @@ __all__ = [
     "PlanError",
     "StalePlanError",
     "apply",
-    "apply_plan",
     "build_plan",
     "default_lock_path",
     "env_name_for",

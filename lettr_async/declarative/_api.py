@@ -1,10 +1,8 @@
 """What webhooks as code needs of a client, typed here rather than imported from it.
 
-Declarative sits above the client: it is handed the client (or
-``client.webhooks``) and uses only these public coroutines, so it never
-imports ``AsyncLettr`` or ``AsyncWebhooks`` and the resource can still
-offer ``plan``/``apply`` (which the generated sync facade mirrors) without
-an import circle.
+Declarative sits above the client: it is handed the client and uses only
+these public coroutines of ``client.webhooks``, so it never imports
+``AsyncLettr`` or ``AsyncWebhooks`` (and they never import it).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from .._sentinel import NOT_GIVEN, NotGiven
+from .._sentinel import NotGiven
 from ..bulk import BulkOutcome, ProgressCallback
 from ..errors import (
     ConflictError,
@@ -33,6 +33,7 @@ from ..types import AuthType
 from ._checks import check_invariants, verify_saved
 from ._config import DesiredWebhook
 from ._errors import StalePlanError
+from ._flow import Flow
 from ._lock import LockFile, fingerprint_credentials
 from ._plan import Action, Change, LiveWebhook, Plan, describe_drift, live_fingerprint
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from ..types import WebhookCreateFields, WebhookUpdateFields
     from ._api import WebhooksApi
 
-__all__ = ["ApplyResult", "ChangeOutcome", "apply_plan"]
+__all__ = ["ApplyResult", "ChangeOutcome", "apply_flow"]
 
 _ALREADY_EXISTS = "resource_already_exists"
 
@@ -102,24 +103,27 @@ class ApplyResult:
         }
 
 
-async def apply_plan(
-    webhooks: WebhooksApi,
+def apply_flow(
     plan: Plan,
     *,
     concurrency: int,
-    on_progress: ProgressCallback | None = None,
-    timeout: float | NotGiven | None = NOT_GIVEN,
-    max_retries: int | NotGiven = NOT_GIVEN,
-) -> ApplyResult:
+    on_progress: ProgressCallback | None,
+    timeout: float | NotGiven | None,
+    max_retries: int | NotGiven,
+) -> Flow[ApplyResult]:
     """Refuse a stale, altered or rule-breaking plan, then apply its changes.
 
     A saved plan (``Plan.from_dict``) is planned again from its file and
     refused (``ConfigError``) unless identical; every plan must then pass
     ``check_invariants`` (``PlanError``). Either way nothing is sent but the
     one ``list``. See the module docstring for the order of the changes.
+    Two HTTP steps (the ``list``, then the changes); the checks and the lock
+    file's read and write run between them, in the driver's thread.
     """
     options = _Options(timeout, max_retries)
-    live = await webhooks.list(timeout=timeout, max_retries=max_retries)
+    live: list[Webhook] = yield lambda client: client.webhooks.list(
+        timeout=timeout, max_retries=max_retries
+    )
     current = tuple(LiveWebhook.from_webhook(w) for w in live)
     if live_fingerprint(current) != plan.live_fingerprint:
         raise StalePlanError(describe_drift(plan.live, current))
@@ -128,12 +132,14 @@ async def apply_plan(
     check_invariants(plan, current)
     pending = plan.pending
     lock = LockFile.load(plan.lock_path)
-    run = _Run(webhooks, lock, concurrency, options, _Progress(on_progress, len(pending)))
+    progress = _Progress(on_progress, len(pending))
     try:
-        await run.execute(pending)
+        result: ApplyResult = yield lambda client: _Run(
+            client.webhooks, lock, concurrency, options, progress
+        ).execute(pending)
     finally:
         lock.save()
-    return ApplyResult(tuple(run.outcomes[id(c)] for c in pending))
+    return result
 
 
 @attrs.frozen
@@ -193,7 +199,8 @@ class _Run:
                 hook.auth_type.value, hook.credentials
             )
 
-    async def execute(self, pending: Sequence[Change]) -> None:
+    async def execute(self, pending: Sequence[Change]) -> ApplyResult:
+        """Deletes, then updates, then creates; one outcome per change, in plan order."""
         deletes = [c for c in pending if c.action in (Action.DELETE, Action.REPLACE)]
         updates = [c for c in pending if c.action is Action.UPDATE]
         creates = [c for c in pending if c.action is Action.CREATE]
@@ -208,6 +215,7 @@ class _Run:
                 self.finish(ChangeOutcome(change, outcome.error))
         await self.update([(c, c.webhook_id or "", _update_fields(c)) for c in updates], False)
         await self.create([*replaced, *creates])
+        return ApplyResult(tuple(self.outcomes[id(c)] for c in pending))
 
     async def delete(self, changes: Sequence[Change]) -> list[tuple[Change, BulkOutcome[None]]]:
         if not changes:

@@ -41,7 +41,6 @@ from ._params import build_create_params, build_update_params, webhook_path
 
 if TYPE_CHECKING:
     from .._pipeline import ApiChannel
-    from ..declarative import ApplyResult, DesiredState, Plan
 
 __all__ = ["DEPRECATED_ALIASES", "AsyncWebhooks"]
 
@@ -298,61 +297,6 @@ class AsyncWebhooks:
             fail_fast=fail_fast,
             on_progress=on_progress,
             ledger=ledger,
-        )
-
-    # -- webhooks as code: lettr_async.declarative.plan/apply, for the sync facade ----
-
-    async def plan(
-        self,
-        desired: DesiredState,
-        *,
-        prune: bool = False,
-        rotate: bool | Iterable[str] = False,
-        timeout: float | NotGiven | None = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-    ) -> Plan:
-        """Diff a webhooks file (``declarative.load_config``) against the live list.
-
-        Sends one ``list`` and nothing else. ``prune=True`` also plans the
-        deletion of live endpoints inside the file's ``[ownership]`` scope that
-        the file no longer lists. ``rotate`` (True, or entry names/URLs) sends
-        credentials again even when their fingerprint is unchanged. Async code
-        can call ``lettr_async.declarative.plan(client, desired)`` instead.
-        """
-        # Imported here: ``import lettr_async`` stays light, and declarative (above
-        # the client) never imports this module back.
-        from ..declarative._entry import plan_webhooks
-
-        return await plan_webhooks(
-            self, desired, prune=prune, rotate=rotate, timeout=timeout, max_retries=max_retries
-        )
-
-    async def apply(
-        self,
-        plan: Plan,
-        *,
-        concurrency: int = DEFAULT_BULK_CONCURRENCY,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | NotGiven | None = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-    ) -> ApplyResult:
-        """Apply a plan: one ``list``, then one request per change, rate-limited.
-
-        Raises ``StalePlanError`` before sending anything when the live
-        endpoints changed since the plan was made. Returns one outcome per
-        change; updates the plan's lock file with salted credential
-        fingerprints (never the credentials). Async code can call
-        ``lettr_async.declarative.apply(client, plan)`` instead.
-        """
-        from ..declarative import apply_plan
-
-        return await apply_plan(
-            self,
-            plan,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            timeout=timeout,
-            max_retries=max_retries,
         )
 
 

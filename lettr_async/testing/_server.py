@@ -41,8 +41,8 @@ from ._delivery import (
 )
 from ._faults import DEFAULT_BODY, Fault, FaultKind, FaultQueue, default_error_body
 from ._loopback import LoopbackSite
-from ._ratelimit import RateLimiter
-from ._validation import (
+from ._quota import TeamQuota
+from ._rules import (
     SECRET_FIELDS,
     Errors,
     check_enum,
@@ -233,7 +233,7 @@ class FakeLettr:
         self.rate_limited_count = 0
         self._secrets: dict[str, dict[str, str | None]] = {}
         self._faults = FaultQueue()
-        self._limiter = RateLimiter(rate_limit)
+        self._quota = TeamQuota(rate_limit)
         self._lock = threading.RLock()
         self._site: LoopbackSite | None = None
         self._bound_port: int | None = None
@@ -367,7 +367,7 @@ class FakeLettr:
     def set_rate_limit(self, per_second: int | None) -> None:
         """Change the per-second limit (``None`` stops enforcing it)."""
         with self._lock:
-            self._limiter.per_second = per_second
+            self._quota.per_second = per_second
 
     def reset(self) -> None:
         """Forget webhooks, recorded requests, queued faults and counters."""
@@ -376,7 +376,7 @@ class FakeLettr:
             self._secrets.clear()
             self.requests.clear()
             self._faults.clear()
-            self._limiter.reset()
+            self._quota.reset()
             self.connections_opened = 0
             self.rate_limited_count = 0
             self.deliveries.clear()
@@ -565,12 +565,12 @@ class FakeLettr:
         auth = self._check_auth(request.headers.get("Authorization"))
         if auth is not None:
             return auth
-        if not self._limiter.hit(now):
+        if not self._quota.hit(now):
             self.rate_limited_count += 1
             return _Answer(
                 429,
                 {"message": "Too many requests.", "error_code": "rate_limit_exceeded"},
-                headers=(("Retry-After", str(self._limiter.retry_after(now))),),
+                headers=(("Retry-After", str(self._quota.retry_after(now))),),
             )
         if method not in route.operations:
             return _Answer(
@@ -704,7 +704,7 @@ class FakeLettr:
 
     def _render(self, answer: _Answer, now: float) -> web.Response:
         """Turn an answer into a response carrying the headers every Lettr answer has."""
-        headers = self._limiter.headers(now)
+        headers = self._quota.headers(now)
         headers["X-Request-Id"] = uuid.uuid4().hex
         if answer.raw is not None:
             body = answer.raw

@@ -292,8 +292,8 @@ def test_bulk_update_dry_run_changes_nothing(fake_thread: FakeLettr, invoke: Inv
     )  # fmt: skip
     doc = parse(result)
     assert doc["dry_run"] is True
-    assert [step["name"] for step in doc["plan"]] == ["stage-a", "stage-b"]
-    changes = doc["plan"][0]["changes"]
+    assert [step["name"] for step in doc["preview"]] == ["stage-a", "stage-b"]
+    changes = doc["preview"][0]["changes"]
     assert changes["active"] == {"from": True, "to": False}
     assert changes["name"] == {"from": "stage-a", "to": "x"}
     assert changes["auth_password"]["to"] == "***"
@@ -344,7 +344,7 @@ def test_bulk_delete(fake_thread: FakeLettr, invoke: Invoke) -> None:
     dry = parse(invoke("bulk-delete", "--match-name", "stage-*", "--dry-run", "--json"))
     assert dry == {
         "dry_run": True,
-        "plan": [
+        "preview": [
             {"action": "delete", "id": ids[0], "name": "stage-a", "url": "https://staging.example.com/a"},
             {"action": "delete", "id": ids[1], "name": "stage-b", "url": "https://staging.example.com/b"},
         ],

@@ -58,7 +58,7 @@ def test_list_and_get_mask_url_credentials(
 
 
 @pytest.mark.parametrize("as_json", [False, True])
-def test_bulk_plan_masks_url_credentials(
+def test_bulk_preview_masks_url_credentials(
     fake_thread: FakeLettr, invoke: Invoke, as_json: bool
 ) -> None:
     fake_thread.add_webhook(name="creds", url=CRED_URL)

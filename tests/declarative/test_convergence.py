@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lettr_async import APIConnectionError, AsyncLettr
+from lettr_async import APIConnectionError, AsyncLettr, declarative
 from lettr_async.declarative import Action
 from lettr_async.testing import FakeLettr
 from tests.helpers import API_KEY, FAST_RETRIES
@@ -40,19 +40,19 @@ async def test_a_create_whose_answer_was_lost_converges_on_rerun(
     async with LossyProxy(fake.base_url) as proxy:
         proxy.modes = ["lose_answer"]
         async with _client(proxy.base_url, max_retries=0) as client:
-            result = await client.webhooks.apply(
-                await client.webhooks.plan(load(path)), concurrency=1
+            result = await declarative.apply(
+                client, await declarative.plan(client, load(path)), concurrency=1
             )
             (failed,) = result.failed
             assert failed.change.name == "shop-orders"
             assert isinstance(failed.error, APIConnectionError)
             assert len(fake.webhooks) == 3  # the create did reach the server
-            rerun = await client.webhooks.plan(load(path))
+            rerun = await declarative.plan(client, load(path))
             (change,) = rerun.pending
             assert (change.action, change.matched_by) == (Action.UPDATE, "url")
             assert change.send_credentials  # unknown to the lock: sent once more
-            assert (await client.webhooks.apply(rerun)).ok
-            assert not (await client.webhooks.plan(load(path))).has_changes
+            assert (await declarative.apply(client, rerun)).ok
+            assert not (await declarative.plan(client, load(path))).has_changes
     assert live_urls(fake) == [f"{HOST}/hooks/{n}" for n in ("audit", "crm", "orders")]
     assert [r.method for r in fake.requests].count("POST") == 3
 
@@ -65,13 +65,13 @@ async def test_a_create_answered_409_is_adopted_and_updated(
     async with LossyProxy(fake.base_url) as proxy:
         proxy.modes = ["replay"]
         async with _client(proxy.base_url) as client:
-            plan = await client.webhooks.plan(load(path))
+            plan = await declarative.plan(client, load(path))
             fake.requests.clear()
-            result = await client.webhooks.apply(plan, concurrency=1)
+            result = await declarative.apply(client, plan, concurrency=1)
             assert result.ok, result.document()
             adopted = [o for o in result.outcomes if o.adopted]
             assert [o.change.name for o in adopted] == ["shop-orders"]
-            assert not (await client.webhooks.plan(load(path))).has_changes
+            assert not (await declarative.plan(client, load(path))).has_changes
     statuses = [(r.method, r.status) for r in fake.requests]
     assert statuses[:3] == [("GET", 200), ("POST", 201), ("POST", 409)]
     assert ("PUT", 200) in statuses
@@ -165,11 +165,13 @@ async def test_a_429_storm_leaves_failures_that_a_rerun_finishes(
     path = write_config(tmp_path)
     fake.inject(Fault.status(429, headers={"Retry-After": "0"}), method="POST", times=2)
     async with _client(fake.base_url, max_retries=0) as client:
-        first = await client.webhooks.apply(await client.webhooks.plan(load(path)), concurrency=1)
+        first = await declarative.apply(
+            client, await declarative.plan(client, load(path)), concurrency=1
+        )
         assert len(first.failed) == 2
         assert all(isinstance(o.error, RateLimitError) for o in first.failed)
-        second = await client.webhooks.apply(await client.webhooks.plan(load(path)))
+        second = await declarative.apply(client, await declarative.plan(client, load(path)))
         assert [o.change.action for o in second.outcomes] == [Action.CREATE, Action.CREATE]
         assert second.ok
-        assert not (await client.webhooks.plan(load(path))).has_changes
+        assert not (await declarative.plan(client, load(path))).has_changes
     assert live_urls(fake) == [f"{HOST}/hooks/{n}" for n in ("audit", "crm", "orders")]

@@ -25,8 +25,12 @@ def test_the_example_file_is_valid() -> None:
         assert [w.name for w in state.webhooks] == ["shop-orders", "shop-crm", "shop-audit"]
 
 
-def test_the_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    (block,) = _blocks("python")
+def test_the_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The async example, then the sync one (which reuses its ``CONFIG``), in one namespace."""
+    blocks = _blocks("python")
+    assert len(blocks) == 2
     monkeypatch.setenv("APP_HOST", "https://docs.example")
     monkeypatch.setenv("ORDERS_HOOK_PASSWORD", "docs-example-password")
-    exec(compile(block, str(DOC), "exec"), {"__name__": "__doc_example__"})  # noqa: S102
+    namespace = {"__name__": "__doc_example__"}
+    for block in blocks:
+        exec(compile(block, str(DOC), "exec"), namespace)  # noqa: S102

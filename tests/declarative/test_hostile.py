@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import pytest
 
+from lettr_async import declarative
 from lettr_async.declarative import (
     Action,
     Change,
@@ -150,11 +151,11 @@ async def test_python_apply_of_an_edited_saved_plan_sends_nothing(
     write_config(tmp_path)
     desired = load(tmp_path / "lettr-webhooks.toml")
     async with make_client(fake) as client:
-        document = _saved(await client.webhooks.plan(desired))
+        document = _saved(await declarative.plan(client, desired))
         document["resource_changes"][0]["change"]["after"]["enabled"] = False
         edited = Plan.from_dict(document, env=ENV)
         with pytest.raises(ConfigError, match="is not what") as info:
-            await client.webhooks.apply(edited)
+            await declarative.apply(client, edited)
     assert "resource_changes[" in " ".join(info.value.errors["plan"])
     assert writes(fake) == []
 
@@ -165,7 +166,7 @@ async def test_apply_enforces_the_rules_on_any_plan(fake: FakeLettr, tmp_path: P
     theirs = fake.add_webhook(name="team-b-billing", url="https://team-b.example/billing")
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired)
+        plan = await declarative.plan(client, desired)
         (update,) = [c for c in plan.changes if c.webhook_id == ours["id"]]
         assert update.action is Action.UPDATE
         victim = next(w for w in plan.live if w.id == theirs["id"])
@@ -176,11 +177,11 @@ async def test_apply_enforces_the_rules_on_any_plan(fake: FakeLettr, tmp_path: P
             ((retargeted,), "which the entry does not match"),
         ]:
             with pytest.raises(PlanError) as info:
-                await client.webhooks.apply(attrs.evolve(plan, changes=changes))
+                await declarative.apply(client, attrs.evolve(plan, changes=changes))
             assert message in " ".join(m for ms in info.value.errors.values() for m in ms)
         pruning = attrs.evolve(plan, changes=(delete,), prune=True)
         with pytest.raises(PlanError, match="breaks the rules") as info:
-            await client.webhooks.apply(pruning)
+            await declarative.apply(client, pruning)
         assert "outside the file's [ownership]" in " ".join(info.value.errors["x"])
     assert writes(fake) == []
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from lettr_async import declarative
 from lettr_async.declarative import (
     WRITE_ONLY_SENT,
     WRITE_ONLY_UNCHANGED,
@@ -31,12 +32,12 @@ async def test_first_apply_creates_then_the_second_plan_is_empty(
 ) -> None:
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired)
+        plan = await declarative.plan(client, desired)
         assert [c.action for c in plan.changes] == [Action.CREATE] * 3
         assert writes(fake) == []
-        result = await client.webhooks.apply(plan)
+        result = await declarative.apply(client, plan)
         assert result.ok
-        again = await client.webhooks.plan(load(tmp_path / "lettr-webhooks.toml"))
+        again = await declarative.plan(client, load(tmp_path / "lettr-webhooks.toml"))
     assert not again.has_changes
     assert [c.matched_by for c in again.changes] == ["url", "url", "url"]
     assert live_urls(fake) == [f"{HOST}/hooks/{n}" for n in ("audit", "crm", "orders")]
@@ -81,7 +82,7 @@ url = "${{APP_HOST}}/hooks/new"
 """
     desired = load(write_config(tmp_path, text))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired, prune=True)
+        plan = await declarative.plan(client, desired, prune=True)
         by_name = {c.name: c for c in plan.changes}
         assert [c.action for c in plan.changes] == [
             Action.DELETE,
@@ -106,9 +107,9 @@ url = "${{APP_HOST}}/hooks/new"
         assert fields["url"] == (f"{HOST}/hooks/crm-old", f"{HOST}/hooks/crm")
         assert fields["auth_password"] == (WRITE_ONLY_UNCHANGED, WRITE_ONLY_SENT)
         assert by_name["shop-audit"].action is Action.REPLACE  # a list cannot become "all"
-        result = await client.webhooks.apply(plan)
+        result = await declarative.apply(client, plan)
         assert result.ok, result.document()
-        again = await client.webhooks.plan(desired, prune=True)
+        again = await declarative.plan(client, desired, prune=True)
     assert not again.has_changes, [c.document() for c in again.pending]
     assert doomed["id"] not in fake.webhooks
     assert listed["id"] not in fake.webhooks
@@ -123,11 +124,11 @@ async def test_a_stale_plan_is_refused_before_any_request(fake: FakeLettr, tmp_p
     fake.add_webhook(name="shop-orders", url=f"{HOST}/hooks/orders")
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired)
+        plan = await declarative.plan(client, desired)
         changed = fake.add_webhook(name="someone-else", url=f"{HOST}/elsewhere")
         fake.requests.clear()
         with pytest.raises(StalePlanError) as info:
-            await client.webhooks.apply(plan)
+            await declarative.apply(client, plan)
     assert [f"{r.method} {r.path}" for r in fake.requests] == ["GET /webhooks"]
     assert info.value.differences == [f"{changed['id']} ({HOST}/elsewhere) was created"]
     assert "nothing was sent" in str(info.value)
@@ -137,18 +138,18 @@ async def test_a_stale_plan_is_refused_before_any_request(fake: FakeLettr, tmp_p
 async def test_edits_to_a_live_endpoint_make_a_plan_stale(fake: FakeLettr, tmp_path: Path) -> None:
     hook = fake.add_webhook(name="shop-orders", url=f"{HOST}/hooks/orders")
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(load(write_config(tmp_path)))
+        plan = await declarative.plan(client, load(write_config(tmp_path)))
         fake.webhooks[hook["id"]]["last_status"] = "failure"  # a delivery is not an edit
         fake.webhooks[hook["id"]]["name"] = "renamed by hand"
         with pytest.raises(StalePlanError, match=r"changed: name"):
-            await client.webhooks.apply(plan)
+            await declarative.apply(client, plan)
     assert writes(fake) == []
 
 
 async def test_a_saved_plan_applies_as_is(fake: FakeLettr, tmp_path: Path) -> None:
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired)
+        plan = await declarative.plan(client, desired)
         text = plan.to_json()
         assert PASSWORD not in text
         assert CLIENT_SECRET not in text
@@ -157,7 +158,7 @@ async def test_a_saved_plan_applies_as_is(fake: FakeLettr, tmp_path: Path) -> No
         assert [rc["change"]["actions"] for rc in document["resource_changes"]] == [["create"]] * 3
         loaded = Plan.from_json(text, env=ENV)
         assert loaded == plan
-        result = await client.webhooks.apply(loaded)
+        result = await declarative.apply(client, loaded)
     assert result.ok
     assert len(fake.webhooks) == 3
 
@@ -182,25 +183,25 @@ def test_a_saved_plan_needs_its_env_and_must_not_be_edited(tmp_path: Path) -> No
 async def test_credentials_are_sent_only_when_needed(fake: FakeLettr, tmp_path: Path) -> None:
     path = write_config(tmp_path)
     async with make_client(fake) as client:
-        assert (await client.webhooks.apply(await client.webhooks.plan(load(path)))).ok
+        assert (await declarative.apply(client, await declarative.plan(client, load(path)))).ok
         orders_id = next(k for k, v in fake.webhooks.items() if v["name"] == "shop-orders")
         fake.requests.clear()
         # same secrets: nothing to do, nothing sent
-        assert not (await client.webhooks.plan(load(path))).has_changes
+        assert not (await declarative.plan(client, load(path))).has_changes
         # a new password in the environment: its fingerprint differs, so it is sent
-        plan = await client.webhooks.plan(load(path, ORDERS_HOOK_PASSWORD="rotated-Pw-2"))
+        plan = await declarative.plan(client, load(path, ORDERS_HOOK_PASSWORD="rotated-Pw-2"))
         (change,) = plan.pending
         assert change.credentials_reason == "credentials changed since the last apply"
-        assert (await client.webhooks.apply(plan)).ok
+        assert (await declarative.apply(client, plan)).ok
         assert fake.credentials(orders_id)["auth_password"] == "rotated-Pw-2"
         # explicit rotation sends unchanged secrets again
         rotated = load(path, ORDERS_HOOK_PASSWORD="rotated-Pw-2")
-        plan = await client.webhooks.plan(rotated, rotate=["shop-crm"])
+        plan = await declarative.plan(client, rotated, rotate=["shop-crm"])
         assert [c.name for c in plan.pending] == ["shop-crm"]
         assert plan.pending[0].credentials_reason == "rotation requested"
         # a lost lock file means unknown fingerprints: send once more
         (tmp_path / "lettr-webhooks.lock.json").unlink()
-        plan = await client.webhooks.plan(rotated)
+        plan = await declarative.plan(client, rotated)
         assert {c.credentials_reason for c in plan.pending} == {
             "no fingerprint in the lock file (first apply of this endpoint)"
         }
@@ -216,15 +217,15 @@ async def test_pruning_is_opt_in_and_scoped(fake: FakeLettr, tmp_path: Path) -> 
     other = fake.add_webhook(name="partner-hook", url="https://partner.example/hook")
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired)
+        plan = await declarative.plan(client, desired)
         assert mine["id"] not in {c.webhook_id for c in plan.changes}
-        pruned = await client.webhooks.plan(desired, prune=True)
+        pruned = await declarative.plan(client, desired, prune=True)
         assert [c.webhook_id for c in pruned.changes if c.action is Action.DELETE] == [mine["id"]]
         assert pruned.changes[0].action is Action.DELETE  # deletions are listed first
-        assert (await client.webhooks.apply(pruned)).ok
+        assert (await declarative.apply(client, pruned)).ok
         unscoped = load(write_config(tmp_path, "[[webhooks]]\nname='x'\nurl='https://x.example'"))
         with pytest.raises(PlanError, match="cannot be applied") as info:
-            await client.webhooks.plan(unscoped, prune=True)
+            await declarative.plan(client, unscoped, prune=True)
     assert "[ownership]" in " ".join(info.value.errors[str(tmp_path / "lettr-webhooks.toml")])
     assert other["id"] in fake.webhooks
     assert mine["id"] not in fake.webhooks
@@ -245,7 +246,7 @@ url = "{HOST}/hooks/taken"
 """
     async with make_client(fake) as client:
         with pytest.raises(PlanError) as info:
-            await client.webhooks.plan(load(write_config(tmp_path, text)))
+            await declarative.plan(client, load(write_config(tmp_path, text)))
     errors = info.value.errors
     assert "no webhook with id" in " ".join(errors['webhooks["a"].id'])
     assert f"is used by {taken['id']}" in " ".join(errors['webhooks["b"].url'])
@@ -259,12 +260,12 @@ async def test_a_change_the_sdk_rejects_still_gets_one_outcome(
 
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired)
+        plan = await declarative.plan(client, desired)
         first = plan.changes[0]
         assert first.after is not None
         broken = attrs.evolve(first, after=attrs.evolve(first.after, url="not a url"))
         edited = attrs.evolve(plan, changes=(broken, *plan.changes[1:]))  # built in memory
-        result = await client.webhooks.apply(edited)
+        result = await declarative.apply(client, edited)
     assert len(result.outcomes) == 3
     assert all(isinstance(o.error, ValidationError) for o in result.outcomes)
     assert writes(fake) == []  # the bulk engine validates every item before sending any
@@ -275,7 +276,7 @@ async def test_a_pinned_endpoint_is_never_replaced(fake: FakeLettr, tmp_path: Pa
     text = f'[[webhooks]]\nid = "{hook["id"]}"\nname = "a"\nurl = "{HOST}/a"\nevents = "all"\n'
     async with make_client(fake) as client:
         with pytest.raises(PlanError) as info:
-            await client.webhooks.plan(load(write_config(tmp_path, text)))
+            await declarative.plan(client, load(write_config(tmp_path, text)))
     assert "pins its id" in " ".join(info.value.errors['webhooks["a"].events'])
 
 
@@ -285,13 +286,13 @@ async def test_auth_can_be_removed(fake: FakeLettr, tmp_path: Path) -> None:
     )
     desired = load(write_config(tmp_path, f'[[webhooks]]\nname = "a"\nurl = "{HOST}/a"\n'))
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(desired)
+        plan = await declarative.plan(client, desired)
         (change,) = plan.pending
         assert [(f.field, f.before, f.after) for f in change.fields] == [
             ("auth_type", "basic", "none")
         ]
-        assert (await client.webhooks.apply(plan)).ok
-        assert not (await client.webhooks.plan(desired)).has_changes
+        assert (await declarative.apply(client, plan)).ok
+        assert not (await declarative.plan(client, desired)).has_changes
     assert fake.webhooks[hook["id"]]["has_auth_credentials"] is False
     assert bodies(fake, "PUT") == [{"auth_type": "none"}]
 
@@ -301,9 +302,9 @@ async def test_apply_reports_progress_once_per_change(fake: FakeLettr, tmp_path:
     fake.add_webhook(name="shop-audit", url=f"{HOST}/hooks/audit", enabled=True)
     progress: list[tuple[int, int]] = []
     async with make_client(fake) as client:
-        plan = await client.webhooks.plan(load(write_config(tmp_path)), prune=True)
-        result = await client.webhooks.apply(
-            plan, on_progress=lambda done, total: progress.append((done, total))
+        plan = await declarative.plan(client, load(write_config(tmp_path)), prune=True)
+        result = await declarative.apply(
+            client, plan, on_progress=lambda done, total: progress.append((done, total))
         )
     assert [c.action for c in plan.pending] == [
         Action.DELETE,
@@ -316,8 +317,6 @@ async def test_apply_reports_progress_once_per_change(fake: FakeLettr, tmp_path:
 
 
 async def test_declarative_plan_and_apply_take_the_client(fake: FakeLettr, tmp_path: Path) -> None:
-    from lettr_async import declarative
-
     desired = load(write_config(tmp_path))
     async with make_client(fake) as client:
         plan = await declarative.plan(client, desired)

@@ -167,16 +167,16 @@ def test_a_new_coroutine_needs_only_the_generator(
 
 
 def test_type_checking_imports_stay_type_checking_imports() -> None:
-    # webhooks.py imports the declarative types for annotations only, so that
-    # `import lettr_async` never loads webhooks-as-code; the twin must do the same.
+    # _client.py imports Hooks for annotations only (under TYPE_CHECKING); the
+    # twin must do the same rather than turn it into a run-time import.
     tree = ast.parse(GENERATED.read_text(encoding="utf-8"))
     runtime_sources = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
     guarded = next(
         n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
     )
     guarded_sources = {n.module for n in guarded.body if isinstance(n, ast.ImportFrom)}
-    assert "lettr_async.declarative" not in runtime_sources
-    assert "lettr_async.declarative" in guarded_sources
+    assert "lettr_async.hooks" not in runtime_sources
+    assert "lettr_async.hooks" in guarded_sources
 
 
 _NEW_OPTION_CLIENT = '''

@@ -1,4 +1,4 @@
-"""Request validation of FakeLettr, written the way Lettr's (Laravel) API validates.
+"""FakeLettr's request rules: its validation, written the way Lettr's (Laravel) API validates.
 
 Kept apart from the server so the HTTP plumbing and the rules a create or an
 update must pass can each be read (and changed) on their own. Every checker

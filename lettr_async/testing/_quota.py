@@ -1,8 +1,8 @@
-"""FakeLettr's rate limiter: Lettr's documented per-team limit and its headers.
+"""FakeLettr's team quota: Lettr's documented per-team rate limit and its headers.
 
 Separate from the server so the window arithmetic is one small, testable
-piece. (Not to be confused with ``lettr_async.ratelimit``, the client's
-pacing.)
+piece. It is the server's side of the limit (count, refuse, announce); the
+client's side, pacing its own requests, is ``lettr_async.ratelimit``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from typing import Final
 
-__all__ = ["RateLimiter"]
+__all__ = ["TeamQuota"]
 
 _DEFAULT_LIMIT_HEADER: Final = 1000
 
 
-class RateLimiter:
+class TeamQuota:
     """Fixed one-second windows aligned to Unix seconds, shared by the whole team.
 
     ``per_second=None`` never refuses but still produces ``X-RateLimit-*``
