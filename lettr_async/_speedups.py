@@ -30,7 +30,10 @@ so users see the plain path's value or error. The one body msgspec might
 accept where ``json.loads`` fails is nesting within a few levels of the
 recursion limit (they spend the stack differently): a body with more
 opening brackets than ``MAX_JSON_DEPTH`` keeps msgspec's value only if it is
-measured no deeper than that.
+measured no deeper than that. (On Python 3.10-3.11, where frames and nesting
+share one limit, the fallback runs one frame below ``_transport``'s own call,
+so the plain path's limit moves by one level; it already moves with the
+caller's stack.)
 """
 
 from __future__ import annotations
