@@ -1,7 +1,8 @@
 """The client process of ``benchmarks.instructions``: warm up, then make N ``webhooks.get`` calls.
 
 Run as ``python -m benchmarks._icount_client CONTENDER BASE_URL WARMUP CALLS``;
-prints one JSON line ``{"cpu_s": ...}`` (process CPU of the measured calls).
+prints one JSON line ``{"cpu_s": ..., "decoder": ...}`` (process CPU of the measured
+calls; the module of the JSON decoder lettr_async used, null if not imported).
 Under valgrind the harness runs it twice, with ``CALLS`` 0 and N, and
 divides the difference in instructions by N, so start-up, imports and the
 warm-up cancel out. Nothing here may depend on the number of calls except
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -81,6 +83,12 @@ async def _hooked(base_url: str, warmup: int, calls: int) -> float:
     return await _async_lettr(rate_limit=None, hooks=_one_noop_hook())(base_url, warmup, calls)
 
 
+async def _speedups(base_url: str, warmup: int, calls: int) -> float:
+    import msgspec  # noqa: F401 - without [speedups], fail here rather than measure plain
+
+    return await _async_lettr(rate_limit=None)(base_url, warmup, calls)
+
+
 def _sync_facade(base_url: str, warmup: int, calls: int) -> float:
     import lettr_sync
 
@@ -105,6 +113,7 @@ _ASYNC: dict[str, Callable[[str, int, int], Coroutine[Any, Any, float]]] = {
     "async_default": _async_lettr(),
     "async_no_pacing": _async_lettr(rate_limit=None),
     "async_one_hook": _hooked,
+    "async_speedups": _speedups,
 }
 _SYNC: dict[str, Callable[[str, int, int], float]] = {
     "lettr_sync": _sync_facade,
@@ -117,18 +126,26 @@ CONTENDERS: dict[str, str] = {
     "async_one_hook": "AsyncLettr, rate_limit=None + one no-op on_response hook",
     "lettr_sync": "lettr_sync.Lettr, rate_limit=None",
     "lettr_sdk": "lettr 1.7.0 (Lettr's SDK, httpx)",
+    "async_speedups": "AsyncLettr, rate_limit=None, [speedups] (msgspec)",
 }
 """Contender key -> the label the report shows, in report order."""
+_SPEEDUPS = frozenset({"async_speedups"})
+"""Contenders that decode with the ``[speedups]`` extra (lettr_async/_speedups.py)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one contender; print its CPU seconds for the measured calls as JSON."""
     name, base_url, warmup, calls = argv if argv is not None else sys.argv[1:]
+    # lettr_async reads this when first imported (inside the contender): all but
+    # async_speedups measure the default install, whether msgspec is here or not.
+    os.environ["LETTR_NO_SPEEDUPS"] = "0" if name in _SPEEDUPS else "1"
     if name in _ASYNC:
         cpu = asyncio.run(_ASYNC[name](base_url, int(warmup), int(calls)))
     else:
         cpu = _SYNC[name](base_url, int(warmup), int(calls))
-    print(json.dumps({"cpu_s": cpu}), flush=True)
+    speedups = sys.modules.get("lettr_async._speedups")
+    decoder = None if speedups is None else speedups.loads_body.__module__
+    print(json.dumps({"cpu_s": cpu, "decoder": decoder}), flush=True)
     return 0
 
 

@@ -30,9 +30,9 @@ from typing import Any, NamedTuple
 import aiohttp
 from yarl import URL
 
-from ._converter import loads_json
 from ._loopguard import close_dead_transport
 from ._retry import parse_retry_after
+from ._speedups import loads_body
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -322,9 +322,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def _decode_json(body: bytes) -> Any:
-    # loads_json turns RecursionError (a few KB of nested brackets) into the
+    # loads_body (msgspec with [speedups], else loads_json; same values and
+    # errors) turns RecursionError (a few KB of nested brackets) into the
     # ValueError every caller here already maps to a typed error.
-    return loads_json(body) if body else None
+    return loads_body(body) if body else None
 
 
 def decode_success(response: Response) -> Any:

@@ -13,10 +13,22 @@ from benchmarks.instructions import markdown
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Only async_speedups decodes with msgspec: the rest measure the default install.
+DECODERS = dict.fromkeys(
+    ("async_default", "async_no_pacing", "async_one_hook"), "lettr_async._converter"
+) | {"floor": None, "async_speedups": "lettr_async._speedups"}
+
+
 def test_each_async_contender_makes_its_calls_and_reports_cpu() -> None:
     args = ["-m", "benchmarks._fastserver", "--port", "0", "--api-key", API_KEY]
     with server_process([*args, "--limit", "100000"]) as base_url:
-        for name in ("floor", "async_default", "async_no_pacing", "async_one_hook"):
+        for name in (
+            "floor",
+            "async_default",
+            "async_no_pacing",
+            "async_one_hook",
+            "async_speedups",
+        ):
             proc = subprocess.run(
                 [sys.executable, "-m", "benchmarks._icount_client", name, base_url, "2", "3"],
                 cwd=ROOT,
@@ -26,7 +38,9 @@ def test_each_async_contender_makes_its_calls_and_reports_cpu() -> None:
                 check=False,
             )
             assert proc.returncode == 0, proc.stderr[-2000:]
-            assert json.loads(proc.stdout.splitlines()[-1])["cpu_s"] >= 0
+            report = json.loads(proc.stdout.splitlines()[-1])
+            assert report["cpu_s"] >= 0
+            assert report["decoder"] == DECODERS[name], name
 
 
 def test_the_table_is_relative_to_the_floor() -> None:

@@ -11,13 +11,13 @@ CORE = {"aiohttp", "attrs", "cattrs", "anyio", "multidict", "yarl"}
 
 
 def _declared_floors() -> dict[str, str]:
-    """``name -> minimum`` from ``[project] dependencies`` and the ``test`` extra.
+    """``name -> minimum`` from ``[project] dependencies`` and the ``test`` and ``speedups`` extras.
 
     No tomllib: Python 3.10 lacks it.
     """
     text = (ROOT / "pyproject.toml").read_text()
     floors: dict[str, str] = {}
-    for start in ("dependencies", "test"):
+    for start in ("dependencies", "test", "speedups"):
         block = re.search(rf"^{start} = \[(.*?)^\]", text, re.S | re.M)
         assert block is not None
         floors.update(re.findall(r'^\s*"([A-Za-z0-9_.-]+)>=([0-9.]+)', block.group(1), re.M))
