@@ -2,38 +2,29 @@
 
 Why it is built this way:
 
-* There is one implementation of the API, the async core. A sync call hands
-  its coroutine to the event loop of an anyio blocking portal owned by the
-  client (``CallPortal``: anyio runs that loop in a daemon thread; a call
-  enters it with ``anyio.from_thread.run``). The aiohttp session lives in
-  that loop, so keep-alive connections are pooled across calls *and* across
-  threads.
+* There is one implementation of the API, the async core. A sync call runs
+  its coroutine in the loop of an anyio blocking portal owned by the client
+  (``CallPortal``, whose loop runs in a daemon thread). The aiohttp session
+  lives in that loop, so keep-alive connections are pooled across calls *and*
+  across threads.
 * The constructor, the option properties and ``with_options`` are generated
   from ``AsyncLettr``'s (``tools/sync_codegen.py``), so an option is added once.
-* The client has an explicit state, as httpx's ``ClientState``: ``UNOPENED``
-  (nothing started at import or construction), ``OPENED`` (the first call
-  started the portal under a lock; the lock is never held across a
-  request, so any number of threads can have calls in flight), ``CLOSING``
-  and ``CLOSED``.
-* ``close()`` (or leaving ``with``) refuses new calls, cancels the calls in
-  flight (they fail with the documented "client has been closed"
-  ``LettrError``), then closes the ``AsyncLettr`` and stops the portal.
-  Called from the portal's thread itself (say from a bulk ``on_progress``
-  callback) it begins that shutdown; the interrupted caller (or a later
-  ``close()``, or the exit hook) waits for it and stops the portal.
+* The client has an explicit state, as httpx's ``ClientState``. Only starting
+  the portal (on the first call) takes a lock, never a request, so any number
+  of threads can have calls in flight.
+* ``close()`` from the portal's own thread (say from a bulk ``on_progress``
+  callback) only begins the shutdown, as a thread cannot join itself; the
+  interrupted caller (or a later ``close()``, or the exit hook) waits for it.
 * Clients left open are closed by an ``atexit`` hook. The portal thread is a
-  daemon (anyio >= 4.5), so interpreter shutdown never waits for it before
-  that hook runs; nothing is ever done from ``__del__``.
-* Fork-safe: the runtime records the pid. In a child process the first call
-  starts a fresh portal and a fresh ``AsyncLettr`` with the same settings.
-  The parent's portal and session are never touched; only the last
-  inherited pair is kept referenced (so their finalisers do not run against
-  the parent's sockets), never a growing list.
-* A call from a thread that runs an event loop (Jupyter, an async Django
-  view) works, because the loop is another thread, but warns once:
-  blocking a loop stalls everything else on it.
-* Ctrl-C, or any exception, while waiting cancels the coroutine in the
-  loop; the client stays usable.
+  daemon, so interpreter shutdown never waits for it before that hook runs;
+  nothing is ever done from ``__del__``.
+* Fork-safe: the runtime records the pid; in a child the first call starts a
+  fresh portal and ``AsyncLettr`` with the same settings. The parent's portal
+  and session are never touched; only the last inherited pair stays
+  referenced (so their finalisers do not run against the parent's sockets),
+  never a growing list.
+* A call from a thread that runs an event loop (Jupyter, an async Django view)
+  works, as the loop is another thread, but warns once: it stalls that loop.
 """
 
 from __future__ import annotations
@@ -41,6 +32,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import enum
+import functools
 import os
 import threading
 import warnings
@@ -82,13 +74,13 @@ class ClientState(enum.Enum):
 class _Runtime:
     """What a ``Lettr`` and all its ``with_options`` views share: state, portal and async client.
 
-    ``factory`` builds the ``AsyncLettr``; it is called again in a forked
-    child so the child never reuses the parent's loop-bound state.
+    ``factory`` builds the ``AsyncLettr`` of a forked child, which must never
+    reuse the parent's loop-bound state.
     """
 
-    def __init__(self, factory: Callable[[], AsyncLettr]) -> None:
-        self._factory = factory
-        self.root = factory()
+    def __init__(self, root: AsyncLettr, factory: Callable[[], AsyncLettr]) -> None:
+        self.root = root
+        self.factory = factory
         self.generation = 0
         self.pid = os.getpid()
         self.state = ClientState.UNOPENED
@@ -100,49 +92,35 @@ class _Runtime:
         self.inherited: tuple[AsyncLettr, CallPortal | None] | None = None
         _live.add(self)
 
-    @property
-    def in_own_loop(self) -> bool:
-        """True in the thread of this process's portal (where a sync call would deadlock)."""
-        portal = self.portal
-        return portal is not None and self.pid == os.getpid() and portal.in_loop_thread
-
     def run(self, call: Call[T]) -> T:
-        """Run ``call`` in the portal's loop and return its result.
+        """Run ``call`` in this process's portal, started on first use (or first use after a fork).
 
-        The portal starts on first use (or first use after a fork). Raises
-        the "closed" ``LettrError`` once ``close()`` began.
+        Only that start takes the lock: any other call reads ``accepting``
+        alone, as the portal itself refuses a call reaching it after ``close()``.
         """
         portal = self.accepting
         if portal is None or self.pid != os.getpid():
-            portal = self._open()
+            with self.lock:
+                self._adopt()
+                if self.state is ClientState.UNOPENED:
+                    self.portal = CallPortal(f"lettr-sync-{id(self):x}", self._finish)
+                    self.state = ClientState.OPENED
+                    _opened.add(self)
+                if self.state is not ClientState.OPENED:
+                    raise _closed_error()
+                assert self.portal is not None
+                self.accepting = portal = self.portal
         return portal.run(call)
 
-    def _open(self) -> CallPortal:
-        """The portal calls go to, under the lock: after a fork, on first use, and once closed.
+    def _adopt(self) -> None:
+        """Under the lock, in a forked child: drop the parent's portal and client untouched.
 
-        Every other call reads ``accepting`` only: the portal itself refuses a
-        call that reaches it after ``close()`` began (``CallPortal.run``).
+        Only the direct parent's pair stays referenced; a grandparent's (after
+        a fork of a fork) is released, its ResourceWarnings muted since nothing
+        here ever owned it.
         """
-        with self.lock:
-            if self.pid != os.getpid():
-                self._forget_parent()
-            if self.state is ClientState.UNOPENED:
-                self.portal = CallPortal(f"lettr-sync-{id(self):x}", self._finish)
-                self.state = ClientState.OPENED
-                _opened.add(self)
-            if self.state is not ClientState.OPENED:
-                raise _closed_error()
-            assert self.portal is not None
-            self.accepting = self.portal
-            return self.portal
-
-    def _forget_parent(self) -> None:
-        """In a forked child: drop the parent's portal and client without touching them.
-
-        Only the direct parent's pair is kept referenced; a grandparent's
-        (after a fork of a fork) is released, its ResourceWarnings muted since
-        nothing here ever owned it.
-        """
+        if self.pid == os.getpid():
+            return
         if self.portal is not None:
             self.portal.abandon()
         released = self.inherited
@@ -153,25 +131,24 @@ class _Runtime:
                 del released
         _opened.discard(self)
         self.portal = self.accepting = None
-        self.root = self._factory()
+        self.root = self.factory()
         self.generation += 1
-        self.pid = os.getpid()
         self.warned_in_loop = False
+        # Open in the parent: the child starts afresh on first use. A client
+        # closed (or closing) in the parent stays closed here.
         if self.state is not ClientState.UNOPENED:
-            # Open in the parent: the child starts afresh on first use. A
-            # client closed (or closing) in the parent stays closed here.
             opened = self.state is ClientState.OPENED
             self.state = ClientState.UNOPENED if opened else ClientState.CLOSED
+        self.pid = os.getpid()
 
     def close(self) -> None:
         """Refuse new calls, cancel those in flight, close the async client, stop the portal.
 
-        From the portal's thread itself only begins the shutdown (a thread
-        cannot join itself); from any other thread returns once it is done.
+        From the portal's own thread only begins that (a thread cannot join
+        itself); from any other, also waits for a close begun anywhere.
         """
         with self.lock:
-            if self.pid != os.getpid():
-                self._forget_parent()
+            self._adopt()
             if self.state is ClientState.UNOPENED:
                 self.state = ClientState.CLOSED
             if self.state is ClientState.OPENED:
@@ -182,22 +159,16 @@ class _Runtime:
             return
         portal.request_close()
         if not portal.in_loop_thread:
-            self.wait_closed()
+            try:
+                portal.finish()
+            finally:
+                _opened.discard(self)
 
     async def _finish(self) -> None:
         try:
             await self.root.aclose()
         finally:
             self.state = ClientState.CLOSED
-
-    def wait_closed(self) -> None:
-        """After a close begun anywhere, wait until the portal has stopped (not from inside it)."""
-        portal = self.portal
-        if portal is not None and self.pid == os.getpid():
-            try:
-                portal.finish()
-            finally:
-                _opened.discard(self)
 
 
 _live: weakref.WeakSet[_Runtime] = weakref.WeakSet()
@@ -245,21 +216,16 @@ class Lettr(Options, Resources):
     def _start(self, settings: dict[str, Any]) -> None:
         """Validate ``AsyncLettr``'s arguments now (by building it); start nothing yet.
 
-        A forked child builds its own ``AsyncLettr`` from the same settings,
-        with the ``base_url`` the first one resolved, and with copies of the
-        mappings (so the caller changing theirs later changes nothing).
+        A forked child builds its own from the same settings, with the
+        ``base_url`` the first one resolved, and with copies of the mappings
+        (so the caller changing theirs later changes nothing).
         """
         settings = {k: dict(v) if isinstance(v, Mapping) else v for k, v in settings.items()}
-        first = AsyncLettr(**settings)
-        settings["base_url"] = first.base_url
-        built = [first]
-
-        def factory() -> AsyncLettr:
-            return built.pop() if built else AsyncLettr(**settings)
-
-        self._runtime = _Runtime(factory)
+        root = AsyncLettr(**settings)
+        settings["base_url"] = root.base_url
+        self._runtime = _Runtime(root, functools.partial(AsyncLettr, **settings))
         self._overrides: dict[str, Any] = {}
-        self._view: tuple[int, AsyncLettr] = (0, self._runtime.root)
+        self._view = (0, root)
         bind_resources(self)
 
     def _async(self) -> AsyncLettr:
@@ -325,16 +291,31 @@ class Lettr(Options, Resources):
     def _run(self, call: Callable[[AsyncLettr], Coroutine[Any, Any, T]]) -> T:
         """Run ``call(live_async_client)`` in the portal's loop and wait for its result.
 
-        Generated resource methods are one ``_run`` each. If waiting is
-        interrupted (KeyboardInterrupt, or any exception raised in this
-        thread), the coroutine is cancelled in the loop before re-raising.
+        Every generated resource method is one ``_run``. If the wait is
+        interrupted (Ctrl-C, or any exception raised in this thread), the
+        coroutine is cancelled in the loop before that goes on; the client
+        stays usable.
         """
         runtime = self._runtime
         if running_loop() is not None:
-            self._check_loop()
-        # The Call exists before anything is submitted, so an interrupt that
-        # lands anywhere from here on still reaches the call (CallPortal.run).
-        # Started in the loop: ``_async()`` there sees this process's client.
+            portal = runtime.portal
+            if portal is not None and runtime.pid == os.getpid() and portal.in_loop_thread:
+                raise LettrError(
+                    "a lettr_sync.Lettr method was called from inside its own event loop "
+                    "(for example from a bulk on_progress callback); that would deadlock"
+                )
+            if not runtime.warned_in_loop:
+                runtime.warned_in_loop = True
+                warnings.warn(
+                    "lettr_sync.Lettr was called from a thread running an event loop; the "
+                    "call works but blocks that loop until it returns: use "
+                    "lettr_async.AsyncLettr in async code",
+                    SyncInAsyncContextWarning,
+                    stacklevel=3,
+                )
+        # The Call exists before anything is submitted, so an interrupt landing
+        # anywhere from here on still reaches it (CallPortal.run). Started in
+        # the loop, ``_async()`` there sees this process's client.
         pending = Call(lambda: call(self._async()))
         try:
             return runtime.run(pending)
@@ -343,22 +324,5 @@ class Lettr(Options, Resources):
                 raise
             # Cancelled by close(), maybe from a callback inside this very
             # call: let that shutdown finish so nothing outlives the error.
-            runtime.wait_closed()
+            runtime.close()
             raise _closed_error() from None
-
-    def _check_loop(self) -> None:
-        runtime = self._runtime
-        if runtime.in_own_loop:
-            raise LettrError(
-                "a lettr_sync.Lettr method was called from inside its own event loop "
-                "(for example from a bulk on_progress callback); that would deadlock"
-            )
-        if not runtime.warned_in_loop:
-            runtime.warned_in_loop = True
-            warnings.warn(
-                "lettr_sync.Lettr was called from a thread running an event loop; the call "
-                "works but blocks that loop until it returns: use lettr_async.AsyncLettr "
-                "in async code",
-                SyncInAsyncContextWarning,
-                stacklevel=4,
-            )

@@ -1,37 +1,31 @@
 """``CallPortal``: anyio's blocking portal, plus the register of calls that closing needs.
 
-The event loop of a sync client is anyio's: ``anyio.from_thread.start_blocking_portal``
-runs it in a daemon thread (anyio >= 4.5; earlier, a thread-pool worker that
-interpreter exit joined before ``atexit`` hooks, so an open client hung exit).
-A call enters that loop in one hop, ``anyio.from_thread.run(..., token=token)``
-with the token taken inside the loop (anyio >= 4.11); ``portal.call`` would
-spawn a task in the portal's task group first and cost a second hop, which
-only the rare lifecycle steps take.
+anyio runs the loop in a daemon thread (``from_thread.start_blocking_portal``,
+anyio >= 4.5; before, a thread-pool worker that interpreter exit joined before
+``atexit`` hooks, so an open client hung exit). A call enters it in one hop,
+``from_thread.run(..., token=token)`` (anyio >= 4.11); ``portal.call`` would
+first spawn a task in the portal's task group, a second hop that only the rare
+lifecycle steps take.
 
-What anyio does not know, this module adds, kept off the per-call path as
-far as it can be (a sync call is one ``from_thread.run`` hop and little else):
+What anyio does not know, this module adds, off the per-call path as far as it
+can be (a sync call is one hop and little else):
 
-* the caller registers its ``Call`` in a set before the hop and removes it
-  after (``set.add`` and ``set.discard``, no lock): the portal is stopped only
-  once that set is empty, so no call is ever submitted to a loop that has
-  stopped taking work (that would wait for ever); a call registered after
-  ``request_close`` is refused before the hop, so the client needs no lock
-  of its own per call either;
-* the hop runs ``_enter``, a plain function that anyio's task wrapper
-  awaits the result of: it records the call's task, refuses a call given up
-  or arriving after closing began, and returns the call's own coroutine, so
-  the facade adds no coroutine layer of its own to the call;
+* a caller registers its ``Call`` in a set for the hop (``set.add`` and
+  ``set.discard``, no lock): the portal stops only once that set is empty, so
+  no call is ever submitted to a loop that stopped taking work (it would wait
+  for ever), and a call registered after ``request_close`` is refused before
+  the hop, so the client needs no lock per call either;
+* the hop runs ``_enter``, a plain function: anyio's task wrapper awaits what
+  it returns, the call's own coroutine, so we add no coroutine layer to it;
 * shutdown is one task started with the portal, woken by ``request_close``
-  from any thread (including the loop's own, say from a bulk ``on_progress``
-  callback), that refuses new calls, cancels the tasks of the calls in
-  flight (those of the registered callers, and those whose caller gave up
-  but which are still unwinding) and waits for them, then awaits the
-  finaliser, in that order; ``finish`` (never from the loop thread) then
-  stops the portal and joins its thread. A call is cancelled with
-  ``Task.cancel()`` in the loop, which is what cancelling the future of the
-  hop anyio takes on asyncio would do; an anyio ``CancelScope`` per call
-  measured 30 to 60 us more per call, as each call is a new task the scope
-  must register.
+  from any thread (the loop's own too, say from a bulk ``on_progress``
+  callback): it cancels the tasks of the calls in flight (those of callers
+  still inside, and those given up but still unwinding), waits for them, then
+  awaits the finaliser; ``finish`` (never from the loop thread) then stops the
+  portal and joins its thread. A call is cancelled with ``Task.cancel()`` in
+  the loop, as cancelling the future of anyio's hop on asyncio would; an anyio
+  ``CancelScope`` per call measured 30 to 60 us more per call, as each call is
+  a new task the scope must register.
 """
 
 from __future__ import annotations
@@ -41,6 +35,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -69,45 +64,36 @@ class CallCancelled(Exception):
     """A call was refused or cancelled in the loop: its caller gave up, or closing began."""
 
 
+@dataclass(eq=False)
 class Call(Generic[T]):
-    """One sync call: what to run in the loop, and whether its caller gave up.
+    """One sync call, made before anything is submitted so an interrupt landing later reaches it."""
 
-    Made by the caller *before* anything is submitted, so an interrupt that
-    lands anywhere afterwards can still reach it.
-    """
-
-    __slots__ = ("given_up", "start", "task")
-
-    def __init__(self, start: Callable[[], Coroutine[Any, Any, T]]) -> None:
-        self.start = start
-        self.given_up = False
-        self.task: asyncio.Task[Any] | None = None
+    start: Callable[[], Coroutine[Any, Any, T]]
+    given_up: bool = False
+    task: asyncio.Task[Any] | None = None
 
 
 class CallPortal:
-    """One anyio blocking portal (its loop in a daemon thread) running sync calls.
-
-    Started by the constructor; ``finaliser`` is awaited in the loop by the
-    shutdown, after the calls in flight were cancelled.
-    """
+    """One anyio blocking portal running sync calls; ``finaliser`` is awaited last in its loop."""
 
     def __init__(self, name: str, finaliser: Callable[[], Awaitable[None]]) -> None:
         """Start the portal and its shutdown task; return once both run."""
         self._finaliser = finaliser
         self._inside: set[Call[Any]] = set()
         """Calls whose caller is inside ``run``."""
-        self._abandoned: set[Call[Any]] = set()
-        """In the loop only: calls given up while running, until their task is done."""
-        self._accepting = True
+        self._abandoned: set[asyncio.Task[Any]] = set()
+        """In the loop only: tasks of calls given up while running, until they are done."""
+        self._close_requested = False
         self._lock = threading.Lock()
         self._left = threading.Condition(self._lock)
         """Notified when a caller leaves ``run`` after closing began."""
-        self._close_requested = False
         self._stopping = threading.Lock()
         self._stopped = False
         self._manager = from_thread.start_blocking_portal(name=name)
         self.portal = self._manager.__enter__()
-        self.thread, self.token = self.portal.call(_where_am_i)
+        self.thread, self.token = self.portal.call(
+            lambda: (threading.current_thread(), current_token())
+        )
         self._shutdown, self._wake = self.portal.start_task(self._serve)
 
     @property
@@ -136,7 +122,12 @@ class CallPortal:
         except (CallCancelled, asyncio.CancelledError, concurrent.futures.CancelledError):
             raise CallCancelled from None
         except BaseException:
-            self._give_up(call)
+            # The caller gave up. Still registered, so the loop still runs
+            # and the hop that cancels a started call returns.
+            call.given_up = True
+            if call.task is not None:
+                with contextlib.suppress(RuntimeError):  # the loop has already ended
+                    from_thread.run_sync(self._cancel_abandoned, call.task, token=self.token)
             raise
         finally:
             # Removed first, the flag read second (the same pairing as above).
@@ -145,36 +136,21 @@ class CallPortal:
                 with self._lock:
                     self._left.notify_all()
 
-    def _give_up(self, call: Call[Any]) -> None:
-        """The caller stopped waiting: cancel the call, or make sure it never starts.
-
-        The caller is still registered inside, so the loop is still running
-        and the hop that cancels a started call returns.
-        """
-        call.given_up = True
-        if call.task is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has already ended
-                from_thread.run_sync(self._cancel_abandoned, call, token=self.token)
-
-    def _cancel_abandoned(self, call: Call[Any]) -> None:  # in the loop
+    def _cancel_abandoned(self, task: asyncio.Task[Any]) -> None:  # in the loop
         """Cancel a call its caller gave up; the shutdown still waits for it until it is done."""
-        task = call.task
-        assert task is not None
         if task.cancel():
-            self._abandoned.add(call)
-            task.add_done_callback(lambda _: self._abandoned.discard(call))
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
 
     async def _serve(self, *, task_status: TaskStatus[anyio.Event]) -> None:
         wake = anyio.Event()
         task_status.started(wake)
         await wake.wait()
-        self._accepting = False  # in the loop, as every _enter: no lock needed
-        # Every call started so far (it passed _enter) is registered or abandoned.
-        running = {
-            task
-            for call in (*self._inside, *self._abandoned)
-            if (task := call.task) is not None and not task.done()
-        }
+        # Every call that passed _enter is registered or abandoned; any later
+        # one is refused there, as the flag was set before this woke up. The
+        # copy is made in C, so callers coming and going cannot change it.
+        running = {task for call in self._inside.copy() if (task := call.task) is not None}
+        running |= self._abandoned
         if running:
             for task in running:
                 task.cancel()
@@ -196,9 +172,9 @@ class CallPortal:
     def finish(self) -> None:
         """After ``request_close``: wait for the shutdown, then stop the portal and its thread.
 
-        Not from the loop thread (it cannot join itself). The portal stops
-        once no caller is inside ``run``; every one of them leaves, as the
-        shutdown cancelled or refused its call. Raises what the finaliser raised.
+        Not from the loop thread (it cannot join itself). The portal stops once
+        no caller is inside ``run``, which every one leaves, its call cancelled
+        or refused. Raises what the finaliser raised.
         """
         try:
             self._shutdown.result()
@@ -214,9 +190,8 @@ class CallPortal:
         """In a forked child: this portal's thread does not exist here; never wait for it.
 
         ``BlockingPortal.stop`` marks the portal stopped before it wakes the
-        (absent) loop, and awaits nothing, so driving it one step here is
-        enough for the portal's context manager to exit at once if it is ever
-        finalised (instead of waiting for a loop that will never run).
+        (absent) loop, and awaits nothing, so driving it one step is enough for
+        the portal's context manager to exit at once if it is ever finalised.
         """
         self._stopped = True
         stopping = self.portal.stop()
@@ -228,21 +203,15 @@ class CallPortal:
 
 
 def _enter(portal: CallPortal, call: Call[T]) -> Coroutine[Any, Any, T]:  # in the loop
-    """Start ``call`` in its task: record the task, refuse a call given up or too late.
+    """Start ``call`` in its task, unless it was given up or closing began.
 
-    A plain function, not a coroutine: anyio's task wrapper awaits what it
-    returns, the call's own coroutine, so no frame of ours stays on the
-    call's stack. No lock against ``CallPortal._give_up``: each side writes
-    its own field, then reads the other's (task here, given_up there), so at
-    least one of them sees the other and the call is either refused here or
-    cancelled there.
+    A plain function: anyio's task wrapper awaits what it returns, the call's
+    own coroutine, so no frame of ours stays on its stack. No lock against a
+    caller giving up: each side writes its own field, then reads the other's
+    (``task`` here, ``given_up`` there), so one of them sees the other and the
+    call is either refused here or cancelled there.
     """
     call.task = asyncio.current_task()
-    if call.given_up or not portal._accepting:
+    if call.given_up or portal._close_requested:
         raise CallCancelled  # never started: nothing was sent or created
     return call.start()
-
-
-def _where_am_i() -> tuple[threading.Thread, Any]:
-    """The portal's thread and the token of its loop (called in that loop)."""
-    return threading.current_thread(), current_token()
