@@ -12,17 +12,12 @@ Why it is built this way:
 * The client has an explicit state, as httpx's ``ClientState``. Only starting
   the portal (on the first call) takes a lock, never a request, so any number
   of threads can have calls in flight.
-* ``close()`` from the portal's own thread (say from a bulk ``on_progress``
-  callback) only begins the shutdown, as a thread cannot join itself; the
-  interrupted caller (or a later ``close()``, or the exit hook) waits for it.
-* Clients left open are closed by an ``atexit`` hook. The portal thread is a
-  daemon, so interpreter shutdown never waits for it before that hook runs;
-  nothing is ever done from ``__del__``.
+* Clients left open are closed by an ``atexit`` hook: the portal thread is a
+  daemon, so interpreter shutdown never waits for it before that hook runs.
+  Nothing is ever done from ``__del__``.
 * Fork-safe: the runtime records the pid; in a child the first call starts a
-  fresh portal and ``AsyncLettr`` with the same settings. The parent's portal
-  and session are never touched; only the last inherited pair stays
-  referenced (so their finalisers do not run against the parent's sockets),
-  never a growing list.
+  fresh portal and ``AsyncLettr`` with the same settings, never touching the
+  parent's (``_Runtime._adopt``).
 * A call from a thread that runs an event loop (Jupyter, an async Django view)
   works, as the loop is another thread, but warns once: it stalls that loop.
 """
@@ -31,12 +26,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import enum
 import functools
 import os
 import threading
 import warnings
-import weakref
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
@@ -81,16 +76,13 @@ class _Runtime:
     def __init__(self, root: AsyncLettr, factory: Callable[[], AsyncLettr]) -> None:
         self.root = root
         self.factory = factory
-        self.generation = 0
         self.pid = os.getpid()
         self.state = ClientState.UNOPENED
         self.warned_in_loop = False
-        self.lock = threading.Lock()
         self.portal: CallPortal | None = None
         self.accepting: CallPortal | None = None
         """The portal while ``OPENED`` (else None): all a call reads when nothing changes."""
         self.inherited: tuple[AsyncLettr, CallPortal | None] | None = None
-        _live.add(self)
 
     def run(self, call: Call[T]) -> T:
         """Run ``call`` in this process's portal, started on first use (or first use after a fork).
@@ -100,14 +92,14 @@ class _Runtime:
         """
         portal = self.accepting
         if portal is None or self.pid != os.getpid():
-            with self.lock:
+            with _lock:
                 self._adopt()
                 if self.state is ClientState.UNOPENED:
                     self.portal = CallPortal(f"lettr-sync-{id(self):x}", self._finish)
                     self.state = ClientState.OPENED
                     _opened.add(self)
                 if self.state is not ClientState.OPENED:
-                    raise _closed_error()
+                    raise LettrError(_CLOSED)
                 assert self.portal is not None
                 self.accepting = portal = self.portal
         return portal.run(call)
@@ -115,8 +107,9 @@ class _Runtime:
     def _adopt(self) -> None:
         """Under the lock, in a forked child: drop the parent's portal and client untouched.
 
-        Only the direct parent's pair stays referenced; a grandparent's (after
-        a fork of a fork) is released, its ResourceWarnings muted since nothing
+        Only the direct parent's pair stays referenced (so their finalisers do
+        not run against the parent's sockets), never a growing list: a
+        grandparent's is released, its ResourceWarnings muted since nothing
         here ever owned it.
         """
         if self.pid == os.getpid():
@@ -132,7 +125,6 @@ class _Runtime:
         _opened.discard(self)
         self.portal = self.accepting = None
         self.root = self.factory()
-        self.generation += 1
         self.warned_in_loop = False
         # Open in the parent: the child starts afresh on first use. A client
         # closed (or closing) in the parent stays closed here.
@@ -147,7 +139,7 @@ class _Runtime:
         From the portal's own thread only begins that (a thread cannot join
         itself); from any other, also waits for a close begun anywhere.
         """
-        with self.lock:
+        with _lock:
             self._adopt()
             if self.state is ClientState.UNOPENED:
                 self.state = ClientState.CLOSED
@@ -171,8 +163,8 @@ class _Runtime:
             self.state = ClientState.CLOSED
 
 
-_live: weakref.WeakSet[_Runtime] = weakref.WeakSet()
-"""Every runtime, so a forked child can give each one a fresh lock."""
+_lock = threading.Lock()
+"""Held to start, close or adopt a runtime (never across a request), so briefly: one for all."""
 
 _opened: set[_Runtime] = set()
 """Runtimes with a running portal: kept alive until it stops, so the atexit hook finds them."""
@@ -186,9 +178,9 @@ def _close_all_at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    """Locks may have been held by parent threads that do not exist here: replace them."""
-    for runtime in list(_live):
-        runtime.lock = threading.Lock()
+    """The lock may have been held by a parent thread that does not exist here: replace it."""
+    global _lock
+    _lock = threading.Lock()
 
 
 atexit.register(_close_all_at_exit)
@@ -196,8 +188,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _closed_error() -> LettrError:
-    return LettrError("this Lettr client has been closed; create a new lettr_sync.Lettr")
+_CLOSED = "this Lettr client has been closed; create a new lettr_sync.Lettr"
 
 
 class Lettr(Options, Resources):
@@ -225,17 +216,16 @@ class Lettr(Options, Resources):
         settings["base_url"] = root.base_url
         self._runtime = _Runtime(root, functools.partial(AsyncLettr, **settings))
         self._overrides: dict[str, Any] = {}
-        self._view = (0, root)
+        self._view = (root, root)
         bind_resources(self)
 
     def _async(self) -> AsyncLettr:
-        """The live ``AsyncLettr`` with this view's defaults (rebuilt after a fork)."""
-        runtime = self._runtime
-        generation, client = self._view
-        if generation != runtime.generation:
-            root = runtime.root
+        """The live ``AsyncLettr`` with this view's defaults (rebuilt on a forked child's root)."""
+        root = self._runtime.root
+        built_on, client = self._view
+        if built_on is not root:
             client = root.with_options(**self._overrides) if self._overrides else root
-            self._view = (runtime.generation, client)
+            self._view = (root, client)
         return client
 
     def _with(self, changes: dict[str, Any]) -> Lettr:
@@ -244,11 +234,10 @@ class Lettr(Options, Resources):
         It shares this client's runtime: its portal, connections and limiter.
         """
         overrides = {**self._overrides, **{k: v for k, v in changes.items() if v is not NOT_GIVEN}}
-        runtime = self._runtime
-        view = object.__new__(type(self))
-        view._runtime = runtime
+        root = self._runtime.root
+        view = copy.copy(self)
         view._overrides = overrides
-        view._view = (runtime.generation, runtime.root.with_options(**overrides))
+        view._view = (root, root.with_options(**overrides))
         bind_resources(view)
         return view
 
@@ -325,4 +314,4 @@ class Lettr(Options, Resources):
             # Cancelled by close(), maybe from a callback inside this very
             # call: let that shutdown finish so nothing outlives the error.
             runtime.close()
-            raise _closed_error() from None
+            raise LettrError(_CLOSED) from None

@@ -7,25 +7,14 @@ anyio >= 4.5; before, a thread-pool worker that interpreter exit joined before
 first spawn a task in the portal's task group, a second hop that only the rare
 lifecycle steps take.
 
-What anyio does not know, this module adds, off the per-call path as far as it
-can be (a sync call is one hop and little else):
-
-* a caller registers its ``Call`` in a set for the hop (``set.add`` and
-  ``set.discard``, no lock): the portal stops only once that set is empty, so
-  no call is ever submitted to a loop that stopped taking work (it would wait
-  for ever), and a call registered after ``request_close`` is refused before
-  the hop, so the client needs no lock per call either;
-* the hop runs ``_enter``, a plain function: anyio's task wrapper awaits what
-  it returns, the call's own coroutine, so we add no coroutine layer to it;
-* shutdown is one task started with the portal, woken by ``request_close``
-  from any thread (the loop's own too, say from a bulk ``on_progress``
-  callback): it cancels the tasks of the calls in flight (those of callers
-  still inside, and those given up but still unwinding), waits for them, then
-  awaits the finaliser; ``finish`` (never from the loop thread) then stops the
-  portal and joins its thread. A call is cancelled with ``Task.cancel()`` in
-  the loop, as cancelling the future of anyio's hop on asyncio would; an anyio
-  ``CancelScope`` per call measured 30 to 60 us more per call, as each call is
-  a new task the scope must register.
+What anyio does not know is added off that per-call path as far as it can be:
+callers register their ``Call`` in a set, so the portal is stopped only once no
+caller can still submit to it (a call submitted to a stopped loop waits for
+ever), and one shutdown task cancels the calls in flight, waits for them, then
+awaits the finaliser. A call is cancelled with ``Task.cancel()`` in the loop, as
+cancelling the future of anyio's hop on asyncio would; an anyio ``CancelScope``
+per call measured 30 to 60 us more per call, as each call is a new task the
+scope must register.
 """
 
 from __future__ import annotations
@@ -49,11 +38,7 @@ T = TypeVar("T")
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop running in the calling thread, or None.
-
-    The public twin of the private ``asyncio._get_running_loop``: the one place
-    this package asks, so a sync call can warn (or refuse) inside a loop.
-    """
+    """The loop running in this thread, or None: ``asyncio._get_running_loop``'s public twin."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -113,8 +98,9 @@ class CallPortal:
         try:
             # Registered first, the flag read second; request_close sets the
             # flag first, and the shutdown and finish read the register
-            # second: one of them sees the other, so the call is either
-            # waited for (and cancelled or refused in the loop) or refused here.
+            # second: one of them sees the other, so the call is either waited
+            # for (and cancelled or refused in the loop) or refused here, and
+            # the client needs no lock per call.
             self._inside.add(call)
             if self._close_requested:
                 raise CallCancelled
@@ -193,7 +179,6 @@ class CallPortal:
         (absent) loop, and awaits nothing, so driving it one step is enough for
         the portal's context manager to exit at once if it is ever finalised.
         """
-        self._stopped = True
         stopping = self.portal.stop()
         try:
             stopping.send(None)
