@@ -69,9 +69,8 @@ class CallPortal:
         self._abandoned: set[asyncio.Task[Any]] = set()
         """In the loop only: tasks of calls given up while running, until they are done."""
         self._close_requested = False
-        self._lock = threading.Lock()
-        self._left = threading.Condition(self._lock)
-        """Notified when a caller leaves ``run`` after closing began."""
+        self._left = threading.Condition()
+        """Guards the flag; notified when a caller leaves ``run`` after closing began."""
         self._stopping = threading.Lock()
         self._stopped = False
         self._manager = from_thread.start_blocking_portal(name=name)
@@ -119,7 +118,7 @@ class CallPortal:
             # Removed first, the flag read second (the same pairing as above).
             self._inside.discard(call)
             if self._close_requested:
-                with self._lock:
+                with self._left:
                     self._left.notify_all()
 
     def _cancel_abandoned(self, task: asyncio.Task[Any]) -> None:  # in the loop
@@ -145,7 +144,7 @@ class CallPortal:
 
     def request_close(self) -> None:
         """Begin the shutdown (idempotent), from any thread; does not wait for it."""
-        with self._lock:
+        with self._left:
             first = not self._close_requested
             self._close_requested = True
         if not first:
@@ -165,7 +164,7 @@ class CallPortal:
         try:
             self._shutdown.result()
         finally:
-            with self._lock:
+            with self._left:
                 self._left.wait_for(lambda: not self._inside)
             with self._stopping:  # the first one stops it; the others wait for that
                 if not self._stopped:
