@@ -17,7 +17,7 @@ from anyio.from_thread import BlockingPortal
 
 import lettr_sync
 from lettr_async import AsyncLettr
-from lettr_sync._portal import Call, CallCancelled, CallPortal
+from lettr_sync._client import Call, CallCancelled, CallPortal
 
 from .conftest import press_ctrl_c_during
 
@@ -249,6 +249,6 @@ def test_the_scan_sees_a_hand_written_loop_thread() -> None:
 def test_no_module_of_lettr_sync_runs_its_own_loop_or_thread() -> None:
     package = Path(lettr_sync.__file__).parent
     modules = sorted(package.glob("*.py"))
-    assert {m.name for m in modules} >= {"_client.py", "_portal.py", "_generated.py"}
+    assert {m.name for m in modules} >= {"_client.py", "_generated.py"}
     found = {m.name: hits for m in modules if (hits := _own_loops_or_threads(m.read_text("utf-8")))}
     assert found == {}

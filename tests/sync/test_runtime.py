@@ -17,8 +17,7 @@ import lettr_async
 import lettr_sync
 from lettr_async.testing import FakeLettr
 from lettr_sync import _client
-from lettr_sync._client import ClientState
-from lettr_sync._portal import running_loop
+from lettr_sync._client import ClientState, running_loop
 from tests.helpers import run_python
 
 from .conftest import make_sync_client
