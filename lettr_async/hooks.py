@@ -203,8 +203,8 @@ class Hooks:
     """
 
     __slots__ = (
-        "_active",
         "_failures",
+        "active",
         "on_call_end",
         "on_rate_limit_wait",
         "on_request",
@@ -228,7 +228,9 @@ class Hooks:
         self.on_rate_limit_wait = _callables(on_rate_limit_wait, "on_rate_limit_wait")
         self.on_call_end = _callables(on_call_end, "on_call_end")
         self._failures = _Failures()
-        self._active = bool(
+        # Whether any hook is registered (the pipeline then builds records): a
+        # plain attribute, not a property, as the pipeline reads it on every call.
+        self.active = bool(
             self.on_request
             or self.on_response
             or self.on_retry
@@ -259,18 +261,13 @@ class Hooks:
             on_call_end=self.on_call_end + other.on_call_end,
         )
 
-    @property
-    def active(self) -> bool:
-        """Whether any hook is registered (the pipeline then builds records)."""
-        return self._active
-
     def start_call(self, method: str, path: str, base_url: str) -> CallTracker:
         """The tracker of one logical call to ``base_url + path`` (the pipeline's entry point).
 
         Returns a no-op tracker when nothing listens (no hooks and no
         ``capture_response`` block), so the pipeline always has one code path.
         """
-        if not self.active and not _captures.get():
+        if not self.active and not capturing():
             return NULL_TRACKER
         address, port, scheme = _server(base_url)
         info = CallInfo(
@@ -490,6 +487,10 @@ class CapturedResponse:
 _captures: contextvars.ContextVar[tuple[CapturedResponse, ...]] = contextvars.ContextVar(
     "lettr_async_captures", default=()
 )
+
+
+capturing = _captures.get
+"""The ``capture_response`` blocks the current task is in (empty: none); a C call."""
 
 
 @contextlib.contextmanager

@@ -203,8 +203,7 @@ class RateLimiter:
         no pause and no pacing, or an interactive call whose in-process slot
         is free now.
         """
-        now = self._clock()
-        if self._paused_until > now:
+        if self._paused_until > self.clock.now():
             return False
         if not self.pacing:
             return True
