@@ -218,6 +218,8 @@ class RateLimiter:
         """
         if not self._learned:
             return False
+        if self._local.take_if_free(self._interval):
+            return True
         request = self._free_now_request
         if request is None or request.learned_interval != self._interval:
             request = self._free_now_request = TakeRequest(
@@ -472,7 +474,10 @@ class RateLimiter:
         if not self.pacing:
             return
         if limit is not None:
-            self._learn(SAFETY_FACTOR / limit, share=True)
+            interval = SAFETY_FACTOR / limit
+            # Most answers repeat the budget in force: nothing to learn, nobody to wake.
+            if interval != self._interval or not self._learned or self._learn_waiters:
+                self._learn(interval, share=True)
         if remaining == 0 and reset is not None:
             until_reset = reset - time.time()
             if 0 < until_reset <= MAX_RESET_WAIT:
