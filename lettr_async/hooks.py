@@ -269,16 +269,13 @@ class Hooks:
         """
         if not self.active and not capturing():
             return NULL_TRACKER
-        address, port, scheme = _server(base_url)
-        info = CallInfo(
-            call_id=next(_call_ids),
-            method=method.upper(),
-            path_template=_template(path),
-            server_address=address,
-            server_port=port,
-            url_scheme=scheme,
-        )
-        return CallTracker(self, info)
+        return CallTracker(self, CallInfo(next(_call_ids), *_route(method, path, base_url)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _route(method: str, path: str, base_url: str) -> tuple[str, str, str, int | None, str]:
+    """``CallInfo`` but its id, remembered per route: ids repeat, and every hooked call needs it."""
+    return (method.upper(), path_template(path), *_server(base_url))
 
 
 @functools.lru_cache(maxsize=64)
@@ -286,10 +283,6 @@ def _server(base_url: str) -> tuple[str, int | None, str]:
     """``(host, port, scheme)`` of a client's base URL, parsed once, not per call."""
     parts = urlsplit(base_url)
     return parts.hostname or "", parts.port, parts.scheme
-
-
-_template = functools.lru_cache(maxsize=1024)(path_template)
-"""``path_template`` remembered per path: ids repeat, and every hooked call needs it."""
 
 
 NO_HOOKS = Hooks()

@@ -93,7 +93,12 @@ class AsyncWebhooks:
             if timeout is NOT_GIVEN and max_retries is NOT_GIVEN
             else api.options(timeout, max_retries)
         )
-        body = await api.send(get_request(webhook_path(webhook_id)), options)
+        request = (
+            _get_webhook(webhook_id)
+            if type(webhook_id) is str
+            else get_request(webhook_path(webhook_id))  # raises the ValidationError
+        )
+        body = await api.send(request, options)
         return structure_response(body, WebhookEnvelope).data
 
     async def create(
@@ -369,6 +374,12 @@ class AsyncWebhooks:
             timeout=timeout,
             max_retries=max_retries,
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _get_webhook(webhook_id: str) -> ApiRequest:
+    """``GET /webhooks/<id>``, validated and built once per id: ids repeat."""
+    return get_request(webhook_path(webhook_id))
 
 
 def _fields(fields: Any) -> Mapping[str, Any]:
