@@ -104,39 +104,47 @@ def loads_json(data: bytes | bytearray | str, *, max_depth: int | None = None) -
 _MAX_TIMESTAMP_LENGTH: Final = 64
 _EDGE_YEARS: Final = frozenset({1, 9999})
 
-
-def _structure_datetime(value: Any, _: type) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
-    if len(value) > _MAX_TIMESTAMP_LENGTH:
-        raise ValueError("expected an ISO 8601 timestamp, got a longer string")
-    # Python 3.10's fromisoformat does not take a trailing "Z".
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no time zone")
-    # 0001-01-01T00:00+01:00 parses, but every comparison or conversion of
-    # it later raises OverflowError: reject it here, where it is named. An
-    # offset is under a day, so only the first and last years can overflow.
-    if parsed.year in _EDGE_YEARS:
-        try:
-            parsed.astimezone(timezone.utc)
-        except OverflowError:
-            raise ValueError(f"timestamp {value!r} is out of range in UTC") from None
-    return parsed
+# Each hook below comes in two flavours, for ``X`` and for ``X | None``: one
+# function per field, where cattrs' own ``Optional`` hook (or a wrapper)
+# would add a call per field on every response.
 
 
-def _structure_str(value: Any, _: type) -> str:
-    # cattrs' default would turn 42 into "42"; the contract says string.
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
+def _datetime_hook(optional: bool) -> Callable[[Any, Any], datetime | None]:
+    def structure(value: Any, _: Any) -> datetime | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+        if len(value) > _MAX_TIMESTAMP_LENGTH:
+            raise ValueError("expected an ISO 8601 timestamp, got a longer string")
+        # Python 3.10's fromisoformat does not take a trailing "Z".
+        text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            raise ValueError(f"timestamp {value!r} has no time zone")
+        # 0001-01-01T00:00+01:00 parses, but every comparison or conversion of
+        # it later raises OverflowError: reject it here, where it is named. An
+        # offset is under a day, so only the first and last years can overflow.
+        if parsed.year in _EDGE_YEARS:
+            try:
+                parsed.astimezone(timezone.utc)
+            except OverflowError:
+                raise ValueError(f"timestamp {value!r} is out of range in UTC") from None
+        return parsed
+
+    return structure
 
 
-def _structure_bool(value: Any, _: type) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected a boolean, got {type(value).__name__}")
-    return value
+def _exact_type_hook(cls: type, name: str, optional: bool) -> Callable[[Any, Any], Any]:
+    """``str`` and ``bool`` as they are: cattrs' default would turn 42 into "42" or True."""
+    message = f"expected {name}, got "
+
+    def structure(value: Any, _: Any) -> Any:
+        if isinstance(value, cls) or (value is None and optional):
+            return value
+        raise TypeError(message + type(value).__name__)
+
+    return structure
 
 
 _KNOWN_EVENTS: Final = frozenset(EVENT_TYPES)
@@ -158,16 +166,18 @@ def _structure_event_types(value: Any, _: Any) -> list[str] | None:
     return names
 
 
-def _enum_hook(cls: type[_E]) -> Callable[[Any, Any], _E]:
+def _enum_hook(cls: type[_E], optional: bool) -> Callable[[Any, Any], _E | None]:
     """The structure hook of one str enum: a dict lookup by value, not a loop over members.
 
     Needed explicitly: the str hook would otherwise claim str enums. The
     message never repeats the value: it may be huge or hold control codes.
     """
-    members = {member.value: member for member in cls}
+    members: dict[Any, _E | None] = {member.value: member for member in cls}
     message = f"expected one of {', '.join(repr(m.value) for m in cls)}"
 
-    def structure(value: Any, _: Any) -> _E:
+    def structure(value: Any, _: Any) -> _E | None:
+        if value is None and optional:
+            return None
         member = members.get(value) if isinstance(value, str) else None
         if member is None:
             raise ValueError(message)
@@ -176,25 +186,16 @@ def _enum_hook(cls: type[_E]) -> Callable[[Any, Any], _E]:
     return structure
 
 
-def _optional(hook: Callable[[Any, Any], T]) -> Callable[[Any, Any], T | None]:
-    """``X | None`` straight to ``X``'s hook (cattrs' own dispatches on every call)."""
-
-    def structure(value: Any, cls: Any) -> T | None:
-        return None if value is None else hook(value, cls)
-
-    return structure
-
-
 def _register(target: cattrs.Converter) -> None:
-    hooks: list[tuple[Any, Callable[[Any, Any], Any]]] = [
-        (datetime, _structure_datetime),
-        (str, _structure_str),
-        (bool, _structure_bool),
-        *((e, _enum_hook(e)) for e in (AuthType, EventsMode, LastStatus)),
-    ]
-    for cls, hook in hooks:
-        target.register_structure_hook(cls, hook)
-        target.register_structure_hook(cls | None, _optional(hook))
+    for optional in (False, True):
+        hooks: list[tuple[Any, Callable[[Any, Any], Any]]] = [
+            (datetime, _datetime_hook(optional)),
+            (str, _exact_type_hook(str, "a string", optional)),
+            (bool, _exact_type_hook(bool, "a boolean", optional)),
+            *((e, _enum_hook(e, optional)) for e in (AuthType, EventsMode, LastStatus)),
+        ]
+        for cls, hook in hooks:
+            target.register_structure_hook(cls | None if optional else cls, hook)
     target.register_structure_hook(list[str] | None, _structure_event_types)
 
 
@@ -232,6 +233,10 @@ class MessageEnvelope:
     message: str | None = None
 
 
+_fast_hooks: dict[type, Callable[[Any, Any], Any]] = {}
+"""``_fast``'s hook per envelope class, looked up once (``_fast.structure`` dispatches per call)."""
+
+
 def structure_response(body: Any, cls: type[T]) -> T:
     """Structure a decoded success body, or raise ``UnexpectedResponseError``."""
     if not isinstance(body, dict):
@@ -239,8 +244,11 @@ def structure_response(body: Any, cls: type[T]) -> T:
             f"unexpected response shape: expected a JSON object, got {type(body).__name__} @ $",
             path="$",
         )
+    fast = _fast_hooks.get(cls)
+    if fast is None:
+        fast = _fast_hooks[cls] = _fast.get_structure_hook(cls)
     try:
-        return _fast.structure(body, cls)
+        return fast(body, cls)  # type: ignore[no-any-return]
     except Exception:  # noqa: S110 - the reference converter below says what is wrong
         pass
     try:

@@ -6,7 +6,7 @@ as an ``ApiRequest`` and gets the decoded JSON body back, or one of our
 typed errors. Single calls and bulk items go through the very same method.
 
 One call, in order; each step reports to the client's observability hooks
-(``lettr_async.hooks``) through one ``CallTracker``:
+(``lettr_async.hooks``) through one ``CallTracker`` when anything listens:
 
 1. ``deadline = clock.now() + timeout``: one budget for all attempts and
    waits, on the limiter's clock (``RateLimiter.clock``: real time, or the
@@ -35,7 +35,7 @@ from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._validation import SECRET_FIELDS, check_max_retries, check_timeout
 from .errors import APITimeoutError, LettrError, RateLimitError
-from .hooks import NO_HOOKS, NULL_TRACKER, Hooks
+from .hooks import NO_HOOKS, Hooks, capturing
 from .ratelimit._limiter import Lane, RateLimiter, current_lane
 
 if TYPE_CHECKING:
@@ -129,24 +129,22 @@ class Pipeline:
     async def send(self, request: ApiRequest, options: CallOptions) -> Any:
         """Run one call to completion: the decoded JSON body, or a typed error.
 
-        The tracker hears, per attempt, ``rate_limit_wait`` (when the limiter
-        held the request), ``request`` and ``response``; ``retry`` before each
-        retry's sleep; and ``end`` exactly once, whatever ends the call.
+        One coroutine for the whole call: every layer would cost on every
+        call. When a hook or a ``capture_response`` block listens, a tracker
+        hears, per attempt, ``rate_limit_wait`` (when the limiter held the
+        request), ``request`` and ``response``; ``retry`` before each retry's
+        sleep; and ``end`` exactly once, whatever ends the call. When nothing
+        listens, no tracker is made.
         """
-        tracker = self.hooks.start_call(request.method, request.path, self.base_url)
-        if tracker is NULL_TRACKER:  # nothing listens: no end() to report
-            return await self._send(request, options, tracker)
-        try:
-            result = await self._send(request, options, tracker)
-        except BaseException as exc:
-            tracker.end(exc)
-            raise
-        tracker.end()
-        return result
-
-    async def _send(self, request: ApiRequest, options: CallOptions, tracker: CallTracker) -> Any:
+        hooks = self.hooks
+        tracker: CallTracker | None = (
+            hooks.start_call(request.method, request.path, self.base_url)
+            if hooks.active or capturing()
+            else None
+        )
         transport = self._transport
-        timer = self.limiter.clock
+        limiter = self.limiter
+        timer = limiter.clock
         clock = timer.now
         started = clock()
         lane = current_lane.get()
@@ -159,84 +157,92 @@ class Pipeline:
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         debug = logger.isEnabledFor(logging.DEBUG)
         attempt = sent = 0
-        while True:
-            attempt += 1
-            requested = False
-            failure: LettrError
-            try:
-                # The limiter contract: a deadline for interactive calls only.
-                interactive = lane is Lane.INTERACTIVE
-                waited = (
-                    0.0
-                    if self.limiter.take_free_now(lane)
-                    else await self.limiter.acquire(
-                        lane, deadline=deadline if interactive else None
+        try:
+            while True:
+                attempt += 1
+                requested = False
+                failure: LettrError
+                try:
+                    # The limiter contract: a deadline for interactive calls only.
+                    waited = (
+                        0.0
+                        if limiter.take_free_now(lane)
+                        else await limiter.acquire(
+                            lane, deadline=deadline if lane is Lane.INTERACTIVE else None
+                        )
                     )
-                )
-                if waited > _WAIT_WORTH_REPORTING:
-                    tracker.rate_limit_wait(attempt, waited, lane.name.lower())
-                now = clock()
-                if deadline is None and timeout is not None:
-                    deadline = now + timeout
-                remaining = None if deadline is None else deadline - now
-                if remaining is not None and remaining <= 0:
-                    raise APITimeoutError(f"{request.method} {request.path} timed out")
-                sessions = self._sessions()
-                sent += 1
-                requested = True
-                tracker.request(attempt)
-                response = await transport.send(
-                    sessions,
-                    request.method,
-                    url,
-                    body=payload,
-                    timeout=remaining,
+                    if waited > _WAIT_WORTH_REPORTING and tracker is not None:
+                        tracker.rate_limit_wait(attempt, waited, lane.name.lower())
+                    now = clock()
+                    if deadline is None and timeout is not None:
+                        deadline = now + timeout
+                    remaining = None if deadline is None else deadline - now
+                    if remaining is not None and remaining <= 0:
+                        raise APITimeoutError(f"{request.method} {request.path} timed out")
+                    sessions = self._sessions()
+                    sent += 1
+                    requested = True
+                    if tracker is not None:
+                        tracker.request(attempt)
+                    reply = await transport.send(
+                        sessions,
+                        request.method,
+                        url,
+                        body=payload,
+                        timeout=remaining,
+                        idempotent=request.idempotent,
+                    )
+                    status = reply.status
+                    if debug:
+                        what = f"{request.method} {request.path}"
+                        logger.debug("%s -> %d in %.1f ms", what, status, 1000 * (clock() - now))
+                    limiter.observe(reply.headers)
+                    if 200 <= status < 300:
+                        result = transport.decode_success(reply)
+                        if tracker is not None:
+                            tracker.response(attempt, status_code=status, headers=reply.headers)
+                        break
+                    failure = transport.error_for_response(reply)
+                    if isinstance(failure, RateLimitError):
+                        # Hold every request of this client, not just this one's retry.
+                        wait = 1.0 if failure.retry_after is None else failure.retry_after
+                        limiter.pause(self.retry_policy.cap_retry_after(wait))
+                except LettrError as exc:
+                    failure = exc
+                redact(failure, self._secrets + request.secrets)
+                if requested and tracker is not None:  # this attempt went out: it has an outcome
+                    tracker.response(attempt, error=failure)
+                delay = self.retry_policy.decide(
+                    failure,
+                    attempt,
+                    max_retries=options.max_retries,
                     idempotent=request.idempotent,
+                    rand=self._rand(),
                 )
-                if debug:
-                    what = f"{request.method} {request.path}"
-                    logger.debug(
-                        "%s -> %d in %.1f ms", what, response.status, 1000 * (clock() - now)
-                    )
-                self.limiter.observe(response.headers)
-                error = transport.error_for_response(response)
-                if error is None:
-                    result = transport.decode_success(response)
-                    tracker.response(attempt, status_code=response.status, headers=response.headers)
-                    return result
-                if isinstance(error, RateLimitError):
-                    # Hold every request of this client, not just this one's retry.
-                    wait = 1.0 if error.retry_after is None else error.retry_after
-                    self.limiter.pause(self.retry_policy.cap_retry_after(wait))
-                failure = error
-            except LettrError as exc:
-                failure = exc
-            redact(failure, self._secrets + request.secrets)
-            if requested:  # the request went out: this attempt has an outcome
-                tracker.response(attempt, error=failure)
-            delay = self.retry_policy.decide(
-                failure,
-                attempt,
-                max_retries=options.max_retries,
-                idempotent=request.idempotent,
-                rand=self._rand(),
-            )
-            now = clock()
-            if delay is not None and deadline is not None and now + delay >= deadline:
-                delay = None  # the retry could not even start within the timeout
-            what = f"{request.method} {request.path}"
-            if delay is None:
-                raise _finish(failure, what, sent, now - started, timeout)
-            logger.debug(
-                "%s: attempt %d of %d failed (%s); retrying in %.2fs",
-                what,
-                attempt,
-                options.max_retries + 1,
-                _reason(failure),
-                delay,
-            )
-            tracker.retry(attempt, delay, failure)
-            await timer.sleep(delay)
+                now = clock()
+                if delay is not None and deadline is not None and now + delay >= deadline:
+                    delay = None  # the retry could not even start within the timeout
+                what = f"{request.method} {request.path}"
+                if delay is None:
+                    raise _finish(failure, what, sent, now - started, timeout)
+                logger.debug(
+                    "%s: attempt %d of %d failed (%s); retrying in %.2fs",
+                    what,
+                    attempt,
+                    options.max_retries + 1,
+                    _reason(failure),
+                    delay,
+                )
+                if tracker is not None:
+                    tracker.retry(attempt, delay, failure)
+                await timer.sleep(delay)
+        except BaseException as exc:
+            if tracker is not None:
+                tracker.end(exc)
+            raise
+        if tracker is not None:
+            tracker.end()
+        return result
 
 
 class ApiChannel:

@@ -46,7 +46,7 @@ from .errors import (
 __all__ = [
     "MAX_RESPONSE_BYTES",
     "HttpSessions",
-    "Response",
+    "RawReply",
     "decode_success",
     "env_proxy",
     "error_for_response",
@@ -184,8 +184,11 @@ def release_on_dead_loop(http: HttpSessions) -> None:
             connector._close()
 
 
-class Response(NamedTuple):
-    """What came back: status, headers and the raw body bytes (a tuple: cheap, one per call)."""
+class RawReply(NamedTuple):
+    """What came back: status, headers and the raw body bytes (a tuple: cheap, one per call).
+
+    Not ``Response``: that is the public hook record (``lettr_async.hooks.Response``).
+    """
 
     status: int
     reason: str | None
@@ -225,7 +228,7 @@ async def send(
     timeout: float | None,
     idempotent: bool,
     max_body: int = MAX_RESPONSE_BYTES,
-) -> Response:
+) -> RawReply:
     """Send one request and read the whole response, or raise a typed error.
 
     ``url_text`` is already percent-encoded: it is passed on as it is, so an
@@ -245,9 +248,14 @@ async def send(
             proxy=sessions.proxy,
             proxy_auth=sessions.proxy_auth,
         ) as resp:
-            payload = await read_body(resp, max_body)
+            length = resp.content_length
+            # The common case inline (no further coroutine): a plain body of known size.
+            if length is not None and length <= max_body and "Content-Encoding" not in resp.headers:
+                payload: bytes | None = await resp.read()
+            else:
+                payload = await read_body(resp, max_body)
             if payload is not None:
-                return Response(resp.status, resp.reason, resp.headers, payload)
+                return RawReply(resp.status, resp.reason, resp.headers, payload)
             error = UnexpectedResponseError(
                 f"HTTP {resp.status} response to {method} {url.path} is larger than "
                 f"{max_body} bytes",
@@ -321,18 +329,15 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())[:200]
 
 
-def _decode_json(body: bytes) -> Any:
-    # loads_body (msgspec with [speedups], else loads_json; same values and
-    # errors) turns RecursionError (a few KB of nested brackets) into the
-    # ValueError every caller here already maps to a typed error.
-    return loads_body(body) if body else None
-
-
-def decode_success(response: Response) -> Any:
-    """Decode a 2xx body, insisting on JSON."""
+def decode_success(response: RawReply) -> Any:
+    """Decode a 2xx body, insisting on JSON (an empty body is None)."""
     error: UnexpectedResponseError
+    body = response.body
     try:
-        return _decode_json(response.body)
+        # loads_body (msgspec with [speedups], else loads_json; same values
+        # and errors) turns RecursionError (a few KB of nested brackets) into
+        # the ValueError mapped here to a typed error.
+        return loads_body(body) if body else None
     except ValueError:
         error = UnexpectedResponseError(
             f"HTTP {response.status} with a body that is not JSON: {_snippet(response.body)}",
@@ -341,17 +346,15 @@ def decode_success(response: Response) -> Any:
     raise error
 
 
-def error_for_response(response: Response) -> LettrError | None:
-    """The typed error for a non-2xx response (JSON body or not), None for 2xx."""
-    if 200 <= response.status < 300:
-        return None
+def error_for_response(response: RawReply) -> LettrError:
+    """The typed error for a non-2xx response (JSON body or not)."""
     if response.status < 400:
         return UnexpectedResponseError(
             f"unexpected HTTP {response.status} {response.reason or ''}".strip(),
             status_code=response.status,
         )
     try:
-        body: Any = _decode_json(response.body)
+        body: Any = loads_body(response.body) if response.body else None
     except ValueError:
         body = None
     return error_for_status(

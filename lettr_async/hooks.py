@@ -15,8 +15,9 @@ Guarantees:
 * A hook that raises never breaks a call: the exception is logged once per
   hook (on the ``lettr_async.hooks`` logger) and later failures of the same
   hook are ignored silently.
-* With no hooks registered the tracker is a shared no-op object: the cost in
-  the pipeline is a few empty method calls.
+* With no hooks registered and no ``capture_response`` block, the pipeline
+  makes no tracker at all: a call pays one attribute read and one context
+  variable read for observability.
 
 ``capture_response()`` gives the headers and request id of the calls made
 inside a ``with`` block (the "raw response" of a successful call).
@@ -203,8 +204,8 @@ class Hooks:
     """
 
     __slots__ = (
-        "_active",
         "_failures",
+        "active",
         "on_call_end",
         "on_rate_limit_wait",
         "on_request",
@@ -228,7 +229,9 @@ class Hooks:
         self.on_rate_limit_wait = _callables(on_rate_limit_wait, "on_rate_limit_wait")
         self.on_call_end = _callables(on_call_end, "on_call_end")
         self._failures = _Failures()
-        self._active = bool(
+        # Whether any hook is registered (the pipeline then builds records): a
+        # plain attribute, not a property, as the pipeline reads it on every call.
+        self.active = bool(
             self.on_request
             or self.on_response
             or self.on_retry
@@ -259,29 +262,22 @@ class Hooks:
             on_call_end=self.on_call_end + other.on_call_end,
         )
 
-    @property
-    def active(self) -> bool:
-        """Whether any hook is registered (the pipeline then builds records)."""
-        return self._active
-
     def start_call(self, method: str, path: str, base_url: str) -> CallTracker:
         """The tracker of one logical call to ``base_url + path`` (the pipeline's entry point).
 
-        Returns a no-op tracker when nothing listens (no hooks and no
-        ``capture_response`` block), so the pipeline always has one code path.
+        Returns a shared no-op tracker when nothing listens (no hooks and no
+        ``capture_response`` block); the pipeline checks ``active`` and
+        ``capturing()`` first and then makes no tracker at all.
         """
-        if not self.active and not _captures.get():
+        if not self.active and not capturing():
             return NULL_TRACKER
-        address, port, scheme = _server(base_url)
-        info = CallInfo(
-            call_id=next(_call_ids),
-            method=method.upper(),
-            path_template=_template(path),
-            server_address=address,
-            server_port=port,
-            url_scheme=scheme,
-        )
-        return CallTracker(self, info)
+        return CallTracker(self, CallInfo(next(_call_ids), *_route(method, path, base_url)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _route(method: str, path: str, base_url: str) -> tuple[str, str, str, int | None, str]:
+    """``CallInfo`` but its id, remembered per route: ids repeat, and every hooked call needs it."""
+    return (method.upper(), path_template(path), *_server(base_url))
 
 
 @functools.lru_cache(maxsize=64)
@@ -289,10 +285,6 @@ def _server(base_url: str) -> tuple[str, int | None, str]:
     """``(host, port, scheme)`` of a client's base URL, parsed once, not per call."""
     parts = urlsplit(base_url)
     return parts.hostname or "", parts.port, parts.scheme
-
-
-_template = functools.lru_cache(maxsize=1024)(path_template)
-"""``path_template`` remembered per path: ids repeat, and every hooked call needs it."""
 
 
 NO_HOOKS = Hooks()
@@ -448,7 +440,7 @@ class _NullTracker(CallTracker):
 
 
 NULL_TRACKER = _NullTracker()
-"""The shared tracker of calls nobody listens to (the pipeline skips its ``end``)."""
+"""The shared tracker ``start_call`` returns when nobody listens (the pipeline makes none)."""
 
 
 class CapturedResponse:
@@ -490,6 +482,10 @@ class CapturedResponse:
 _captures: contextvars.ContextVar[tuple[CapturedResponse, ...]] = contextvars.ContextVar(
     "lettr_async_captures", default=()
 )
+
+
+capturing = _captures.get
+"""The ``capture_response`` blocks the current task is in (empty: none); a C call."""
 
 
 @contextlib.contextmanager

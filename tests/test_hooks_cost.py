@@ -54,10 +54,13 @@ def test_capture_response_still_gets_the_call_end_without_hooks() -> None:
 
 def test_the_base_url_is_parsed_once_per_url() -> None:
     hooks_module._server.cache_clear()
+    hooks_module._route.cache_clear()
     hooks = Hooks(on_request=lambda _: None)
-    for _ in range(3):
-        hooks.start_call("GET", "/webhooks/a", "https://example.com:8443/api")
+    for path in ("/webhooks/a", "/webhooks/a", "/webhooks/b", "/webhooks"):
+        hooks.start_call("GET", path, "https://example.com:8443/api")
     info = hooks_module._server.cache_info()
     assert (info.misses, info.hits) == (1, 2)
+    # A route seen before (method, path and base URL) is not even templated again.
+    assert hooks_module._route.cache_info().hits == 1
     tracker = hooks.start_call("GET", "/webhooks/b", "http://127.0.0.1/api")
     assert (tracker.call.server_address, tracker.call.server_port) == ("127.0.0.1", None)

@@ -20,13 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("lettr_async", "lettr_sync")
 
-KNOWN_SHARED: frozenset[str] = frozenset(
-    {
-        # lettr_async.hooks.Response (the public hook record) and the private
-        # lettr_async._transport.Response (a NamedTuple): goes with the transport's rename.
-        "Response",
-    }
-)
+KNOWN_SHARED: frozenset[str] = frozenset()
 
 TWIN_MODULES: dict[str, str] = {
     "client": "lettr_sync._client is the sync face of lettr_async._client",

@@ -27,9 +27,12 @@ __all__ = ["REAL_TIME", "Clock"]
 class Clock:
     """Real time; subclass it (all three methods) to run a client on another clock."""
 
-    def now(self) -> float:
-        """Seconds on a monotonic scale (only differences mean anything)."""
-        return time.monotonic()
+    now = staticmethod(time.monotonic)
+    """``now()``: seconds on a monotonic scale (only differences mean anything).
+
+    ``time.monotonic`` itself, not a method wrapping it: the pipeline and the
+    limiter read it several times per call.
+    """
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` (at once when not positive) on this clock."""

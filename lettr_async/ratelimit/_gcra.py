@@ -33,6 +33,7 @@ __all__ = [
     "TakeRequest",
     "relearn",
     "repair",
+    "take_if_free",
     "take_slot",
 ]
 
@@ -140,6 +141,30 @@ def take_slot(
     start = max(free_at, now) if booked else free_at
     return PacingState(tat, interval, learned, paused_until), Slot(
         wait, booked, interval, learned, start, repaired
+    )
+
+
+def take_if_free(state: PacingState | None, now: float, interval: float) -> PacingState | None:
+    """The state after booking a slot free at ``now``, or None: ask ``take_slot``.
+
+    The commonest step of an in-process limiter, without building a
+    ``TakeRequest`` and a ``Slot``: for a state this process wrote itself
+    (so ``repair`` has nothing to do), learned at ``interval``, and free now,
+    the result is exactly the state ``take_slot`` leaves when booking with no
+    new pause and the same learned interval. Any other case (no state,
+    another budget, a slot not free yet) answers None.
+    """
+    if state is None:
+        return None
+    tat, state_interval, learned, paused_until = state
+    if not learned or state_interval != interval:
+        return None
+    free_at = max(tat, paused_until)
+    if not free_at <= now:
+        return None
+    # As in take_slot: keep the schedule when at most CATCH_UP late.
+    return PacingState(
+        (free_at if now - free_at <= CATCH_UP else now) + interval, interval, True, paused_until
     )
 
 

@@ -203,8 +203,7 @@ class RateLimiter:
         no pause and no pacing, or an interactive call whose in-process slot
         is free now.
         """
-        now = self._clock()
-        if self._paused_until > now:
+        if self._paused_until > self.clock.now():
             return False
         if not self.pacing:
             return True
@@ -219,6 +218,8 @@ class RateLimiter:
         """
         if not self._learned:
             return False
+        if self._local.take_if_free(self._interval):
+            return True
         request = self._free_now_request
         if request is None or request.learned_interval != self._interval:
             request = self._free_now_request = TakeRequest(
@@ -443,9 +444,33 @@ class RateLimiter:
     # -- what the server says ------------------------------------------------------------
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn from ``X-RateLimit-*``; never raises whatever the values are (hints only)."""
+        """Learn from ``X-RateLimit-*``; never raises whatever the values are (hints only).
+
+        One method, not a guard around a helper: it runs on every response.
+        """
         try:
-            self._observe(headers)
+            reading = self._headers.read(headers)
+            limit, remaining, reset = reading
+            if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
+                self._last_reading = reading
+                known = self._known
+                self._known = (
+                    limit if limit is not None else known[0],
+                    remaining if remaining is not None else known[1],
+                    reset if reset is not None else known[2],
+                )
+                self._info = None
+            if not self.pacing:
+                return
+            if limit is not None:
+                interval = SAFETY_FACTOR / limit
+                # Most answers repeat the budget in force: nothing to learn, nobody to wake.
+                if interval != self._interval or not self._learned or self._learn_waiters:
+                    self._learn(interval, share=True)
+            if remaining == 0 and reset is not None:
+                until_reset = reset - time.time()
+                if 0 < until_reset <= MAX_RESET_WAIT:
+                    self._hold(until_reset)
         except Exception:  # pragma: no cover - the parsers are total; belt and braces
             logger.debug("ignoring X-RateLimit-* headers that could not be read", exc_info=True)
 
@@ -457,27 +482,6 @@ class RateLimiter:
             when = None if reset is None else HeaderReader.as_datetime(reset)
             self._info = RateLimitInfo(limit=limit, remaining=remaining, reset=when)
         return self._info
-
-    def _observe(self, headers: Mapping[str, str]) -> None:
-        reading = self._headers.read(headers)
-        limit, remaining, reset = reading
-        if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
-            self._last_reading = reading
-            known = self._known
-            self._known = (
-                limit if limit is not None else known[0],
-                remaining if remaining is not None else known[1],
-                reset if reset is not None else known[2],
-            )
-            self._info = None
-        if not self.pacing:
-            return
-        if limit is not None:
-            self._learn(SAFETY_FACTOR / limit, share=True)
-        if remaining == 0 and reset is not None:
-            until_reset = reset - time.time()
-            if 0 < until_reset <= MAX_RESET_WAIT:
-                self._hold(until_reset)
 
     def pause(self, seconds: float) -> None:
         """Hold every request after a 429; clamped to [0, max_pause]; NaN/inf-safe; never raises."""

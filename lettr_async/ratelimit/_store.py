@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 
-from ._gcra import PacingState, Slot, TakeRequest, relearn, take_slot
+from ._gcra import PacingState, Slot, TakeRequest, relearn, take_if_free, take_slot
 
 __all__ = ["MemoryStore", "RateStore"]
 
@@ -60,6 +60,18 @@ class MemoryStore(RateStore):
         state, slot = take_slot(self._states.get(self.key), self._clock(), request)
         self._states[self.key] = state
         return slot
+
+    def take_if_free(self, interval: float) -> bool:
+        """Book the slot if it is free now at the learned ``interval`` (``_gcra.take_if_free``).
+
+        False means "not this case", not "no slot": ask ``take_now``.
+        """
+        key = self.key
+        state = take_if_free(self._states.get(key), self._clock(), interval)
+        if state is None:
+            return False
+        self._states[key] = state
+        return True
 
     def learn(self, interval: float) -> None:
         """Adopt a learned budget at once, so local estimates use it before the next take."""
