@@ -64,7 +64,9 @@ def _defined(tree: ast.AST) -> Iterator[str]:
             and any(isinstance(t, ast.Name) and t.id == "__slots__" for t in node.targets)
             and isinstance(node.value, (ast.Tuple, ast.List))
         ):
-            yield from (e.value for e in node.value.elts if isinstance(e, ast.Constant))
+            for slot in node.value.elts:
+                if isinstance(slot, ast.Constant) and isinstance(slot.value, str):
+                    yield slot.value
 
 
 def _own_module(module: str | None, level: int) -> bool:
