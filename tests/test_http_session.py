@@ -27,7 +27,8 @@ from lettr_async import (
 from lettr_async.testing import FakeLettr, Fault
 from tests.bombs import bomb, encoded_response, serving
 from tests.helpers import API_KEY, make_client, recording_hooks
-from tests.rawserver import raw_server
+from tests.rawserver import Seen, raw_server, response
+from tests.test_hardening import _close_reused_reply
 from tests.test_hardening_transport import GIB_IN_MIB, _self_signed, _serving, _trusting
 
 pytestmark = pytest.mark.anyio
@@ -239,3 +240,79 @@ async def test_certificates_are_checked_whatever_the_sessions_connector_says(
         ) as client:
             assert await client.webhooks.list() == []
         assert len(server.seen) == 1
+
+
+async def test_the_sessions_headers_and_middlewares_apply_under_the_clients_own(
+    fake: FakeLettr,
+) -> None:
+    async def tag(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        request.headers["X-From-Middleware"] = "1"
+        return await handler(request)
+
+    theirs = {"User-Agent": "theirs", "X-Team": "blue"}
+    async with aiohttp.ClientSession(headers=theirs, middlewares=(tag,)) as session:
+        client = make_client(fake, http_session=session, default_headers={"X-Extra": "1"})
+        async with client:
+            await client.webhooks.list()
+    (sent,) = fake.requests
+    assert sent.headers["User-Agent"].startswith("lettr-async/")
+    assert (sent.headers["X-Team"], sent.headers["X-Extra"]) == ("blue", "1")
+    assert sent.headers["X-From-Middleware"] == "1"
+
+
+async def test_the_calls_timeout_replaces_the_sessions(fake: FakeLettr) -> None:
+    fake.inject(Fault.delay(0.2))
+    timeout = aiohttp.ClientTimeout(total=0.001)  # would fail any request it governed
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        make_client(fake, http_session=session, max_retries=0) as client,
+    ):
+        assert await client.webhooks.list() == []
+
+
+async def test_no_redirect_is_followed_on_the_callers_session() -> None:
+    async def moved(seen: Seen) -> bytes:
+        return response(302, b"", headers={"Location": "/elsewhere"})
+
+    async with (
+        raw_server(moved) as server,
+        aiohttp.ClientSession() as session,
+        AsyncLettr(
+            API_KEY, base_url=server.base_url, rate_limit=None, max_retries=0, http_session=session
+        ) as client,
+    ):
+        with pytest.raises(UnexpectedResponseError, match="302"):
+            await client.webhooks.list()
+    assert len(server.seen) == 1
+
+
+async def test_environment_proxies_are_not_applied_to_the_callers_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with raw_server() as proxy, raw_server() as api:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with (
+            aiohttp.ClientSession() as session,
+            AsyncLettr(API_KEY, base_url=api.base_url, rate_limit=None, http_session=session) as c,
+        ):
+            assert await c.webhooks.list() == []
+    assert (len(proxy.seen), len(api.seen)) == (0, 1)
+
+
+async def test_aiohttps_hidden_resend_stays_inside_one_attempt_on_the_callers_session() -> None:
+    hooks, records = recording_hooks()
+    async with (
+        raw_server(_close_reused_reply) as server,
+        aiohttp.ClientSession() as session,
+        AsyncLettr(
+            API_KEY, base_url=server.base_url, rate_limit=None, http_session=session, hooks=hooks
+        ) as client,
+    ):
+        await client.webhooks.list()  # opens a connection, kept alive
+        await client.webhooks.list(max_retries=0)  # dropped on it, re-sent by aiohttp
+    assert len(server.seen) == 3
+    assert sum(type(r).__name__ == "Request" for r in records) == 2  # one attempt per call
