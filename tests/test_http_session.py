@@ -8,6 +8,7 @@ rate-limit bookkeeping, the body cap and certificate checks still apply.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import types
 import warnings
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from lettr_async import (
 from lettr_async.testing import FakeLettr, Fault
 from tests.bombs import bomb, encoded_response, serving
 from tests.helpers import API_KEY, make_client, recording_hooks
-from tests.rawserver import Seen, raw_server, response
+from tests.rawserver import RawServer, Seen, raw_server, response
 from tests.test_hardening import _close_reused_reply
 from tests.test_hardening_transport import GIB_IN_MIB, _self_signed, _serving, _trusting
 
@@ -49,6 +50,17 @@ def _tracing() -> tuple[aiohttp.TraceConfig, list[tuple[str, str]]]:
     trace.on_request_start.append(on_start)
     trace.freeze()
     return trace, seen
+
+
+@contextlib.asynccontextmanager
+async def _borrowing(server: RawServer, **kwargs: Any) -> AsyncIterator[AsyncLettr]:
+    """A client for ``server`` on a plain caller-owned session (both closed afterwards)."""
+    async with aiohttp.ClientSession() as session:
+        client = AsyncLettr(
+            API_KEY, base_url=server.base_url, rate_limit=None, http_session=session, **kwargs
+        )
+        async with client:
+            yield client
 
 
 @pytest.fixture
@@ -201,13 +213,7 @@ async def test_the_key_stays_out_of_reprs_and_errors(
 
 async def test_the_body_cap_applies_to_the_callers_session() -> None:
     raw = encoded_response(bomb("gzip", GIB_IN_MIB), "gzip", "length")
-    async with (
-        raw_server(serving(raw)) as server,
-        aiohttp.ClientSession() as session,
-        AsyncLettr(
-            API_KEY, base_url=server.base_url, rate_limit=None, max_retries=0, http_session=session
-        ) as client,
-    ):
+    async with raw_server(serving(raw)) as server, _borrowing(server, max_retries=0) as client:
         with pytest.raises(UnexpectedResponseError, match="larger than"):
             await client.webhooks.list()
 
@@ -276,13 +282,7 @@ async def test_no_redirect_is_followed_on_the_callers_session() -> None:
     async def moved(seen: Seen) -> bytes:
         return response(302, b"", headers={"Location": "/elsewhere"})
 
-    async with (
-        raw_server(moved) as server,
-        aiohttp.ClientSession() as session,
-        AsyncLettr(
-            API_KEY, base_url=server.base_url, rate_limit=None, max_retries=0, http_session=session
-        ) as client,
-    ):
+    async with raw_server(moved) as server, _borrowing(server, max_retries=0) as client:
         with pytest.raises(UnexpectedResponseError, match="302"):
             await client.webhooks.list()
     assert len(server.seen) == 1
@@ -295,23 +295,14 @@ async def test_environment_proxies_are_not_applied_to_the_callers_session(
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
-        async with (
-            aiohttp.ClientSession() as session,
-            AsyncLettr(API_KEY, base_url=api.base_url, rate_limit=None, http_session=session) as c,
-        ):
-            assert await c.webhooks.list() == []
+        async with _borrowing(api) as client:
+            assert await client.webhooks.list() == []
     assert (len(proxy.seen), len(api.seen)) == (0, 1)
 
 
 async def test_aiohttps_hidden_resend_stays_inside_one_attempt_on_the_callers_session() -> None:
     hooks, records = recording_hooks()
-    async with (
-        raw_server(_close_reused_reply) as server,
-        aiohttp.ClientSession() as session,
-        AsyncLettr(
-            API_KEY, base_url=server.base_url, rate_limit=None, http_session=session, hooks=hooks
-        ) as client,
-    ):
+    async with raw_server(_close_reused_reply) as server, _borrowing(server, hooks=hooks) as client:
         await client.webhooks.list()  # opens a connection, kept alive
         await client.webhooks.list(max_retries=0)  # dropped on it, re-sent by aiohttp
     assert len(server.seen) == 3
