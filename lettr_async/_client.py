@@ -96,6 +96,7 @@ class _SharedState:
         self.http = borrowed
         self.guard: LoopGuard | None = None
         self.borrowed = borrowed is not None
+        self.session_loop = _running_loop() if self.borrowed else None
         self.closed = False
         self.base_url = base_url
         self.limiter = limiter
@@ -108,11 +109,9 @@ class _SharedState:
             raise LettrError("this client has been closed; create a new AsyncLettr")
         if self.ssl_context is not None:
             check_verify(self.ssl_context)  # the caller may have turned checks off since
-        if self.borrowed and self.http is not None:
-            if self.http.closed:
-                raise LettrError("the http_session given to this AsyncLettr has been closed")
-            return self.http
         loop = asyncio.get_running_loop()
+        if self.borrowed and self.http is not None:
+            return self._borrowed_in(loop, self.http)
         guard = self.guard
         if guard is not None and self.http is not None and not guard.finished:
             if guard.loop is loop:
@@ -130,6 +129,22 @@ class _SharedState:
         )
         self.guard = LoopGuard(self.http.close)
         return self.http
+
+    def _borrowed_in(self, loop: asyncio.AbstractEventLoop, http: HttpSessions) -> HttpSessions:
+        """The caller's session, refused before sending when closed or in another loop.
+
+        aiohttp has no public way to ask a session for its loop: the one the
+        client was created in (or made its first call in) stands for it.
+        """
+        if http.closed:
+            raise LettrError("the http_session given to this AsyncLettr has been closed")
+        self.session_loop = self.session_loop or loop
+        if self.session_loop is not loop:
+            raise LettrError(
+                "the http_session given to this AsyncLettr belongs to the event loop that "
+                "created it; this call runs in another one"
+            )
+        return http
 
     async def close(self) -> None:
         self.closed = True
@@ -329,6 +344,13 @@ def _borrow(
     from ._transport import borrow
 
     return borrow(session, _auth_headers(headers, api_key), ssl_context)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _auth_headers(headers: Mapping[str, str], api_key: str) -> dict[str, str]:

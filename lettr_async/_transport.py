@@ -308,8 +308,8 @@ async def send(
         )
     except RuntimeError as exc:
         # aiohttp's answer to a caller's session used outside its own event
-        # loop ("Timeout context manager should be used inside a task") or
-        # closed meanwhile: nothing was sent, and retrying cannot help.
+        # loop ("Timeout context manager should be used inside a task", "attached
+        # to a different loop") or closed meanwhile: retrying cannot help.
         error = LettrError(
             f"{method} {url.path} failed: the HTTP session cannot be used here "
             f"(an http_session belongs to the event loop that created it): {_reason(exc)}"

@@ -121,7 +121,13 @@ async def test_a_session_its_owner_closed_fails_with_our_error_before_sending(
     assert fake.requests == []
 
 
-def test_a_session_of_another_event_loop_fails_with_our_error(fake_thread: FakeLettr) -> None:
+@pytest.mark.parametrize(
+    ("first_use", "timeout"),
+    [("in-its-loop", None), ("in-its-loop", 5.0), ("built-there", None), ("elsewhere", 5.0)],
+)
+def test_a_session_of_another_event_loop_fails_with_our_error(
+    fake_thread: FakeLettr, first_use: str, timeout: float | None
+) -> None:
     loop = asyncio.new_event_loop()
 
     async def open_session() -> aiohttp.ClientSession:
@@ -129,7 +135,17 @@ def test_a_session_of_another_event_loop_fails_with_our_error(fake_thread: FakeL
 
     session = loop.run_until_complete(open_session())
     try:
-        client = make_client(fake_thread, http_session=session)
+
+        async def build() -> AsyncLettr:
+            return make_client(fake_thread, http_session=session, timeout=timeout)
+
+        # A client built in the session's loop, or used there first, knows that loop.
+        if first_use == "built-there":
+            client = loop.run_until_complete(build())
+        else:
+            client = make_client(fake_thread, http_session=session, timeout=timeout)
+        if first_use == "in-its-loop":
+            loop.run_until_complete(client.webhooks.list())
 
         async def call() -> None:
             with pytest.raises(LettrError, match="belongs to the event loop") as caught:
@@ -141,7 +157,8 @@ def test_a_session_of_another_event_loop_fails_with_our_error(fake_thread: FakeL
     finally:
         loop.run_until_complete(session.close())
         loop.close()
-    assert fake_thread.requests == []
+    # Refused before anything was sent (the first use elsewhere: by aiohttp, mapped).
+    assert len(fake_thread.requests) == (first_use == "in-its-loop")
 
 
 def _session(setting: str) -> aiohttp.ClientSession:
