@@ -6,13 +6,11 @@ while it runs. A task waiting to close them would itself warn ("Task was
 destroyed but it is pending!") when a loop ends without it.
 
 So the guardian is an async generator, a public asyncio mechanism: the
-loop's asyncgen hooks register it on its first step, and ``asyncio.run``,
-``asyncio.Runner``, anyio and pytest-asyncio all call
-``loop.shutdown_asyncgens()`` before closing the loop, which runs its
-``finally``: the connections close while the loop is alive. A hand-managed
-loop closed without that (or without ``aclose()``) leaves them unclosed and
-aiohttp/redis warn when they are collected: closing a dead loop's sockets
-would take those libraries' (or asyncio's) private internals.
+loop's asyncgen hooks register it on its first step, and
+``loop.shutdown_asyncgens()`` (called by ``asyncio.run``, ``asyncio.Runner``,
+anyio, pytest-asyncio) runs its ``finally`` while the loop is alive. A
+hand-managed loop closed without that (or ``aclose()``) leaves them unclosed,
+and aiohttp warns: closing a dead loop's sockets would take private internals.
 
 A guard whose loop still exists but is not ours to drive (stopped and not
 closed, or inherited from the parent after ``os.fork()``) is kept for that
@@ -23,6 +21,7 @@ never touches sockets it shares with its parent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import types
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -47,11 +46,8 @@ class LoopGuard:
         self.pid = os.getpid()
         self._guardian = cast("types.AsyncGeneratorType[None, None]", _guard(close))
         step: Any = self._guardian.__anext__()  # first step: the firstiter hook registers it
-        try:
+        with contextlib.suppress(StopIteration):  # it reaches its ``yield`` without suspending
             step.send(None)
-        except StopIteration:
-            return
-        raise RuntimeError("lettr_async loop guardian suspended unexpectedly")  # pragma: no cover
 
     @property
     def finished(self) -> bool:
