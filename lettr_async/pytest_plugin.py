@@ -153,4 +153,9 @@ def _close_async_client(client: AsyncLettr) -> None:
     """
     import asyncio
 
-    asyncio.run(client.aclose())
+    loop = asyncio.new_event_loop()  # not asyncio.run: the thread's current loop stays set
+    try:
+        loop.run_until_complete(client.aclose())
+        loop.run_until_complete(loop.shutdown_default_executor())  # as asyncio.run does
+    finally:
+        loop.close()
