@@ -9,26 +9,25 @@ Session lifecycle, and why it looks like this:
 * The aiohttp sessions are created lazily inside the running loop and
   reused for every request (keep-alive pool).
 * Pooled connections belong to one event loop. When the loop that owns the
-  sessions ends, a guardian (``_loopguard``: an async generator registered
-  with that loop, which ``asyncio.run`` closes through
-  ``shutdown_asyncgens()``, never a pending task) closes them
-  while the loop is still alive, so a module-level client used by two
-  ``asyncio.run`` calls just opens fresh sessions in the second loop,
-  without "Event loop is closed" or "attached to a different loop" errors.
+  sessions ends, a guardian (``_loopguard``: an async generator that
+  ``loop.shutdown_asyncgens()`` closes, as ``asyncio.run`` and anyio do)
+  closes them while the loop is still alive, so a module-level client used
+  by two ``asyncio.run`` calls just opens fresh sessions in the second
+  loop, without "Event loop is closed" or "attached to a different loop"
+  errors, and without any private API of aiohttp or asyncio.
 * Using the client from a second loop while the first is still running is
   refused with a clear ``LettrError``: connections cannot be shared.
-* Nothing is ever scheduled from ``__del__``. Sessions of a hand-managed
-  loop closed without ``aclose()`` are released without I/O (their sockets
-  closed) when the client notices or is collected; only sessions of a loop
-  from a parent process (after ``os.fork()``) or of a stopped, unclosed
-  loop are kept referenced, bounded (``_loopguard.ORPHANS``), so sockets
-  shared with the parent are never closed here.
+* A hand-managed loop closed without ``aclose()`` or
+  ``shutdown_asyncgens()`` leaves its sessions unclosed (aiohttp warns
+  "Unclosed client session"); docs/async-services.md argues this choice
+  against binding a client to one loop.
+* ``http_session=``: a caller's session is used as it is and never closed;
+  it belongs to its own loop, which is the caller's business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import logging
 import os
@@ -59,6 +58,8 @@ from .ratelimit import RateStore, open_store
 from .ratelimit._limiter import RateLimiter
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from ._transport import HttpSessions
     from .hooks import Hooks
     from .resources.webhooks import AsyncWebhooks
@@ -75,37 +76,6 @@ DEFAULT_CONNECTION_LIMIT = 100
 BASE_URL_ENV = "LETTR_BASE_URL"
 
 
-class _Session:
-    """The aiohttp sessions of one event loop, closed when that loop shuts down.
-
-    A ``LoopGuard`` (an async generator, not a task: see ``_loopguard``)
-    closes them as the loop ends, or releases them without I/O when a
-    hand-managed loop was closed without ``aclose()``.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        headers: Mapping[str, str],
-        limit: int,
-        ssl_context: ssl.SSLContext | None,
-        base_url: str,
-    ):
-        from ._transport import HttpSessions, release_on_dead_loop
-
-        self.loop = loop
-        self.http = HttpSessions(headers, limit, ssl_context, base_url)
-        self.guard = LoopGuard(self.http.close, functools.partial(release_on_dead_loop, self.http))
-
-    @property
-    def usable(self) -> bool:
-        return not self.guard.finished and not self.http.closed
-
-    async def close(self) -> None:
-        """Close the sessions from inside their own loop."""
-        await self.guard.close()
-
-
 class _SharedState:
     """What a client and all its ``with_options`` views share."""
 
@@ -118,17 +88,16 @@ class _SharedState:
         limiter: RateLimiter,
         connection_limit: int,
         ssl_context: ssl.SSLContext | None,
+        borrowed: HttpSessions | None,
     ) -> None:
-        self.headers = {
-            **headers,
-            "Authorization": f"Bearer {api_key}",
-            "Accept": "application/json",
-        }
+        self.headers = _auth_headers(headers, api_key)
         self.connection_limit = connection_limit
         self.ssl_context = ssl_context
-        self.session: _Session | None = None
+        self.http = borrowed
+        self.guard: LoopGuard | None = None
+        self.borrowed = borrowed is not None
+        self.session_loop = _running_loop() if self.borrowed else None
         self.closed = False
-        self.pid = os.getpid()
         self.base_url = base_url
         self.limiter = limiter
 
@@ -141,37 +110,48 @@ class _SharedState:
         if self.ssl_context is not None:
             check_verify(self.ssl_context)  # the caller may have turned checks off since
         loop = asyncio.get_running_loop()
-        current = self.session
-        if current is not None and current.loop is loop and current.usable:
-            return current.http
-        if current is not None and current.usable and current.loop is not loop:
-            if current.loop.is_running() and self.pid == os.getpid():
+        if self.borrowed and self.http is not None:
+            return self._borrowed_in(loop, self.http)
+        guard = self.guard
+        if guard is not None and self.http is not None and not guard.finished:
+            if guard.loop is loop:
+                return self.http
+            if guard.busy_elsewhere:
                 raise LettrError(
                     "this AsyncLettr is in use by another running event loop; connections "
                     "cannot be shared between loops: create one client per event loop"
                 )
-            # The owning loop is stopped, closed or lives in a parent process:
-            # its connections are unusable. Drop them without touching the loop.
-            current.guard.drop()
-        self.pid = os.getpid()
-        self.session = _Session(
-            loop, self.headers, self.connection_limit, self.ssl_context, self.base_url
+            guard.drop()  # its loop ended, stopped or belongs to a parent process
+        from ._transport import open_sessions
+
+        self.http = open_sessions(
+            self.headers, self.connection_limit, self.ssl_context, self.base_url
         )
-        return self.session.http
+        self.guard = LoopGuard(self.http.close)
+        return self.http
+
+    def _borrowed_in(self, loop: asyncio.AbstractEventLoop, http: HttpSessions) -> HttpSessions:
+        """The caller's session, refused before sending when closed or in another loop.
+
+        aiohttp has no public way to ask a session for its loop: the one the
+        client was created in (or made its first call in) stands for it.
+        """
+        if http.closed:
+            raise LettrError("the http_session given to this AsyncLettr has been closed")
+        self.session_loop = self.session_loop or loop
+        if self.session_loop is not loop:
+            raise LettrError(
+                "the http_session given to this AsyncLettr belongs to the event loop that "
+                "created it; this call runs in another one"
+            )
+        return http
 
     async def close(self) -> None:
         self.closed = True
-        current, self.session = self.session, None
+        guard, self.guard = self.guard, None
         try:
-            if current is None or not current.usable:
-                return
-            if current.loop is asyncio.get_running_loop():
-                await current.close()
-            elif current.loop.is_running() and self.pid == os.getpid():
-                future = asyncio.run_coroutine_threadsafe(current.close(), current.loop)
-                await asyncio.wrap_future(future)
-            else:
-                current.guard.drop()
+            if guard is not None and not guard.finished:
+                await guard.close()
         finally:
             await self.limiter.aclose()
 
@@ -198,6 +178,11 @@ class AsyncLettr:
     ``redis://host:6379/0``, ``rediss://``, ``unix://``) or a ``RateStore``;
     it falls back to ``$LETTR_RATE_LIMIT_URL``, then to this process only.
 
+    ``http_session`` is your own ``aiohttp.ClientSession`` (your connector,
+    proxies, ``TraceConfig``s) for every request of this client and its
+    views; the client never closes it (docs/configuration.md says what it
+    cannot enforce on it), and ``connection_limit`` is then yours to set on it.
+
     Use it as ``async with AsyncLettr() as client:`` or call ``aclose()``.
     """
 
@@ -218,6 +203,7 @@ class AsyncLettr:
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         hooks: Hooks | None = None,
         rate_limit_store: str | RateStore | None = None,
+        http_session: aiohttp.ClientSession | None = None,
     ) -> None:
         key = check_api_key(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
         url = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
@@ -230,6 +216,7 @@ class AsyncLettr:
         ssl_context = check_verify(verify)
         headers = _check_headers(default_headers)
         observers = check_hooks(hooks)
+        borrowed = _borrow(http_session, connection_limit, ssl_context, headers, key)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise ValidationError(
                 "invalid retry_policy", errors={"retry_policy": ["must be a RetryPolicy."]}
@@ -247,6 +234,7 @@ class AsyncLettr:
             ),
             connection_limit=limit,
             ssl_context=ssl_context,
+            borrowed=borrowed,
         )
         # The pipeline holds the state (for sessions), never the reverse: no
         # reference cycle, so a dropped client is released by refcounting.
@@ -331,6 +319,42 @@ class AsyncLettr:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _borrow(
+    session: Any,
+    connection_limit: int,
+    ssl_context: ssl.SSLContext | None,
+    headers: Mapping[str, str],
+    api_key: str,
+) -> HttpSessions | None:
+    """The caller's session, checked before anything is opened; None when there is none."""
+    if session is None:
+        return None
+    if connection_limit != DEFAULT_CONNECTION_LIMIT:
+        raise ValidationError(
+            "invalid connection_limit",
+            errors={
+                "connection_limit": [
+                    "cannot be combined with http_session: set the limit "
+                    "on that session's connector."
+                ]
+            },
+        )
+    from ._transport import borrow
+
+    return borrow(session, _auth_headers(headers, api_key), ssl_context)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _auth_headers(headers: Mapping[str, str], api_key: str) -> dict[str, str]:
+    return {**headers, "Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
 
 def _warn_if_cleartext(url: str) -> None:

@@ -19,7 +19,6 @@ that reaches the server went through our retry policy and the rate limiter.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import math
 import ssl
@@ -30,7 +29,6 @@ from typing import Any, NamedTuple
 import aiohttp
 from yarl import URL
 
-from ._loopguard import close_dead_transport
 from ._retry import parse_retry_after
 from ._speedups import loads_body
 from ._version import __version__
@@ -40,6 +38,7 @@ from .errors import (
     LettrError,
     TLSCertificateError,
     UnexpectedResponseError,
+    ValidationError,
     error_for_status,
 )
 
@@ -50,8 +49,9 @@ __all__ = [
     "decode_success",
     "env_proxy",
     "error_for_response",
+    "borrow",
+    "open_sessions",
     "read_body",
-    "release_on_dead_loop",
     "send",
 ]
 
@@ -87,57 +87,111 @@ async def _no_hidden_retry(
 
 
 class HttpSessions:
-    """The aiohttp sessions of one event loop.
+    """The aiohttp sessions requests go through, and what each request must carry.
 
-    ``pooled`` keeps connections alive for idempotent calls; ``fresh``
-    opens a new connection for every non-idempotent request (``create``),
-    so a POST can never be written into a connection the server already
-    closed, the one case where "sent but not processed" is indistinguishable
-    from "processed". Both use the proxy ``HTTP(S)_PROXY``/``NO_PROXY`` name
-    for ``base_url``, looked up once here: aiohttp's ``trust_env`` would look
-    it (and ``~/.netrc``) up in a worker thread on every request.
+    ``pooled`` keeps connections alive for idempotent calls; ``fresh`` (when
+    the client built them, ``open_sessions``) opens a new connection for
+    every non-idempotent request, so a POST can never be written into a
+    connection the server already closed, the one case where "sent but not
+    processed" is indistinguishable from "processed". A caller's session
+    (``borrow``) is both, never closed here, and gets the client's headers and
+    TLS context with every request instead of as session defaults.
     """
 
     def __init__(
         self,
-        headers: Mapping[str, str],
-        limit: int,
-        ssl_context: ssl.SSLContext | None,
-        base_url: str,
+        pooled: aiohttp.ClientSession,
+        fresh: aiohttp.ClientSession,
+        *,
+        owned: bool,
+        headers: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | bool = True,
+        proxy: tuple[URL | None, aiohttp.BasicAuth | None] = (None, None),
     ) -> None:
-        self.proxy, self.proxy_auth = env_proxy(base_url)
-        default_headers = {**headers, "User-Agent": USER_AGENT}
-        verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self.pooled = self._open(
-            default_headers,
-            aiohttp.TCPConnector(
-                limit=limit, ttl_dns_cache=300, keepalive_timeout=KEEPALIVE_SECONDS, ssl=verify
-            ),
-        )
-        self.fresh = self._open(
-            default_headers,
-            aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300, force_close=True, ssl=verify),
-        )
-
-    @staticmethod
-    def _open(headers: Mapping[str, str], connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(
-            headers=headers,
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None),
-            raise_for_status=False,
-            middlewares=(_no_hidden_retry,),
-        )
+        self.pooled = pooled
+        self.fresh = fresh
+        self.owned = owned
+        self.plain_headers = dict(headers) if headers else None
+        self.json_headers = {**(headers or {}), **_JSON_HEADERS}
+        self.ssl = ssl_context
+        self.proxy, self.proxy_auth = proxy
 
     @property
     def closed(self) -> bool:
-        """True once both sessions are closed."""
-        return self.pooled.closed and self.fresh.closed
+        """True once a session is closed (a caller's, by its owner)."""
+        return self.pooled.closed or self.fresh.closed
 
     async def close(self) -> None:
-        """Close both sessions (inside their loop)."""
-        await self.pooled.close()
-        await self.fresh.close()
+        """Close both sessions (inside their loop), unless they are a caller's."""
+        if self.owned:
+            await self.pooled.close()
+            await self.fresh.close()
+
+
+def open_sessions(
+    headers: Mapping[str, str], limit: int, ssl_context: ssl.SSLContext | None, base_url: str
+) -> HttpSessions:
+    """The client's own two sessions, in the running loop.
+
+    Both use the proxy ``HTTP(S)_PROXY``/``NO_PROXY`` name for ``base_url``,
+    looked up once here: aiohttp's ``trust_env`` would look it (and
+    ``~/.netrc``) up in a worker thread on every request.
+    """
+    default_headers = {**headers, "User-Agent": USER_AGENT}
+    verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+    pooled = aiohttp.TCPConnector(
+        limit=limit, ttl_dns_cache=300, keepalive_timeout=KEEPALIVE_SECONDS, ssl=verify
+    )
+    fresh = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300, force_close=True, ssl=verify)
+    return HttpSessions(
+        _open(default_headers, pooled),
+        _open(default_headers, fresh),
+        owned=True,
+        proxy=env_proxy(base_url),
+    )
+
+
+def _open(headers: Mapping[str, str], connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        headers=headers,
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=None),
+        raise_for_status=False,
+        middlewares=(_no_hidden_retry,),
+    )
+
+
+def borrow(
+    session: Any, headers: Mapping[str, str], ssl_context: ssl.SSLContext | None
+) -> HttpSessions:
+    """A caller's ``aiohttp.ClientSession``, refused at once when the client cannot use it.
+
+    Every refusal is one the client could not work around per request:
+    aiohttp raising for error statuses (the typed errors and retries need
+    the response), compressed bodies (the size cap counts decoded bytes,
+    JSON needs them), ``auth=`` (aiohttp refuses it beside our
+    ``Authorization`` header). Certificate checks are enforced per request
+    with the client's own context, whatever the session's connector says.
+    """
+    if not isinstance(session, aiohttp.ClientSession):
+        problem = "must be an aiohttp.ClientSession."
+    elif session.closed:
+        problem = "is closed."
+    elif session.raise_for_status:
+        problem = "must not set raise_for_status (the client maps error statuses itself)."
+    elif not session.auto_decompress:
+        problem = "must not set auto_decompress=False (the client decodes JSON bodies)."
+    elif session.auth is not None:
+        problem = "must not set auth= (the client sends its own Authorization header)."
+    else:
+        return HttpSessions(
+            session,
+            session,
+            owned=False,
+            headers={**headers, "User-Agent": USER_AGENT},
+            ssl_context=ssl_context if ssl_context is not None else ssl.create_default_context(),
+        )
+    raise ValidationError("invalid http_session", errors={"http_session": [problem]})
 
 
 def env_proxy(base_url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
@@ -160,28 +214,6 @@ def env_proxy(base_url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
         return None, None
     auth = aiohttp.BasicAuth(proxy.user, proxy.password or "") if proxy.user else None
     return proxy.with_user(None), auth
-
-
-def release_on_dead_loop(http: HttpSessions) -> None:
-    """Close both sessions' sockets synchronously, for a loop already closed.
-
-    aiohttp's ``close()`` is a coroutine that needs the loop, and asyncio's
-    ``transport.abort()`` cannot schedule its cleanup on a closed loop. This
-    uses aiohttp's private ``BaseConnector._close`` and ``_conns`` (and
-    ``close_dead_transport`` asyncio's ``_call_connection_lost``); each step
-    is guarded, so a future aiohttp/asyncio change degrades to a
-    ResourceWarning, never an exception.
-    """
-    for session in (http.pooled, http.fresh):
-        connector = session.connector
-        if connector is None:
-            continue
-        conns: Any = getattr(connector, "_conns", {})
-        for pooled in list(conns.values()):
-            for proto, _ in list(pooled):
-                close_dead_transport(getattr(proto, "transport", None))
-        with contextlib.suppress(Exception):
-            connector._close()
 
 
 class RawReply(NamedTuple):
@@ -242,9 +274,10 @@ async def send(
             method,
             url,
             data=body,
-            headers=_JSON_HEADERS if body is not None else None,
+            headers=sessions.json_headers if body is not None else sessions.plain_headers,
             timeout=_client_timeout(timeout),
             allow_redirects=False,
+            ssl=sessions.ssl,
             proxy=sessions.proxy,
             proxy_auth=sessions.proxy_auth,
         ) as resp:
@@ -280,6 +313,14 @@ async def send(
     except (aiohttp.ClientError, OSError, ValueError) as exc:
         error = APIConnectionError(
             f"{method} {url.path} failed: {type(exc).__name__}: {_reason(exc)}"
+        )
+    except RuntimeError as exc:
+        # aiohttp's answer to a caller's session used outside its own event
+        # loop ("Timeout context manager should be used inside a task", "attached
+        # to a different loop") or closed meanwhile: retrying cannot help.
+        error = LettrError(
+            f"{method} {url.path} failed: the HTTP session cannot be used here "
+            f"(an http_session belongs to the event loop that created it): {_reason(exc)}"
         )
     raise error
 

@@ -144,21 +144,18 @@ def lettr_sync_client(lettr_fake: FakeLettr, request: pytest.FixtureRequest) -> 
 
 
 def _close_async_client(client: AsyncLettr) -> None:
-    """Close a client whose session may live in a loop that outlives the test.
+    """Close a client through its public ``aclose()``, from a loop of its own.
 
-    When the test's loop has ended, the client's session was closed with it
-    (or, if the loop was closed without cancelling its tasks, is dropped
-    without I/O). A loop kept for a wider scope (pytest-asyncio's
-    ``loop_scope``) is idle between tests, so the close runs to completion in
-    it here.
+    When the test's loop has ended, its shutdown closed the client's session.
+    A loop kept for a wider scope (pytest-asyncio's ``loop_scope``, anyio's
+    runner) still exists: ``aclose()`` leaves that loop's session to it, and
+    its ``shutdown_asyncgens()`` closes it when the scope ends.
     """
-    state = client._state
-    session = state.session
-    if session is not None and not session.loop.is_closed():
-        if not session.loop.is_running():
-            session.loop.run_until_complete(client.aclose())
-        return  # a loop running in another thread closes it when it ends
-    state.closed = True
-    state.session = None
-    if session is not None and session.usable:
-        session.guard.drop()
+    import asyncio
+
+    loop = asyncio.new_event_loop()  # not asyncio.run: the thread's current loop stays set
+    try:
+        loop.run_until_complete(client.aclose())
+        loop.run_until_complete(loop.shutdown_default_executor())  # as asyncio.run does
+    finally:
+        loop.close()

@@ -69,6 +69,35 @@ def test_async_tests_under_pytest_asyncio(inner: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
+def test_closing_lettr_client_leaves_the_threads_current_loop_alone(
+    inner: pytest.Pytester,
+) -> None:
+    """The teardown closes the client in a loop of its own, not with ``asyncio.run``.
+
+    ``asyncio.run`` would unset the thread's current loop, which a user's
+    hand-managed loop (and the session the client opened in it) relies on.
+    """
+    inner.makepyfile(
+        test_user="""
+        import asyncio
+
+        LOOP = asyncio.new_event_loop()
+
+        def test_uses_the_client_in_a_hand_managed_loop(lettr_client):
+            asyncio.set_event_loop(LOOP)
+            assert LOOP.run_until_complete(lettr_client.webhooks.list()) == []
+
+        def test_that_loop_is_still_current_and_closes_the_session():
+            assert asyncio.get_event_loop() is LOOP
+            LOOP.run_until_complete(LOOP.shutdown_asyncgens())
+            asyncio.set_event_loop(None)
+            LOOP.close()
+        """
+    )
+    result = inner.runpytest()
+    result.assert_outcomes(passed=2)
+
+
 def test_async_tests_under_anyio(inner: pytest.Pytester) -> None:
     inner.makepyfile(
         test_user="""

@@ -52,6 +52,9 @@ OUTPUT = Path(__file__).resolve().parent.parent / "lettr_sync" / "_generated.py"
 _LINE_LENGTH = 100
 _ASYNC_PREFIX = "Async"
 _ASYNC_PACKAGE = "lettr_async"
+_ASYNC_ONLY = frozenset({"http_session"})
+"""Constructor parameters ``Lettr`` does not mirror: a caller's aiohttp session belongs to
+the caller's event loop, and the sync client's loop is private to it."""
 
 
 class CodegenError(Exception):
@@ -376,20 +379,34 @@ def _dict_argument(call: str, names: list[str]) -> list[str]:
     ]
 
 
-def _header(module: _Module, node: ast.FunctionDef, imports: _Imports) -> list[str]:
-    """The ``def`` lines of ``node`` verbatim, with the names they use imported."""
+def _header(
+    module: _Module, node: ast.FunctionDef, imports: _Imports, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """The ``def`` lines of ``node`` verbatim, with the names they use imported.
+
+    Keyword-only parameters named in ``skip`` are left out; each must sit on
+    a line of its own.
+    """
     args = node.args
     if args.vararg is not None or args.kwarg is not None:
         raise CodegenError(f"{_CLIENT}.{node.name}: *args/**kwargs cannot be mirrored")
-    annotated = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    kept_kwonly = [
+        (a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if a.arg not in skip
+    ]
+    annotated = [*args.posonlyargs, *args.args, *(a for a, _ in kept_kwonly)]
     expressions = [a.annotation for a in annotated if a.annotation is not None]
-    expressions += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+    expressions += [*args.defaults, *(d for _, d in kept_kwonly if d is not None)]
     if node.returns is not None:
         expressions.append(node.returns)
     for expression in expressions:
         for name in _names_in(expression) - {_CLIENT}:
             imports.need(module, name)
-    return module.segment(node.lineno, node.body[0].lineno - 1)
+    lines = module.segment(node.lineno, node.body[0].lineno - 1)
+    skipped = {a.lineno - node.lineno for a in args.kwonlyargs if a.arg in skip}
+    for parameter in args.kwonlyargs:
+        if parameter.arg in skip and parameter.end_lineno != parameter.lineno:
+            raise CodegenError(f"{_CLIENT}.{node.name}: {parameter.arg} must fit on one line")
+    return [line for index, line in enumerate(lines) if index not in skipped]
 
 
 def _docstring(module: _Module, node: ast.FunctionDef) -> list[str] | None:
@@ -427,7 +444,8 @@ def _options(imports: _Imports) -> list[str]:
     ]
     init = members["__init__"]
     names = [a.arg for a in [*init.args.posonlyargs, *init.args.args, *init.args.kwonlyargs]][1:]
-    lines += _header(module, init, imports)
+    names = [name for name in names if name not in _ASYNC_ONLY]
+    lines += _header(module, init, imports, _ASYNC_ONLY)
     lines.append(
         f'        """Validate the settings now, as ``{_CLIENT}`` does; start nothing until '
         'the first call."""'

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .._loopguard import LoopGuard, close_dead_transport
+from .._loopguard import LoopGuard
 from ._gcra import CATCH_UP, MAX_AHEAD, Slot, TakeRequest
 from ._store import RateStore
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
 
 __all__ = ["RedisStore"]
 
@@ -126,8 +122,8 @@ class RedisStore(RateStore):
         if guard is not None and guard.loop is loop and not guard.finished:
             return self._script
         # Connections belong to the loop that opened them. That loop ended
-        # (``asyncio.run`` closed them through the guard), was closed by hand
-        # (released now, without I/O) or is not ours to touch (left to it).
+        # (``asyncio.run`` closed them through the guard) or is not ours to
+        # touch (left for its own shutdown to close).
         self._guard = None
         if guard is not None:
             guard.drop()
@@ -144,9 +140,8 @@ class RedisStore(RateStore):
             retry_on_timeout=False,
         )
         self._script = client.register_script(_TAKE)
-        # Like the HTTP sessions: an async-generator guardian, not a pending
-        # task, so a hand-managed loop closed without aclose() warns nothing.
-        self._guard = LoopGuard(client.aclose, functools.partial(_release_on_dead_loop, client))
+        # Like the HTTP sessions: an async-generator guardian, not a pending task.
+        self._guard = LoopGuard(client.aclose)
         return self._script
 
     async def take(self, request: TakeRequest) -> Slot:
@@ -172,33 +167,7 @@ class RedisStore(RateStore):
         )
 
     async def aclose(self) -> None:
-        """Close the connection pool: in its own loop, or without I/O once that loop is closed."""
+        """Close the connection pool in its own loop (see ``LoopGuard.close``)."""
         guard, self._guard = self._guard, None
-        if guard is None:
-            return
-        if guard.loop is asyncio.get_running_loop():
+        if guard is not None:
             await guard.close()
-        else:
-            guard.drop()
-
-
-def _release_on_dead_loop(client: Redis) -> None:
-    """Close the pool's sockets synchronously, for a loop already closed.
-
-    ``client.aclose()`` needs the loop. This reads redis-py's private pool
-    lists and connection streams; each step is guarded, so a future
-    redis-py change degrades to a ResourceWarning, never an exception.
-    """
-    pool: Any = client.connection_pool
-    conns = [
-        *getattr(pool, "_available_connections", ()),
-        *getattr(pool, "_in_use_connections", ()),
-    ]
-    for conn in conns:
-        writer = getattr(conn, "_writer", None)
-        if writer is None:
-            continue
-        close_dead_transport(getattr(writer, "transport", None))
-        with contextlib.suppress(Exception):
-            # The socket is closed: what redis-py's finaliser checks (and warns about).
-            conn._reader = conn._writer = None

@@ -340,9 +340,15 @@ def test_close_with_a_call_in_flight_in_another_thread(fake_thread: FakeLettr) -
     assert client.state is ClientState.CLOSED
 
 
-def test_constructor_mirrors_async_lettr() -> None:
+def test_constructor_mirrors_async_lettr_but_http_session() -> None:
     sync_signature = inspect.signature(lettr_sync.Lettr.__init__)
-    assert sync_signature == inspect.signature(AsyncLettr.__init__)
+    async_signature = inspect.signature(AsyncLettr.__init__)
+    assert sync_signature == async_signature.replace(
+        parameters=[p for p in async_signature.parameters.values() if p.name != "http_session"]
+    )
+    # A caller's aiohttp session belongs to its own loop; the sync client's loop is private.
+    with pytest.raises(TypeError, match="http_session"):
+        lettr_sync.Lettr("lttr_x", http_session=None)  # type: ignore[call-arg]
     assert inspect.signature(lettr_sync.Lettr.with_options) == inspect.signature(
         AsyncLettr.with_options
     ).replace(return_annotation="Self")
