@@ -203,7 +203,12 @@ _register(converter)
 _register(_fast)
 
 
-@attrs.frozen
+# The envelopes are mutable slotted classes: they live only between the decoder
+# and the caller, which takes ``.data`` out; frozen ones would pay a wrapper
+# call per field (``object.__setattr__``) on every response.
+
+
+@attrs.define
 class WebhookEnvelope:
     """``{"message": ..., "data": WebhookView}``: create, get and update."""
 
@@ -211,14 +216,14 @@ class WebhookEnvelope:
     message: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class WebhookListData:
     """The ``data`` member of the list response."""
 
     webhooks: list[Webhook]
 
 
-@attrs.frozen
+@attrs.define
 class WebhookListEnvelope:
     """``{"message": ..., "data": {"webhooks": [...]}}``: list."""
 
@@ -226,7 +231,7 @@ class WebhookListEnvelope:
     message: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class MessageEnvelope:
     """``{"message": ...}``: delete."""
 
