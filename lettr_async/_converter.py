@@ -155,8 +155,13 @@ def _structure_event_types(value: Any, _: Any) -> list[str] | None:
         return None
     if not isinstance(value, list):
         raise TypeError("expected a list of strings or null")
+    try:
+        if _KNOWN_EVENTS.issuperset(value):  # the usual case, checked in C: canonical names
+            return list(value)
+    except TypeError:  # an unhashable item: the loop below names the problem
+        pass
     names = []
-    for name in value:  # one pass; canonical names (the usual case) are kept as they are
+    for name in value:  # canonical names are kept as they are
         if not isinstance(name, str):
             raise TypeError("expected a list of strings or null")
         if name not in _KNOWN_EVENTS:

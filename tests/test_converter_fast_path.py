@@ -91,3 +91,25 @@ def test_a_webhook_is_built_without_a_call_per_field() -> None:
 def test_envelopes_are_built_without_any_call(cls: type) -> None:
     """Envelopes only carry ``.data`` out of ``structure_response``: no frozen setattr calls."""
     assert _calls_in(vars(cls)["__init__"]) == 0
+
+
+@pytest.mark.parametrize(
+    "names", [[{"a": 1}], [["message.delivery"]], [1], ["message.delivery", {}], [None]]
+)
+def test_event_types_with_a_non_string_are_named(names: list[Any]) -> None:
+    """The C superset check (the fast path) must not change the error of an unhashable item."""
+    with pytest.raises(UnexpectedResponseError) as info:
+        structure_response(envelope(event_types=names), WebhookEnvelope)
+    assert info.value.path == "$.data.event_types"
+    assert str(info.value) == (
+        "unexpected response shape: invalid value for type, expected list[str] | None"
+        " @ $.data.event_types"
+    )
+
+
+def test_canonical_event_types_are_kept_in_a_list_of_their_own() -> None:
+    names = ["message.delivery", "engagement.open", "message.delivery"]
+    body = envelope(event_types=names)
+    webhook = structure_response(body, WebhookEnvelope).data
+    assert webhook.event_types == names
+    assert webhook.event_types is not body["data"]["event_types"]
