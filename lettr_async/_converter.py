@@ -155,8 +155,13 @@ def _structure_event_types(value: Any, _: Any) -> list[str] | None:
         return None
     if not isinstance(value, list):
         raise TypeError("expected a list of strings or null")
+    try:
+        if _KNOWN_EVENTS.issuperset(value):  # the usual case, checked in C: canonical names
+            return list(value)
+    except TypeError:  # an unhashable item: the loop below names the problem
+        pass
     names = []
-    for name in value:  # one pass; canonical names (the usual case) are kept as they are
+    for name in value:  # canonical names are kept as they are
         if not isinstance(name, str):
             raise TypeError("expected a list of strings or null")
         if name not in _KNOWN_EVENTS:
@@ -203,7 +208,12 @@ _register(converter)
 _register(_fast)
 
 
-@attrs.frozen
+# The envelopes are mutable slotted classes: they live only between the decoder
+# and the caller, which takes ``.data`` out; frozen ones would pay a wrapper
+# call per field (``object.__setattr__``) on every response.
+
+
+@attrs.define
 class WebhookEnvelope:
     """``{"message": ..., "data": WebhookView}``: create, get and update."""
 
@@ -211,14 +221,14 @@ class WebhookEnvelope:
     message: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class WebhookListData:
     """The ``data`` member of the list response."""
 
     webhooks: list[Webhook]
 
 
-@attrs.frozen
+@attrs.define
 class WebhookListEnvelope:
     """``{"message": ..., "data": {"webhooks": [...]}}``: list."""
 
@@ -226,7 +236,7 @@ class WebhookListEnvelope:
     message: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class MessageEnvelope:
     """``{"message": ...}``: delete."""
 

@@ -8,7 +8,9 @@ which builds the records and hands them to the callables.
 
 Guarantees:
 
-* Records are frozen attrs classes carrying the method, the path template
+* Records are frozen attrs classes (dict classes, not slotted: a frozen
+  slotted class pays a C wrapper call per field, and records are built on
+  every hooked call) carrying the method, the path template
   (``/webhooks/{id}``), attempt numbers, status, durations, waits, the API
   ``error_code`` and the server's request id. They never carry the API key,
   request headers or bodies, so no credential can leak through a hook.
@@ -72,7 +74,7 @@ def path_template(path: str) -> str:
     return "/" + "/".join(segments)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class CallInfo:
     """One logical API call (all its attempts), shared by every record of that call.
 
@@ -88,7 +90,7 @@ class CallInfo:
     url_scheme: str
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Request:
     """``on_request``: attempt ``attempt`` (1-based) is about to be sent."""
 
@@ -96,7 +98,7 @@ class Request:
     attempt: int
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class RateLimitWait:
     """``on_rate_limit_wait``: the client-side limiter held this attempt for ``wait`` seconds."""
 
@@ -106,7 +108,7 @@ class RateLimitWait:
     lane: str
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Response:
     """``on_response``: one attempt ended, with an HTTP answer or a transport error.
 
@@ -127,7 +129,7 @@ class Response:
     headers: Mapping[str, str] = attrs.field(repr=False)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Retry:
     """``on_retry``: ``attempt`` failed with ``error_type``; the next one starts after ``wait``."""
 
@@ -137,7 +139,7 @@ class Retry:
     error_type: str
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class CallEnd:
     """``on_call_end``: the logical call finished, successfully or not, after ``attempts``."""
 

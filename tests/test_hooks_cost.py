@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dis
 from typing import Any
 
+import attrs
 import pytest
 
 from lettr_async import hooks as hooks_module
@@ -64,3 +66,17 @@ def test_the_base_url_is_parsed_once_per_url() -> None:
     assert hooks_module._route.cache_info().hits == 1
     tracker = hooks.start_call("GET", "/webhooks/b", "http://127.0.0.1/api")
     assert (tracker.call.server_address, tracker.call.server_port) == ("127.0.0.1", None)
+
+
+@pytest.mark.parametrize(
+    "record", [hooks_module.CallInfo, hooks_module.Request, Response, CallEnd], ids=str
+)
+def test_records_are_built_without_a_call_per_field(record: type) -> None:
+    """Pins the ~6 k a hooked call saved (issue 23): a frozen *slotted* attrs class
+    sets each field through ``object.__setattr__``; the frozen dict class stores into
+    its ``__dict__`` (one call left: attrs' unused setattr lookup). Still frozen."""
+    init = vars(record)["__init__"]
+    assert sum(op.opname.startswith("CALL") for op in dis.get_instructions(init)) <= 1
+    info = hooks_module.CallInfo(1, "GET", "/webhooks/{id}", "example.com", None, "https")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        info.call_id = 2  # type: ignore[misc]
