@@ -45,9 +45,9 @@ from ._validation import (
     API_KEY_ENV,
     check_api_key,
     check_base_url,
-    check_connection_limit,
     check_hooks,
     check_max_retries,
+    check_positive_int,
     check_rate_limit,
     check_timeout,
     check_verify,
@@ -212,7 +212,7 @@ class AsyncLettr:
             timeout=check_timeout(timeout), max_retries=check_max_retries(max_retries)
         )
         budget = check_rate_limit(rate_limit)
-        limit = check_connection_limit(connection_limit)
+        limit = check_positive_int("connection_limit", connection_limit)
         ssl_context = check_verify(verify)
         headers = _check_headers(default_headers)
         observers = check_hooks(hooks)
@@ -222,7 +222,6 @@ class AsyncLettr:
                 "invalid retry_policy", errors={"retry_policy": ["must be a RetryPolicy."]}
             )
         policy = retry_policy or RetryPolicy()
-        self._rate_limit = budget
         self._state = _SharedState(
             api_key=key,
             base_url=url,
@@ -274,7 +273,7 @@ class AsyncLettr:
     @property
     def rate_limit(self) -> float | None:
         """The configured starting budget in requests per second (None: no pacing)."""
-        return self._rate_limit
+        return self._state.limiter.per_second
 
     @property
     def rate_limit_info(self) -> RateLimitInfo:
@@ -293,7 +292,6 @@ class AsyncLettr:
         """
         view = object.__new__(type(self))
         view._state = self._state
-        view._rate_limit = self._rate_limit
         view._channel = ApiChannel(
             self._channel.pipeline, self._channel.defaults.override(timeout, max_retries)
         )

@@ -17,7 +17,6 @@ and paths built from the checked values live beside the resource
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
@@ -50,8 +49,6 @@ __all__ = [
     "FieldErrors",
     "check_api_key",
     "check_base_url",
-    "check_concurrency",
-    "check_connection_limit",
     "check_credential",
     "check_enum",
     "check_events",
@@ -190,17 +187,10 @@ def check_rate_limit(value: Any) -> float | None:
 
 
 def check_positive_int(field: str, value: Any) -> int:
-    """A positive integer (booleans refused), reported against ``field``."""
+    """A positive integer (booleans refused): ``connection_limit``, bulk ``concurrency``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise _invalid(field, "must be a positive integer.")
     return value
-
-
-check_connection_limit = functools.partial(check_positive_int, "connection_limit")
-"""Most simultaneous connections of a client."""
-
-check_concurrency = functools.partial(check_positive_int, "concurrency")
-"""Most items of one bulk call in flight."""
 
 
 def check_verify(value: Any) -> ssl.SSLContext | None:

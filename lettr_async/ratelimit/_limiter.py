@@ -41,7 +41,7 @@ from collections.abc import Mapping
 
 import anyio
 
-from ..errors import CLIENT_RATE_LIMITED, RateLimitError, ValidationError
+from ..errors import CLIENT_RATE_LIMITED, RateLimitError
 from ..models import RateLimitInfo
 from ._clock import REAL_TIME, Clock
 from ._gcra import MAX_AHEAD, Slot, TakeRequest
@@ -106,33 +106,13 @@ class RateLimiter:
         store: RateStore | None = None,
         clock: Clock = REAL_TIME,
     ) -> None:
-        """Validate the budget and start with nothing learned."""
-        if per_second is not None and (
-            isinstance(per_second, bool)
-            or not isinstance(per_second, (int, float))
-            or not math.isfinite(per_second)
-            or per_second <= 0
-        ):
-            raise ValidationError(
-                "rate_limit must be a positive number of requests per second or None",
-                errors={"rate_limit": ["must be a positive number of requests per second."]},
-            )
-        if (
-            isinstance(max_pause, bool)
-            or not isinstance(max_pause, (int, float))
-            or not 0 <= max_pause < math.inf
-        ):
-            raise ValidationError(
-                "max_pause must be a non-negative number of seconds",
-                errors={"max_pause": ["must be a non-negative, finite number of seconds."]},
-            )
-        self.per_second: float | None = None if per_second is None else float(per_second)
-        self.max_pause = float(max_pause)
+        """Start with nothing learned; ``AsyncLettr`` has validated both numbers."""
+        self.per_second = per_second
+        self.max_pause = max_pause
         self.pacing = per_second is not None
         self._known: Reading = (None, None, None)
         self._info: RateLimitInfo | None = None
         self._last_reading: Reading | None = None
-        self._free_now_request: TakeRequest | None = None
         self.clock = clock
         """Where the limiter and its client's pipeline read the time and wait
         (read at each use: a test may swap it before the first call)."""
@@ -207,29 +187,12 @@ class RateLimiter:
             return False
         if not self.pacing:
             return True
-        return self._store is None and lane is Lane.INTERACTIVE and self._free_now()
-
-    def _free_now(self) -> bool:
-        """Take the in-process slot if it is free now.
-
-        The same GCRA step ``_take`` would run for a learned interactive
-        call (``max_wait`` and ``pause`` do not matter to a slot free now);
-        False, with nothing booked, sends the caller down the general path.
-        """
-        if not self._learned:
-            return False
-        if self._local.take_if_free(self._interval):
-            return True
-        request = self._free_now_request
-        if request is None or request.learned_interval != self._interval:
-            request = self._free_now_request = TakeRequest(
-                reserve=False,
-                max_wait=0.0,
-                default_interval=self._default_interval,
-                learned_interval=self._interval,
-                pause=0.0,
-            )
-        return self._local.take_now(request).booked
+        return (
+            self._store is None
+            and lane is Lane.INTERACTIVE
+            and self._learned
+            and self._local.take_if_free(self._interval)
+        )
 
     async def _book(self, deadline: float | None) -> float:
         """Book the next slot (interactive); return when it starts, on the local clock."""

@@ -26,7 +26,7 @@ from .._converter import (
 from .._deprecation import ALIASES
 from .._pipeline import ApiRequest, CallOptions, get_request
 from .._sentinel import NOT_GIVEN, NotGiven
-from .._validation import check_concurrency
+from .._validation import check_positive_int
 from ..bulk import (
     DEFAULT_BULK_CONCURRENCY,
     BulkLedger,
@@ -207,7 +207,7 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_concurrency(concurrency)
+        check_positive_int("concurrency", concurrency)
         pairs = updates.items() if isinstance(updates, Mapping) else updates
 
         def prepare(index: int, pair: Any) -> tuple[str, ApiRequest]:
@@ -237,7 +237,7 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_concurrency(concurrency)
+        check_positive_int("concurrency", concurrency)
         if isinstance(webhook_ids, str):
             raise ValidationError(
                 "invalid webhook_ids for delete_many",
@@ -272,7 +272,7 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_concurrency(concurrency)
+        check_positive_int("concurrency", concurrency)
 
         def prepare(index: int, fields: Any) -> tuple[int, ApiRequest]:
             return index, ApiRequest("POST", "/webhooks", build_create_params(**_fields(fields)))
