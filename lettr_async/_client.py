@@ -51,8 +51,9 @@ from ._validation import (
     check_rate_limit,
     check_timeout,
     check_verify,
+    invalid,
 )
-from .errors import InsecureBaseURLWarning, LettrError, ValidationError
+from .errors import InsecureBaseURLWarning, LettrError
 from .models import RateLimitInfo
 from .ratelimit import RateStore, open_store
 from .ratelimit._limiter import RateLimiter
@@ -218,9 +219,7 @@ class AsyncLettr:
         observers = check_hooks(hooks)
         borrowed = _borrow(http_session, connection_limit, ssl_context, headers, key)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-            raise ValidationError(
-                "invalid retry_policy", errors={"retry_policy": ["must be a RetryPolicy."]}
-            )
+            raise invalid("retry_policy", "must be a RetryPolicy.")
         policy = retry_policy or RetryPolicy()
         self._state = _SharedState(
             api_key=key,
@@ -330,14 +329,9 @@ def _borrow(
     if session is None:
         return None
     if connection_limit != DEFAULT_CONNECTION_LIMIT:
-        raise ValidationError(
-            "invalid connection_limit",
-            errors={
-                "connection_limit": [
-                    "cannot be combined with http_session: set the limit "
-                    "on that session's connector."
-                ]
-            },
+        raise invalid(
+            "connection_limit",
+            "cannot be combined with http_session: set the limit on that session's connector.",
         )
     from ._transport import borrow
 
@@ -387,8 +381,5 @@ def _check_headers(value: Any) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) and "\r" not in k + v and "\n" not in k + v
         for k, v in value.items()
     ):
-        raise ValidationError(
-            "invalid default_headers",
-            errors={"default_headers": ["must map header names to single-line strings."]},
-        )
+        raise invalid("default_headers", "must map header names to single-line strings.")
     return dict(value)

@@ -117,13 +117,13 @@ class RateLimiter:
         """Where the limiter and its client's pipeline read the time and wait
         (read at each use: a test may swap it before the first call)."""
         self._default_interval = SAFETY_FACTOR / per_second if per_second else 0.0
-        self._interval = self._default_interval
+        self.interval = self._default_interval
+        """Seconds between two request starts at the current budget."""
         self._learned = False
         self._paused_until = 0.0
-        if isinstance(store, MemoryStore):
-            self._local, self._store = store, None
-        else:
-            self._local, self._store = MemoryStore(self._clock), store
+        self._local = store if isinstance(store, MemoryStore) else MemoryStore(self._clock)
+        self.store = None if isinstance(store, MemoryStore) else store
+        """The shared store, or None when the state lives in this process."""
         self._share_interval: float | None = None
         self._share_pause_until = 0.0
         self._store_retry_at: float | None = None
@@ -137,18 +137,6 @@ class RateLimiter:
 
     def _clock(self) -> float:
         return self.clock.now()
-
-    # -- what the pipeline reads ---------------------------------------------------
-
-    @property
-    def interval(self) -> float:
-        """Seconds between two request starts at the current budget."""
-        return self._interval
-
-    @property
-    def store(self) -> RateStore | None:
-        """The shared store, or None when the state lives in this process."""
-        return self._store
 
     # -- acquire -------------------------------------------------------------------
 
@@ -188,10 +176,10 @@ class RateLimiter:
         if not self.pacing:
             return True
         return (
-            self._store is None
+            self.store is None
             and lane is Lane.INTERACTIVE
             and self._learned
-            and self._local.take_if_free(self._interval)
+            and self._local.take_if_free(self.interval)
         )
 
     async def _book(self, deadline: float | None) -> float:
@@ -218,7 +206,7 @@ class RateLimiter:
             while True:
                 if lane is Lane.INTERACTIVE and self._learned:
                     return await self._book(deadline)
-                lookahead = self._interval if self._learned else 0.0
+                lookahead = self.interval if self._learned else 0.0
                 slot = await self._take(reserve=True, max_wait=lookahead, deadline=deadline)
                 now = self._clock()
                 if slot.booked:
@@ -271,7 +259,7 @@ class RateLimiter:
         With a shared store another process may learn it first: look again
         every ``LEARN_POLL`` seconds rather than sleep out the default slot.
         """
-        if self._store is not None:
+        if self.store is not None:
             seconds = min(seconds, LEARN_POLL)
         learned = anyio.Event()
         self._learn_waiters.append(learned)
@@ -303,7 +291,7 @@ class RateLimiter:
         The store gets at most ``STORE_SHARE`` of what is left until
         ``deadline`` (a call's): past it, this request is paced locally and sent.
         """
-        store = self._store
+        store = self.store
         now = self._clock()
         if store is not None and (self._store_retry_at is None or now >= self._store_retry_at):
             if self._store_retry_at is not None:
@@ -357,7 +345,7 @@ class RateLimiter:
                 reserve=reserve,
                 max_wait=max_wait,
                 default_interval=self._default_interval,
-                learned_interval=self._interval if self._learned else None,
+                learned_interval=self.interval if self._learned else None,
                 pause=max(0.0, self._paused_until - now),
                 max_pause=self.max_pause,
             )
@@ -392,8 +380,8 @@ class RateLimiter:
         self._store_retry_at = self._clock() + STORE_RETRY_AFTER
 
     def _learn(self, interval: float, *, share: bool) -> None:
-        if interval != self._interval or not self._learned:
-            self._interval = interval
+        if interval != self.interval or not self._learned:
+            self.interval = interval
             self._learned = True
             self._local.learn(interval)
             if share:
@@ -428,7 +416,7 @@ class RateLimiter:
             if limit is not None:
                 interval = SAFETY_FACTOR / limit
                 # Most answers repeat the budget in force: nothing to learn, nobody to wake.
-                if interval != self._interval or not self._learned or self._learn_waiters:
+                if interval != self.interval or not self._learned or self._learn_waiters:
                     self._learn(interval, share=True)
             if remaining == 0 and reset is not None:
                 until_reset = reset - time.time()
@@ -455,7 +443,7 @@ class RateLimiter:
         if math.isnan(value):
             value = 1.0
         self._hold(min(max(0.0, value), self.max_pause))
-        if self.pacing and self._store is None and not self._warned_429:
+        if self.pacing and self.store is None and not self._warned_429:
             self._warned_429 = True
             logger.warning(
                 "Lettr answered 429 although this client paces its requests: another process "
@@ -472,10 +460,10 @@ class RateLimiter:
 
     async def aclose(self) -> None:
         """Release the store's connections; the client calls it from its ``aclose()``."""
-        if self._store is None:
+        if self.store is None:
             return
         try:
             with anyio.fail_after(STORE_TIMEOUT):
-                await self._store.aclose()
+                await self.store.aclose()
         except Exception as exc:
             logger.debug("closing the rate-limit store failed (%s)", type(exc).__name__)

@@ -26,7 +26,7 @@ from .._converter import (
 from .._deprecation import ALIASES
 from .._pipeline import ApiRequest, CallOptions, get_request
 from .._sentinel import NOT_GIVEN, NotGiven
-from .._validation import check_positive_int
+from .._validation import check_positive_int, invalid
 from ..bulk import (
     DEFAULT_BULK_CONCURRENCY,
     BulkLedger,
@@ -239,10 +239,8 @@ class AsyncWebhooks:
         options = self._api.options(timeout, max_retries)
         check_positive_int("concurrency", concurrency)
         if isinstance(webhook_ids, str):
-            raise ValidationError(
-                "invalid webhook_ids for delete_many",
-                errors={"webhook_ids": ["must be a list of ids, not a string."]},
-            )
+            problem = "must be a list of ids, not a string."
+            raise invalid("webhook_ids", problem, "webhook_ids for delete_many")
 
         def prepare(index: int, webhook_id: Any) -> tuple[str, ApiRequest]:
             return webhook_id, ApiRequest("DELETE", webhook_path(webhook_id))
@@ -338,9 +336,7 @@ def _prepare_all(
     try:
         iterator = iter(items)
     except TypeError:
-        raise ValidationError(
-            f"invalid {name} for webhooks.{what}", errors={name: ["must be iterable."]}
-        ) from None
+        raise invalid(name, "must be iterable.", f"{name} for webhooks.{what}") from None
     for index, item in enumerate(iterator):
         prefix = f"{name}[{index}]"
         try:
