@@ -13,7 +13,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 
 __all__ = ["HeaderReader", "Reading"]
 
@@ -119,8 +118,3 @@ class HeaderReader:
             return now + value
         self._ignore(_RESET, raw)
         return None
-
-    @staticmethod
-    def as_datetime(epoch: float) -> datetime:
-        """The reset time as an aware UTC datetime (always in range after ``read``)."""
-        return datetime.fromtimestamp(epoch, tz=timezone.utc)

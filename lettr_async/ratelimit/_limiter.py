@@ -38,6 +38,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime, timezone
 
 import anyio
 
@@ -430,7 +431,8 @@ class RateLimiter:
         """The last ``X-RateLimit-*`` values the server sent, built when read (not per response)."""
         if self._info is None:
             limit, remaining, reset = self._known
-            when = None if reset is None else HeaderReader.as_datetime(reset)
+            # Always in range: the reader keeps only resets within a day of now.
+            when = None if reset is None else datetime.fromtimestamp(reset, tz=timezone.utc)
             self._info = RateLimitInfo(limit=limit, remaining=remaining, reset=when)
         return self._info
 
