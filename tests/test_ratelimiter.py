@@ -100,10 +100,10 @@ async def test_pause_is_capped_by_max_pause(
     assert 59.0 <= sim.now_value - start <= 60.0 + 1e-6
 
 
-@pytest.mark.parametrize("bad", [math.nan, -5.0, "soon", None])
-async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, bad: object) -> None:
+@pytest.mark.parametrize("bad", [math.nan, -5.0, -math.inf])
+async def test_pause_never_goes_negative(sim: _SimulatedTime, bad: float) -> None:
     limiter = RateLimiter(None, max_pause=60.0, clock=sim)
-    limiter.pause(bad)  # type: ignore[arg-type]
+    limiter.pause(bad)
     assert 0.0 <= await limiter.acquire(Lane.INTERACTIVE) <= 1.0
 
 

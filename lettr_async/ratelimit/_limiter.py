@@ -295,12 +295,10 @@ class RateLimiter:
         store = self.store
         now = self._clock()
         if store is not None and (self._store_retry_at is None or now >= self._store_retry_at):
-            if self._store_retry_at is not None:
+            probing = self._store_retry_at is not None
+            if probing:
                 # Probing a store that was down: the others keep pacing locally meanwhile.
                 self._store_retry_at = now + STORE_RETRY_AFTER
-                probing = True
-            else:
-                probing = False
             share_interval = self._share_interval
             limit = STORE_TIMEOUT if self._store_answered else STORE_FIRST_TIMEOUT
             if deadline is not None:
@@ -437,14 +435,11 @@ class RateLimiter:
         return self._info
 
     def pause(self, seconds: float) -> None:
-        """Hold every request after a 429; clamped to [0, max_pause]; NaN/inf-safe; never raises."""
-        try:
-            value = float(seconds)
-        except (TypeError, ValueError, OverflowError):
-            value = 1.0
-        if math.isnan(value):
-            value = 1.0
-        self._hold(min(max(0.0, value), self.max_pause))
+        """Hold every request after a 429, for ``seconds`` clamped to [0, max_pause] (NaN: 0).
+
+        The pipeline passes ``RetryPolicy.cap_retry_after``'s answer, already clamped.
+        """
+        self._hold(min(max(0.0, seconds), self.max_pause))
         if self.pacing and self.store is None and not self._warned_429:
             self._warned_429 = True
             logger.warning(
