@@ -83,15 +83,14 @@ class _SharedState:
     def __init__(
         self,
         *,
-        api_key: str,
         base_url: str,
-        headers: Mapping[str, str],
+        headers: dict[str, str],
         limiter: RateLimiter,
         connection_limit: int,
         ssl_context: ssl.SSLContext | None,
         borrowed: HttpSessions | None,
     ) -> None:
-        self.headers = _auth_headers(headers, api_key)
+        self.headers = headers
         self.connection_limit = connection_limit
         self.ssl_context = ssl_context
         self.http = borrowed
@@ -215,14 +214,17 @@ class AsyncLettr:
         budget = check_rate_limit(rate_limit)
         limit = check_positive_int("connection_limit", connection_limit)
         ssl_context = check_verify(verify)
-        headers = _check_headers(default_headers)
+        headers = {
+            **_check_headers(default_headers),
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+        }
         observers = check_hooks(hooks)
-        borrowed = _borrow(http_session, connection_limit, ssl_context, headers, key)
+        borrowed = _borrow(http_session, connection_limit, ssl_context, headers)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise invalid("retry_policy", "must be a RetryPolicy.")
         policy = retry_policy or RetryPolicy()
         self._state = _SharedState(
-            api_key=key,
             base_url=url,
             headers=headers,
             limiter=RateLimiter(
@@ -323,7 +325,6 @@ def _borrow(
     connection_limit: int,
     ssl_context: ssl.SSLContext | None,
     headers: Mapping[str, str],
-    api_key: str,
 ) -> HttpSessions | None:
     """The caller's session, checked before anything is opened; None when there is none."""
     if session is None:
@@ -335,7 +336,7 @@ def _borrow(
         )
     from ._transport import borrow
 
-    return borrow(session, _auth_headers(headers, api_key), ssl_context)
+    return borrow(session, headers, ssl_context)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -343,10 +344,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _auth_headers(headers: Mapping[str, str], api_key: str) -> dict[str, str]:
-    return {**headers, "Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
 
 def _warn_if_cleartext(url: str) -> None:
