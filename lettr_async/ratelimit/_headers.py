@@ -58,9 +58,10 @@ class HeaderReader:
         if raw == self._raw and (raw[2] is None or self._wall_clock() <= self._fresh_until):
             return self._reading
         self._fresh_until = math.inf
+        limit = self._count(_LIMIT, raw[0], 1, math.inf)
         reading = (
-            self._limit(raw[0]),
-            self._remaining(raw[1]),
+            None if limit is None else min(limit, MAX_LIMIT),
+            self._count(_REMAINING, raw[1], 0, MAX_REMAINING),
             None if raw[2] is None else self._reset(raw[2]),
         )
         self._raw, self._reading = raw, reading
@@ -84,23 +85,13 @@ class HeaderReader:
             shown = str(raw)[:40]
             logger.warning("ignoring an unusable %s header (%r); it is only a hint", name, shown)
 
-    def _limit(self, raw: str | None) -> int | None:
-        """Requests per second the server grants (more than ``MAX_LIMIT``: ``MAX_LIMIT``)."""
-        value = self._number(_LIMIT, raw)
+    def _count(self, name: str, raw: str | None, least: float, most: float) -> int | None:
+        """A whole count (the limit, the requests left) within [least, most]; else ignored."""
+        value = self._number(name, raw)
         if value is None:
             return None
-        if value < 1:
-            self._ignore(_LIMIT, raw)
-            return None
-        return int(min(value, MAX_LIMIT))
-
-    def _remaining(self, raw: str | None) -> int | None:
-        """Requests left in the server's current window."""
-        value = self._number(_REMAINING, raw)
-        if value is None:
-            return None
-        if not 0 <= value <= MAX_REMAINING:
-            self._ignore(_REMAINING, raw)
+        if not least <= value <= most:
+            self._ignore(name, raw)
             return None
         return int(value)
 
