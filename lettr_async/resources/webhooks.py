@@ -207,7 +207,6 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_positive_int("concurrency", concurrency)
         pairs = updates.items() if isinstance(updates, Mapping) else updates
 
         def prepare(index: int, pair: Any) -> tuple[str, ApiRequest]:
@@ -237,7 +236,6 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_positive_int("concurrency", concurrency)
         if isinstance(webhook_ids, str):
             problem = "must be a list of ids, not a string."
             raise invalid("webhook_ids", problem, "webhook_ids for delete_many")
@@ -270,7 +268,6 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_positive_int("concurrency", concurrency)
 
         def prepare(index: int, fields: Any) -> tuple[int, ApiRequest]:
             return index, ApiRequest("POST", "/webhooks", build_create_params(**_fields(fields)))
@@ -302,6 +299,7 @@ class AsyncWebhooks:
         on_progress: ProgressCallback | None,
         ledger: BulkLedger[_V] | None,
     ) -> BulkResult[_V]:
+        check_positive_int("concurrency", concurrency)
         items = [(key, functools.partial(operation, request, options)) for key, request in calls]
         return await run_bulk(
             items,
