@@ -158,11 +158,7 @@ def check_hooks(value: Any) -> Hooks:
 
 def check_timeout(value: Any) -> float | None:
     """Seconds for a whole call; None means no timeout (everywhere)."""
-    if value is None:
-        return None
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise invalid("timeout", "must be a positive, finite number of seconds or None.")
-    return float(value)
+    return _positive_or_none("timeout", value, "a positive, finite number of seconds")
 
 
 def check_max_retries(value: Any) -> int:
@@ -181,10 +177,14 @@ def check_seconds(field: str, value: Any) -> float:
 
 def check_rate_limit(value: Any) -> float | None:
     """Starting budget in requests per second, or None for no pacing."""
+    return _positive_or_none("rate_limit", value, "a positive number of requests per second")
+
+
+def _positive_or_none(field: str, value: Any, what: str) -> float | None:
     if value is None:
         return None
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise invalid("rate_limit", "must be a positive number of requests per second or None.")
+        raise invalid(field, f"must be {what} or None.")
     return float(value)
 
 
