@@ -231,7 +231,6 @@ class BulkLedger(Generic[V]):
 
 async def run_bulk(
     items: Sequence[tuple[str | int, Callable[[], Awaitable[V]]]],
-    *,
     concurrency: int,
     fail_fast: bool,
     on_progress: ProgressCallback | None,

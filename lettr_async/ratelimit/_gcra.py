@@ -147,8 +147,7 @@ def take_if_free(state: PacingState | None, now: float, interval: float) -> Paci
     ``TakeRequest`` and a ``Slot``: for a state this process wrote itself
     (so ``repair`` has nothing to do), learned at ``interval``, and free now,
     the result is exactly the state ``take_slot`` leaves when booking with no
-    new pause and the same learned interval. Any other case (no state,
-    another budget, a slot not free yet) answers None.
+    new pause and the same learned interval.
     """
     if state is None:
         return None

@@ -301,13 +301,7 @@ class AsyncWebhooks:
     ) -> BulkResult[_V]:
         check_positive_int("concurrency", concurrency)
         items = [(key, functools.partial(operation, request, options)) for key, request in calls]
-        return await run_bulk(
-            items,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            on_progress=on_progress,
-            ledger=ledger,
-        )
+        return await run_bulk(items, concurrency, fail_fast, on_progress, ledger)
 
 
 @functools.lru_cache(maxsize=4096)
