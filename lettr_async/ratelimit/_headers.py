@@ -27,7 +27,6 @@ MAX_RESET_AHEAD = 86_400.0
 Reading = tuple[int | None, int | None, float | None]
 """``(limit, remaining, reset)``: requests per second, requests left, window end (epoch s)."""
 
-_NOTHING: Reading = (None, None, None)
 _LIMIT = "X-RateLimit-Limit"
 _REMAINING = "X-RateLimit-Remaining"
 _RESET = "X-RateLimit-Reset"
@@ -46,7 +45,7 @@ class HeaderReader:
         self._wall_clock = wall_clock
         self._warned: set[str] = set()
         self._raw: tuple[str | None, str | None, str | None] = (None, None, None)
-        self._reading = _NOTHING
+        self._reading: Reading = (None, None, None)
         # The reading of _raw holds until this wall-clock time (a Reset read
         # as an epoch leaves the plausible window a day after it).
         self._fresh_until = math.inf

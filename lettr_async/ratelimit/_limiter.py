@@ -385,8 +385,6 @@ class RateLimiter:
             self._local.learn(interval)
             if share:
                 self._share_interval = interval
-        if not self._learn_waiters:
-            return
         waiters, self._learn_waiters = self._learn_waiters, []
         for waiter in waiters:
             waiter.set()
@@ -394,35 +392,29 @@ class RateLimiter:
     # -- what the server says ------------------------------------------------------------
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn from ``X-RateLimit-*``; never raises whatever the values are (hints only).
-
-        One method, not a guard around a helper: it runs on every response.
-        """
-        try:
-            reading = self._headers.read(headers)
-            limit, remaining, reset = reading
-            if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
-                self._last_reading = reading
-                known = self._known
-                self._known = (
-                    limit if limit is not None else known[0],
-                    remaining if remaining is not None else known[1],
-                    reset if reset is not None else known[2],
-                )
-                self._info = None
-            if not self.pacing:
-                return
-            if limit is not None:
-                interval = SAFETY_FACTOR / limit
-                # Most answers repeat the budget in force: nothing to learn, nobody to wake.
-                if interval != self.interval or not self._learned or self._learn_waiters:
-                    self._learn(interval, share=True)
-            if remaining == 0 and reset is not None:
-                until_reset = reset - time.time()
-                if 0 < until_reset <= MAX_RESET_WAIT:
-                    self._hold(until_reset)
-        except Exception:  # pragma: no cover - the parsers are total; belt and braces
-            logger.debug("ignoring X-RateLimit-* headers that could not be read", exc_info=True)
+        """Learn from ``X-RateLimit-*``; never raises: ``HeaderReader`` drops unusable values."""
+        reading = self._headers.read(headers)
+        limit, remaining, reset = reading
+        if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
+            self._last_reading = reading
+            known = self._known
+            self._known = (
+                limit if limit is not None else known[0],
+                remaining if remaining is not None else known[1],
+                reset if reset is not None else known[2],
+            )
+            self._info = None
+        if not self.pacing:
+            return
+        if limit is not None:
+            interval = SAFETY_FACTOR / limit
+            # Most answers repeat the budget in force: nothing to learn, nobody to wake.
+            if interval != self.interval or not self._learned or self._learn_waiters:
+                self._learn(interval, share=True)
+        if remaining == 0 and reset is not None:
+            until_reset = reset - time.time()
+            if 0 < until_reset <= MAX_RESET_WAIT:
+                self._hold(until_reset)
 
     @property
     def info(self) -> RateLimitInfo:
