@@ -85,8 +85,10 @@ UPDATE_FIELDS: frozenset[str] = frozenset(WebhookUpdateFields.__annotations__)
 """Keyword arguments ``webhooks.update`` accepts (``target`` is deprecated)."""
 
 # Required per auth_type, derived from the one field list.
-_BASIC_FIELDS = tuple(f for f in AUTH_FIELDS if f.startswith("auth_"))
-_OAUTH_FIELDS = tuple(f for f in AUTH_FIELDS if f.startswith("oauth_"))
+_REQUIRED: dict[str | None, tuple[str, ...]] = {
+    AuthType.BASIC.value: tuple(f for f in AUTH_FIELDS if f.startswith("auth_")),
+    AuthType.OAUTH2.value: tuple(f for f in AUTH_FIELDS if f.startswith("oauth_")),
+}
 
 
 def invalid(field: str, message: str, what: str | None = None) -> ValidationError:
@@ -387,11 +389,7 @@ def required_credentials(auth_type: str | None) -> tuple[str, ...]:
 
     The webhooks file derives its per-auth-type fields from this too.
     """
-    if auth_type == AuthType.BASIC.value:
-        return _BASIC_FIELDS
-    if auth_type == AuthType.OAUTH2.value:
-        return _OAUTH_FIELDS
-    return ()
+    return _REQUIRED.get(auth_type, ())
 
 
 def check_webhook_id(errors: ErrorSink, field: str, webhook_id: str) -> str | None:
