@@ -57,13 +57,13 @@ from .errors import InsecureBaseURLWarning, LettrError
 from .models import RateLimitInfo
 from .ratelimit import RateStore, open_store
 from .ratelimit._limiter import RateLimiter
+from .resources.webhooks import AsyncWebhooks
 
 if TYPE_CHECKING:
     import aiohttp
 
     from ._transport import HttpSessions
     from .hooks import Hooks
-    from .resources.webhooks import AsyncWebhooks
 
 __all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven"]
 
@@ -250,8 +250,6 @@ class AsyncLettr:
         self._bind_resources()
 
     def _bind_resources(self) -> None:
-        from .resources.webhooks import AsyncWebhooks
-
         self.webhooks = AsyncWebhooks(self._channel)
 
     # -- configuration -------------------------------------------------------------

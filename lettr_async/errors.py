@@ -306,9 +306,7 @@ def error_for_status(
             body=body,
             error_code=error_code,
         )
-    cls = _STATUS_ERRORS.get(status)
-    if cls is None:
-        cls = ServerError if status >= 500 else APIStatusError
+    cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIStatusError)
     return cls(
         message,
         status_code=status,

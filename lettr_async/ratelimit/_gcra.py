@@ -164,13 +164,7 @@ def take_if_free(state: PacingState | None, now: float, interval: float) -> Paci
 
 
 def repair(state: PacingState | None, now: float, request: TakeRequest) -> PacingState:
-    """The state as this caller may trust it (None: a fresh one); see the module docstring.
-
-    A schedule booked absurdly far ahead restarts now; a pause longer than
-    the caller's ``max_pause`` ends after it; a spacing that is not a
-    positive finite number of seconds (at most ``MAX_AHEAD``, or the
-    default if longer) becomes the caller's default.
-    """
+    """The state as this caller may trust it (None: a fresh one); see the module docstring."""
     if state is None:
         return PacingState(0.0, request.default_interval, False, 0.0)
     tat, interval, learned, paused_until = state
