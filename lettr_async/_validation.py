@@ -22,10 +22,11 @@ import os
 import re
 import ssl
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .errors import ValidationError
+from .hooks import NO_HOOKS, Hooks
 from .models import SECRET_FIELDS
 from .types import (
     AuthType,
@@ -35,9 +36,6 @@ from .types import (
     _AuthFields,
     normalize_event_type,
 )
-
-if TYPE_CHECKING:
-    from .hooks import Hooks
 
 __all__ = [
     "API_KEY_ENV",
@@ -149,8 +147,6 @@ def _is_number(value: Any) -> bool:
 
 def check_hooks(value: Any) -> Hooks:
     """The client's observability hooks; None means none."""
-    from .hooks import NO_HOOKS, Hooks
-
     if value is None:
         return NO_HOOKS
     if not isinstance(value, Hooks):

@@ -122,8 +122,12 @@ def take_slot(
     repaired = state is not None and trusted != state
     state = trusted
     learned_interval = request.learned_interval
-    if learned_interval is not None and learned_interval > 0:
-        state = relearn(state, now, learned_interval)  # (a no-op for the budget in force)
+    if (
+        learned_interval is not None
+        and learned_interval > 0
+        and (learned_interval != state.interval or not state.learned)
+    ):
+        state = relearn(state, now, learned_interval)  # not rebuilt for the budget in force
     tat, interval, learned, paused_until = state
     if request.pause > 0:
         paused_until = max(paused_until, now + min(request.pause, request.max_pause))
