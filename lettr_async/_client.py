@@ -45,24 +45,25 @@ from ._validation import (
     API_KEY_ENV,
     check_api_key,
     check_base_url,
-    check_connection_limit,
     check_hooks,
     check_max_retries,
+    check_positive_int,
     check_rate_limit,
     check_timeout,
     check_verify,
+    invalid,
 )
-from .errors import InsecureBaseURLWarning, LettrError, ValidationError
+from .errors import InsecureBaseURLWarning, LettrError
 from .models import RateLimitInfo
 from .ratelimit import RateStore, open_store
 from .ratelimit._limiter import RateLimiter
+from .resources.webhooks import AsyncWebhooks
 
 if TYPE_CHECKING:
     import aiohttp
 
     from ._transport import HttpSessions
     from .hooks import Hooks
-    from .resources.webhooks import AsyncWebhooks
 
 __all__ = ["DEFAULT_BASE_URL", "NOT_GIVEN", "AsyncLettr", "NotGiven"]
 
@@ -82,15 +83,14 @@ class _SharedState:
     def __init__(
         self,
         *,
-        api_key: str,
         base_url: str,
-        headers: Mapping[str, str],
+        headers: dict[str, str],
         limiter: RateLimiter,
         connection_limit: int,
         ssl_context: ssl.SSLContext | None,
         borrowed: HttpSessions | None,
     ) -> None:
-        self.headers = _auth_headers(headers, api_key)
+        self.headers = headers
         self.connection_limit = connection_limit
         self.ssl_context = ssl_context
         self.http = borrowed
@@ -212,19 +212,19 @@ class AsyncLettr:
             timeout=check_timeout(timeout), max_retries=check_max_retries(max_retries)
         )
         budget = check_rate_limit(rate_limit)
-        limit = check_connection_limit(connection_limit)
+        limit = check_positive_int("connection_limit", connection_limit)
         ssl_context = check_verify(verify)
-        headers = _check_headers(default_headers)
+        headers = {
+            **_check_headers(default_headers),
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+        }
         observers = check_hooks(hooks)
-        borrowed = _borrow(http_session, connection_limit, ssl_context, headers, key)
+        borrowed = _borrow(http_session, connection_limit, ssl_context, headers)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-            raise ValidationError(
-                "invalid retry_policy", errors={"retry_policy": ["must be a RetryPolicy."]}
-            )
+            raise invalid("retry_policy", "must be a RetryPolicy.")
         policy = retry_policy or RetryPolicy()
-        self._rate_limit = budget
         self._state = _SharedState(
-            api_key=key,
             base_url=url,
             headers=headers,
             limiter=RateLimiter(
@@ -250,8 +250,6 @@ class AsyncLettr:
         self._bind_resources()
 
     def _bind_resources(self) -> None:
-        from .resources.webhooks import AsyncWebhooks
-
         self.webhooks = AsyncWebhooks(self._channel)
 
     # -- configuration -------------------------------------------------------------
@@ -274,7 +272,7 @@ class AsyncLettr:
     @property
     def rate_limit(self) -> float | None:
         """The configured starting budget in requests per second (None: no pacing)."""
-        return self._rate_limit
+        return self._state.limiter.per_second
 
     @property
     def rate_limit_info(self) -> RateLimitInfo:
@@ -293,7 +291,6 @@ class AsyncLettr:
         """
         view = object.__new__(type(self))
         view._state = self._state
-        view._rate_limit = self._rate_limit
         view._channel = ApiChannel(
             self._channel.pipeline, self._channel.defaults.override(timeout, max_retries)
         )
@@ -326,24 +323,18 @@ def _borrow(
     connection_limit: int,
     ssl_context: ssl.SSLContext | None,
     headers: Mapping[str, str],
-    api_key: str,
 ) -> HttpSessions | None:
     """The caller's session, checked before anything is opened; None when there is none."""
     if session is None:
         return None
     if connection_limit != DEFAULT_CONNECTION_LIMIT:
-        raise ValidationError(
-            "invalid connection_limit",
-            errors={
-                "connection_limit": [
-                    "cannot be combined with http_session: set the limit "
-                    "on that session's connector."
-                ]
-            },
+        raise invalid(
+            "connection_limit",
+            "cannot be combined with http_session: set the limit on that session's connector.",
         )
     from ._transport import borrow
 
-    return borrow(session, _auth_headers(headers, api_key), ssl_context)
+    return borrow(session, headers, ssl_context)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -351,10 +342,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _auth_headers(headers: Mapping[str, str], api_key: str) -> dict[str, str]:
-    return {**headers, "Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
 
 def _warn_if_cleartext(url: str) -> None:
@@ -389,8 +376,5 @@ def _check_headers(value: Any) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) and "\r" not in k + v and "\n" not in k + v
         for k, v in value.items()
     ):
-        raise ValidationError(
-            "invalid default_headers",
-            errors={"default_headers": ["must map header names to single-line strings."]},
-        )
+        raise invalid("default_headers", "must map header names to single-line strings.")
     return dict(value)

@@ -17,16 +17,16 @@ and paths built from the checked values live beside the resource
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
 import ssl
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .errors import ValidationError
+from .hooks import NO_HOOKS, Hooks
 from .models import SECRET_FIELDS
 from .types import (
     AuthType,
@@ -36,9 +36,6 @@ from .types import (
     _AuthFields,
     normalize_event_type,
 )
-
-if TYPE_CHECKING:
-    from .hooks import Hooks
 
 __all__ = [
     "API_KEY_ENV",
@@ -50,8 +47,6 @@ __all__ = [
     "FieldErrors",
     "check_api_key",
     "check_base_url",
-    "check_concurrency",
-    "check_connection_limit",
     "check_credential",
     "check_enum",
     "check_events",
@@ -65,6 +60,7 @@ __all__ = [
     "check_url",
     "check_verify",
     "check_webhook_id",
+    "invalid",
     "required_credentials",
 ]
 
@@ -87,11 +83,14 @@ UPDATE_FIELDS: frozenset[str] = frozenset(WebhookUpdateFields.__annotations__)
 """Keyword arguments ``webhooks.update`` accepts (``target`` is deprecated)."""
 
 # Required per auth_type, derived from the one field list.
-_BASIC_FIELDS = tuple(f for f in AUTH_FIELDS if f.startswith("auth_"))
-_OAUTH_FIELDS = tuple(f for f in AUTH_FIELDS if f.startswith("oauth_"))
+_REQUIRED: dict[str | None, tuple[str, ...]] = {
+    AuthType.BASIC.value: tuple(f for f in AUTH_FIELDS if f.startswith("auth_")),
+    AuthType.OAUTH2.value: tuple(f for f in AUTH_FIELDS if f.startswith("oauth_")),
+}
 
 
-def _invalid(field: str, message: str, what: str | None = None) -> ValidationError:
+def invalid(field: str, message: str, what: str | None = None) -> ValidationError:
+    """The error of one bad argument: "invalid <what>" (default: the field), ``message`` on it."""
     return ValidationError(f"invalid {what or field}", errors={field: [message]})
 
 
@@ -105,7 +104,7 @@ def _has_control(text: str) -> bool:
 def check_api_key(value: Any) -> str:
     """The API key, stripped; refused when missing or unusable in a header (CR/LF...)."""
     if value is not None and not isinstance(value, str):
-        raise _invalid("api_key", f"must be a string, not {type(value).__name__}.")
+        raise invalid("api_key", f"must be a string, not {type(value).__name__}.")
     key = (value or "").strip()
     if not key:
         raise ValidationError(
@@ -114,7 +113,7 @@ def check_api_key(value: Any) -> str:
             errors={"api_key": ["is required."]},
         )
     if _has_control(key) or any(ch.isspace() for ch in key) or not key.isascii():
-        raise _invalid("api_key", "must not contain spaces, line breaks or non-ASCII characters.")
+        raise invalid("api_key", "must not contain spaces, line breaks or non-ASCII characters.")
     return key
 
 
@@ -122,23 +121,23 @@ def check_base_url(value: Any) -> str:
     """An absolute http(s) URL without credentials, with a valid port; no trailing slash."""
     message = "must be an absolute http(s) URL."
     if not isinstance(value, str) or _has_control(value) or " " in value:
-        raise _invalid("base_url", message)
+        raise invalid("base_url", message)
     try:
         parts = urlsplit(value)
         port = parts.port  # raises ValueError for 99999 or "abc"
         host = parts.hostname
     except ValueError:
-        raise _invalid("base_url", "has an invalid port or host.") from None
+        raise invalid("base_url", "has an invalid port or host.") from None
     if parts.scheme not in ("http", "https") or not host:
-        raise _invalid("base_url", message)
+        raise invalid("base_url", message)
     if port == 0:
-        raise _invalid("base_url", "has an invalid port or host.")
+        raise invalid("base_url", "has an invalid port or host.")
     if parts.username is not None or parts.password is not None:
-        raise _invalid(
+        raise invalid(
             "base_url", "must not contain credentials (user:pass@); pass api_key instead."
         )
     if parts.query or parts.fragment:
-        raise _invalid("base_url", "must not have a query or fragment.")
+        raise invalid("base_url", "must not have a query or fragment.")
     return value.rstrip("/")
 
 
@@ -148,59 +147,50 @@ def _is_number(value: Any) -> bool:
 
 def check_hooks(value: Any) -> Hooks:
     """The client's observability hooks; None means none."""
-    from .hooks import NO_HOOKS, Hooks
-
     if value is None:
         return NO_HOOKS
     if not isinstance(value, Hooks):
-        raise _invalid("hooks", "must be a lettr_async.hooks.Hooks instance.")
+        raise invalid("hooks", "must be a lettr_async.hooks.Hooks instance.")
     return value
 
 
 def check_timeout(value: Any) -> float | None:
     """Seconds for a whole call; None means no timeout (everywhere)."""
-    if value is None:
-        return None
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise _invalid("timeout", "must be a positive, finite number of seconds or None.")
-    return float(value)
+    return _positive_or_none("timeout", value, "a positive, finite number of seconds")
 
 
 def check_max_retries(value: Any) -> int:
     """Retries after the first attempt: a non-negative integer."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _invalid("max_retries", "must be a non-negative integer.")
+        raise invalid("max_retries", "must be a non-negative integer.")
     return value
 
 
 def check_seconds(field: str, value: Any) -> float:
     """A non-negative, finite number of seconds (the ``RetryPolicy`` settings)."""
     if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise _invalid(field, "must be a non-negative, finite number of seconds.")
+        raise invalid(field, "must be a non-negative, finite number of seconds.")
     return float(value)
 
 
 def check_rate_limit(value: Any) -> float | None:
     """Starting budget in requests per second, or None for no pacing."""
+    return _positive_or_none("rate_limit", value, "a positive number of requests per second")
+
+
+def _positive_or_none(field: str, value: Any, what: str) -> float | None:
     if value is None:
         return None
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise _invalid("rate_limit", "must be a positive number of requests per second or None.")
+        raise invalid(field, f"must be {what} or None.")
     return float(value)
 
 
 def check_positive_int(field: str, value: Any) -> int:
-    """A positive integer (booleans refused), reported against ``field``."""
+    """A positive integer (booleans refused): ``connection_limit``, bulk ``concurrency``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid(field, "must be a positive integer.")
+        raise invalid(field, "must be a positive integer.")
     return value
-
-
-check_connection_limit = functools.partial(check_positive_int, "connection_limit")
-"""Most simultaneous connections of a client."""
-
-check_concurrency = functools.partial(check_positive_int, "concurrency")
-"""Most items of one bulk call in flight."""
 
 
 def check_verify(value: Any) -> ssl.SSLContext | None:
@@ -217,7 +207,7 @@ def check_verify(value: Any) -> ssl.SSLContext | None:
         return None
     if isinstance(value, ssl.SSLContext):
         if value.verify_mode == ssl.CERT_NONE or not value.check_hostname:
-            raise _invalid(
+            raise invalid(
                 "verify",
                 "must be an ssl.SSLContext that verifies the certificate and the host name "
                 "(verify_mode CERT_REQUIRED, check_hostname True).",
@@ -226,14 +216,14 @@ def check_verify(value: Any) -> ssl.SSLContext | None:
     if isinstance(value, (str, os.PathLike)):
         path = os.fspath(value)
         if not os.path.exists(path):
-            raise _invalid("verify", "must be the path of an existing CA bundle.")
+            raise invalid("verify", "must be the path of an existing CA bundle.")
         try:
             if os.path.isdir(path):
                 return ssl.create_default_context(capath=path)
             return ssl.create_default_context(cafile=path)
         except (ssl.SSLError, OSError):
-            raise _invalid("verify", "is not a readable CA bundle.") from None
-    raise _invalid("verify", "must be True, a CA bundle path or an ssl.SSLContext (never False).")
+            raise invalid("verify", "is not a readable CA bundle.") from None
+    raise invalid("verify", "must be True, a CA bundle path or an ssl.SSLContext (never False).")
 
 
 # -- webhook fields -------------------------------------------------------------------
@@ -395,11 +385,7 @@ def required_credentials(auth_type: str | None) -> tuple[str, ...]:
 
     The webhooks file derives its per-auth-type fields from this too.
     """
-    if auth_type == AuthType.BASIC.value:
-        return _BASIC_FIELDS
-    if auth_type == AuthType.OAUTH2.value:
-        return _OAUTH_FIELDS
-    return ()
+    return _REQUIRED.get(auth_type, ())
 
 
 def check_webhook_id(errors: ErrorSink, field: str, webhook_id: str) -> str | None:

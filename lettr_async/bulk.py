@@ -24,6 +24,7 @@ import anyio
 import anyio.lowlevel
 import attrs
 
+from ._validation import invalid
 from .errors import LettrError, NotAttemptedError, ValidationError
 from .hooks import capture_response
 from .ratelimit._limiter import Lane, current_lane
@@ -230,7 +231,6 @@ class BulkLedger(Generic[V]):
 
 async def run_bulk(
     items: Sequence[tuple[str | int, Callable[[], Awaitable[V]]]],
-    *,
     concurrency: int,
     fail_fast: bool,
     on_progress: ProgressCallback | None,
@@ -323,6 +323,4 @@ def _claim(ledger: object, items: Sequence[tuple[str | int, object]]) -> BulkLed
 
 
 def _bad_ledger(problem: str) -> ValidationError:
-    return ValidationError(
-        "invalid ledger for a bulk call; nothing was sent", errors={"ledger": [problem]}
-    )
+    return invalid("ledger", problem, "ledger for a bulk call; nothing was sent")

@@ -279,11 +279,7 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 
 def find_request_id(headers: Mapping[str, str]) -> str | None:
     """The server's request id (``X-Request-Id``, else ``Request-Id``); hooks read it here too."""
-    for name in ("X-Request-Id", "Request-Id"):
-        value = headers.get(name)
-        if value:
-            return value
-    return None
+    return headers.get("X-Request-Id") or headers.get("Request-Id") or None
 
 
 def error_for_status(
@@ -310,9 +306,7 @@ def error_for_status(
             body=body,
             error_code=error_code,
         )
-    cls = _STATUS_ERRORS.get(status)
-    if cls is None:
-        cls = ServerError if status >= 500 else APIStatusError
+    cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIStatusError)
     return cls(
         message,
         status_code=status,

@@ -13,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from lettr_async import RateLimitError, ValidationError
+from lettr_async import AsyncLettr, RateLimitError, ValidationError
 from lettr_async.ratelimit import Clock
 from lettr_async.ratelimit._gcra import CATCH_UP
 from lettr_async.ratelimit._limiter import Lane, RateLimiter
@@ -100,10 +100,10 @@ async def test_pause_is_capped_by_max_pause(
     assert 59.0 <= sim.now_value - start <= 60.0 + 1e-6
 
 
-@pytest.mark.parametrize("bad", [math.nan, -5.0, "soon", None])
-async def test_pause_never_raises_and_never_goes_negative(sim: _SimulatedTime, bad: object) -> None:
+@pytest.mark.parametrize("bad", [math.nan, -5.0, -math.inf])
+async def test_pause_never_goes_negative(sim: _SimulatedTime, bad: float) -> None:
     limiter = RateLimiter(None, max_pause=60.0, clock=sim)
-    limiter.pause(bad)  # type: ignore[arg-type]
+    limiter.pause(bad)
     assert 0.0 <= await limiter.acquire(Lane.INTERACTIVE) <= 1.0
 
 
@@ -142,7 +142,7 @@ async def test_a_call_that_fails_early_does_not_hold_a_slot(sim: _SimulatedTime)
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, True, "3"])
 def test_a_bad_budget_is_a_validation_error_naming_rate_limit(value: object) -> None:
     with pytest.raises(ValidationError) as info:
-        RateLimiter(value)  # type: ignore[arg-type]
+        AsyncLettr("lttr_x", rate_limit=value)  # type: ignore[arg-type]
     assert "rate_limit" in info.value.errors
 
 

@@ -11,6 +11,7 @@ the time the limiter, and the pipeline of its client, schedule on.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from ._clock import Clock
@@ -38,14 +39,11 @@ __all__ = [
 ]
 
 
+_BACKENDS = {"SQLiteStore": "._sqlite", "RedisStore": "._redis"}
+
+
 def __getattr__(name: str) -> object:
     # The backends load when asked for: sqlite3 alone costs ~2 ms of import time.
-    if name == "SQLiteStore":
-        from ._sqlite import SQLiteStore
-
-        return SQLiteStore
-    if name == "RedisStore":
-        from ._redis import RedisStore
-
-        return RedisStore
+    if name in _BACKENDS:
+        return getattr(importlib.import_module(_BACKENDS[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

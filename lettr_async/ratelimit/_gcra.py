@@ -127,7 +127,7 @@ def take_slot(
         and learned_interval > 0
         and (learned_interval != state.interval or not state.learned)
     ):
-        state = relearn(state, now, learned_interval)  # (a no-op for the budget in force)
+        state = relearn(state, now, learned_interval)  # not rebuilt for the budget in force
     tat, interval, learned, paused_until = state
     if request.pause > 0:
         paused_until = max(paused_until, now + min(request.pause, request.max_pause))
@@ -151,8 +151,7 @@ def take_if_free(state: PacingState | None, now: float, interval: float) -> Paci
     ``TakeRequest`` and a ``Slot``: for a state this process wrote itself
     (so ``repair`` has nothing to do), learned at ``interval``, and free now,
     the result is exactly the state ``take_slot`` leaves when booking with no
-    new pause and the same learned interval. Any other case (no state,
-    another budget, a slot not free yet) answers None.
+    new pause and the same learned interval.
     """
     if state is None:
         return None
@@ -169,13 +168,7 @@ def take_if_free(state: PacingState | None, now: float, interval: float) -> Paci
 
 
 def repair(state: PacingState | None, now: float, request: TakeRequest) -> PacingState:
-    """The state as this caller may trust it (None: a fresh one); see the module docstring.
-
-    A schedule booked absurdly far ahead restarts now; a pause longer than
-    the caller's ``max_pause`` ends after it; a spacing that is not a
-    positive finite number of seconds (at most ``MAX_AHEAD``, or the
-    default if longer) becomes the caller's default.
-    """
+    """The state as this caller may trust it (None: a fresh one); see the module docstring."""
     if state is None:
         return PacingState(0.0, request.default_interval, False, 0.0)
     tat, interval, learned, paused_until = state

@@ -13,7 +13,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 
 __all__ = ["HeaderReader", "Reading"]
 
@@ -28,7 +27,6 @@ MAX_RESET_AHEAD = 86_400.0
 Reading = tuple[int | None, int | None, float | None]
 """``(limit, remaining, reset)``: requests per second, requests left, window end (epoch s)."""
 
-_NOTHING: Reading = (None, None, None)
 _LIMIT = "X-RateLimit-Limit"
 _REMAINING = "X-RateLimit-Remaining"
 _RESET = "X-RateLimit-Reset"
@@ -47,7 +45,7 @@ class HeaderReader:
         self._wall_clock = wall_clock
         self._warned: set[str] = set()
         self._raw: tuple[str | None, str | None, str | None] = (None, None, None)
-        self._reading = _NOTHING
+        self._reading: Reading = (None, None, None)
         # The reading of _raw holds until this wall-clock time (a Reset read
         # as an epoch leaves the plausible window a day after it).
         self._fresh_until = math.inf
@@ -59,9 +57,10 @@ class HeaderReader:
         if raw == self._raw and (raw[2] is None or self._wall_clock() <= self._fresh_until):
             return self._reading
         self._fresh_until = math.inf
+        limit = self._count(_LIMIT, raw[0], 1, math.inf)
         reading = (
-            self._limit(raw[0]),
-            self._remaining(raw[1]),
+            None if limit is None else min(limit, MAX_LIMIT),
+            self._count(_REMAINING, raw[1], 0, MAX_REMAINING),
             None if raw[2] is None else self._reset(raw[2]),
         )
         self._raw, self._reading = raw, reading
@@ -85,23 +84,13 @@ class HeaderReader:
             shown = str(raw)[:40]
             logger.warning("ignoring an unusable %s header (%r); it is only a hint", name, shown)
 
-    def _limit(self, raw: str | None) -> int | None:
-        """Requests per second the server grants (more than ``MAX_LIMIT``: ``MAX_LIMIT``)."""
-        value = self._number(_LIMIT, raw)
+    def _count(self, name: str, raw: str | None, least: float, most: float) -> int | None:
+        """A whole count (the limit, the requests left) within [least, most]; else ignored."""
+        value = self._number(name, raw)
         if value is None:
             return None
-        if value < 1:
-            self._ignore(_LIMIT, raw)
-            return None
-        return int(min(value, MAX_LIMIT))
-
-    def _remaining(self, raw: str | None) -> int | None:
-        """Requests left in the server's current window."""
-        value = self._number(_REMAINING, raw)
-        if value is None:
-            return None
-        if not 0 <= value <= MAX_REMAINING:
-            self._ignore(_REMAINING, raw)
+        if not least <= value <= most:
+            self._ignore(name, raw)
             return None
         return int(value)
 
@@ -119,8 +108,3 @@ class HeaderReader:
             return now + value
         self._ignore(_RESET, raw)
         return None
-
-    @staticmethod
-    def as_datetime(epoch: float) -> datetime:
-        """The reset time as an aware UTC datetime (always in range after ``read``)."""
-        return datetime.fromtimestamp(epoch, tz=timezone.utc)

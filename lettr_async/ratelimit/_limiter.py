@@ -38,10 +38,11 @@ import math
 import time
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime, timezone
 
 import anyio
 
-from ..errors import CLIENT_RATE_LIMITED, RateLimitError, ValidationError
+from ..errors import CLIENT_RATE_LIMITED, RateLimitError
 from ..models import RateLimitInfo
 from ._clock import REAL_TIME, Clock
 from ._gcra import MAX_AHEAD, Slot, TakeRequest
@@ -106,44 +107,24 @@ class RateLimiter:
         store: RateStore | None = None,
         clock: Clock = REAL_TIME,
     ) -> None:
-        """Validate the budget and start with nothing learned."""
-        if per_second is not None and (
-            isinstance(per_second, bool)
-            or not isinstance(per_second, (int, float))
-            or not math.isfinite(per_second)
-            or per_second <= 0
-        ):
-            raise ValidationError(
-                "rate_limit must be a positive number of requests per second or None",
-                errors={"rate_limit": ["must be a positive number of requests per second."]},
-            )
-        if (
-            isinstance(max_pause, bool)
-            or not isinstance(max_pause, (int, float))
-            or not 0 <= max_pause < math.inf
-        ):
-            raise ValidationError(
-                "max_pause must be a non-negative number of seconds",
-                errors={"max_pause": ["must be a non-negative, finite number of seconds."]},
-            )
-        self.per_second: float | None = None if per_second is None else float(per_second)
-        self.max_pause = float(max_pause)
+        """Start with nothing learned; ``AsyncLettr`` has validated both numbers."""
+        self.per_second = per_second
+        self.max_pause = max_pause
         self.pacing = per_second is not None
         self._known: Reading = (None, None, None)
         self._info: RateLimitInfo | None = None
         self._last_reading: Reading | None = None
-        self._free_now_request: TakeRequest | None = None
         self.clock = clock
         """Where the limiter and its client's pipeline read the time and wait
         (read at each use: a test may swap it before the first call)."""
         self._default_interval = SAFETY_FACTOR / per_second if per_second else 0.0
-        self._interval = self._default_interval
+        self.interval = self._default_interval
+        """Seconds between two request starts at the current budget."""
         self._learned = False
         self._paused_until = 0.0
-        if isinstance(store, MemoryStore):
-            self._local, self._store = store, None
-        else:
-            self._local, self._store = MemoryStore(self._clock), store
+        self._local = store if isinstance(store, MemoryStore) else MemoryStore(self._clock)
+        self.store = None if isinstance(store, MemoryStore) else store
+        """The shared store, or None when the state lives in this process."""
         self._share_interval: float | None = None
         self._share_pause_until = 0.0
         self._store_retry_at: float | None = None
@@ -157,18 +138,6 @@ class RateLimiter:
 
     def _clock(self) -> float:
         return self.clock.now()
-
-    # -- what the pipeline reads ---------------------------------------------------
-
-    @property
-    def interval(self) -> float:
-        """Seconds between two request starts at the current budget."""
-        return self._interval
-
-    @property
-    def store(self) -> RateStore | None:
-        """The shared store, or None when the state lives in this process."""
-        return self._store
 
     # -- acquire -------------------------------------------------------------------
 
@@ -207,29 +176,12 @@ class RateLimiter:
             return False
         if not self.pacing:
             return True
-        return self._store is None and lane is Lane.INTERACTIVE and self._free_now()
-
-    def _free_now(self) -> bool:
-        """Take the in-process slot if it is free now.
-
-        The same GCRA step ``_take`` would run for a learned interactive
-        call (``max_wait`` and ``pause`` do not matter to a slot free now);
-        False, with nothing booked, sends the caller down the general path.
-        """
-        if not self._learned:
-            return False
-        if self._local.take_if_free(self._interval):
-            return True
-        request = self._free_now_request
-        if request is None or request.learned_interval != self._interval:
-            request = self._free_now_request = TakeRequest(
-                reserve=False,
-                max_wait=0.0,
-                default_interval=self._default_interval,
-                learned_interval=self._interval,
-                pause=0.0,
-            )
-        return self._local.take_now(request).booked
+        return (
+            self.store is None
+            and lane is Lane.INTERACTIVE
+            and self._learned
+            and self._local.take_if_free(self.interval)
+        )
 
     async def _book(self, deadline: float | None) -> float:
         """Book the next slot (interactive); return when it starts, on the local clock."""
@@ -255,7 +207,7 @@ class RateLimiter:
             while True:
                 if lane is Lane.INTERACTIVE and self._learned:
                     return await self._book(deadline)
-                lookahead = self._interval if self._learned else 0.0
+                lookahead = self.interval if self._learned else 0.0
                 slot = await self._take(reserve=True, max_wait=lookahead, deadline=deadline)
                 now = self._clock()
                 if slot.booked:
@@ -308,7 +260,7 @@ class RateLimiter:
         With a shared store another process may learn it first: look again
         every ``LEARN_POLL`` seconds rather than sleep out the default slot.
         """
-        if self._store is not None:
+        if self.store is not None:
             seconds = min(seconds, LEARN_POLL)
         learned = anyio.Event()
         self._learn_waiters.append(learned)
@@ -340,15 +292,13 @@ class RateLimiter:
         The store gets at most ``STORE_SHARE`` of what is left until
         ``deadline`` (a call's): past it, this request is paced locally and sent.
         """
-        store = self._store
+        store = self.store
         now = self._clock()
         if store is not None and (self._store_retry_at is None or now >= self._store_retry_at):
-            if self._store_retry_at is not None:
+            probing = self._store_retry_at is not None
+            if probing:
                 # Probing a store that was down: the others keep pacing locally meanwhile.
                 self._store_retry_at = now + STORE_RETRY_AFTER
-                probing = True
-            else:
-                probing = False
             share_interval = self._share_interval
             limit = STORE_TIMEOUT if self._store_answered else STORE_FIRST_TIMEOUT
             if deadline is not None:
@@ -394,7 +344,7 @@ class RateLimiter:
                 reserve=reserve,
                 max_wait=max_wait,
                 default_interval=self._default_interval,
-                learned_interval=self._interval if self._learned else None,
+                learned_interval=self.interval if self._learned else None,
                 pause=max(0.0, self._paused_until - now),
                 max_pause=self.max_pause,
             )
@@ -429,14 +379,12 @@ class RateLimiter:
         self._store_retry_at = self._clock() + STORE_RETRY_AFTER
 
     def _learn(self, interval: float, *, share: bool) -> None:
-        if interval != self._interval or not self._learned:
-            self._interval = interval
+        if interval != self.interval or not self._learned:
+            self.interval = interval
             self._learned = True
             self._local.learn(interval)
             if share:
                 self._share_interval = interval
-        if not self._learn_waiters:
-            return
         waiters, self._learn_waiters = self._learn_waiters, []
         for waiter in waiters:
             waiter.set()
@@ -444,55 +392,47 @@ class RateLimiter:
     # -- what the server says ------------------------------------------------------------
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn from ``X-RateLimit-*``; never raises whatever the values are (hints only).
-
-        One method, not a guard around a helper: it runs on every response.
-        """
-        try:
-            reading = self._headers.read(headers)
-            limit, remaining, reset = reading
-            if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
-                self._last_reading = reading
-                known = self._known
-                self._known = (
-                    limit if limit is not None else known[0],
-                    remaining if remaining is not None else known[1],
-                    reset if reset is not None else known[2],
-                )
-                self._info = None
-            if not self.pacing:
-                return
-            if limit is not None:
-                interval = SAFETY_FACTOR / limit
-                # Most answers repeat the budget in force: nothing to learn, nobody to wake.
-                if interval != self._interval or not self._learned or self._learn_waiters:
-                    self._learn(interval, share=True)
-            if remaining == 0 and reset is not None:
-                until_reset = reset - time.time()
-                if 0 < until_reset <= MAX_RESET_WAIT:
-                    self._hold(until_reset)
-        except Exception:  # pragma: no cover - the parsers are total; belt and braces
-            logger.debug("ignoring X-RateLimit-* headers that could not be read", exc_info=True)
+        """Learn from ``X-RateLimit-*``; never raises: ``HeaderReader`` drops unusable values."""
+        reading = self._headers.read(headers)
+        limit, remaining, reset = reading
+        if reading is not self._last_reading:  # the reader repeats its tuple for equal headers
+            self._last_reading = reading
+            known = self._known
+            self._known = (
+                limit if limit is not None else known[0],
+                remaining if remaining is not None else known[1],
+                reset if reset is not None else known[2],
+            )
+            self._info = None
+        if not self.pacing:
+            return
+        if limit is not None:
+            interval = SAFETY_FACTOR / limit
+            # Most answers repeat the budget in force: nothing to learn, nobody to wake.
+            if interval != self.interval or not self._learned or self._learn_waiters:
+                self._learn(interval, share=True)
+        if remaining == 0 and reset is not None:
+            until_reset = reset - time.time()
+            if 0 < until_reset <= MAX_RESET_WAIT:
+                self._hold(until_reset)
 
     @property
     def info(self) -> RateLimitInfo:
         """The last ``X-RateLimit-*`` values the server sent, built when read (not per response)."""
         if self._info is None:
             limit, remaining, reset = self._known
-            when = None if reset is None else HeaderReader.as_datetime(reset)
+            # Always in range: the reader keeps only resets within a day of now.
+            when = None if reset is None else datetime.fromtimestamp(reset, tz=timezone.utc)
             self._info = RateLimitInfo(limit=limit, remaining=remaining, reset=when)
         return self._info
 
     def pause(self, seconds: float) -> None:
-        """Hold every request after a 429; clamped to [0, max_pause]; NaN/inf-safe; never raises."""
-        try:
-            value = float(seconds)
-        except (TypeError, ValueError, OverflowError):
-            value = 1.0
-        if math.isnan(value):
-            value = 1.0
-        self._hold(min(max(0.0, value), self.max_pause))
-        if self.pacing and self._store is None and not self._warned_429:
+        """Hold every request after a 429, for ``seconds`` clamped to [0, max_pause] (NaN: 0).
+
+        The pipeline passes ``RetryPolicy.cap_retry_after``'s answer, already clamped.
+        """
+        self._hold(min(max(0.0, seconds), self.max_pause))
+        if self.pacing and self.store is None and not self._warned_429:
             self._warned_429 = True
             logger.warning(
                 "Lettr answered 429 although this client paces its requests: another process "
@@ -509,10 +449,10 @@ class RateLimiter:
 
     async def aclose(self) -> None:
         """Release the store's connections; the client calls it from its ``aclose()``."""
-        if self._store is None:
+        if self.store is None:
             return
         try:
             with anyio.fail_after(STORE_TIMEOUT):
-                await self._store.aclose()
+                await self.store.aclose()
         except Exception as exc:
             logger.debug("closing the rate-limit store failed (%s)", type(exc).__name__)

@@ -34,11 +34,9 @@ def open_store(option: str | RateStore | None, *, api_key: str, base_url: str) -
     environment variable: None, the in-process state. Nothing connects here;
     the first request does.
     """
+    field = "rate_limit_store"
     if option is None:
-        option = os.environ.get(RATE_LIMIT_URL_ENV) or None
-        field = RATE_LIMIT_URL_ENV
-    else:
-        field = "rate_limit_store"
+        option, field = os.environ.get(RATE_LIMIT_URL_ENV) or None, RATE_LIMIT_URL_ENV
     if option is None:
         return None
     if isinstance(option, RateStore):

@@ -62,22 +62,21 @@ class MemoryStore(RateStore):
         return slot
 
     def take_if_free(self, interval: float) -> bool:
-        """Book the slot if it is free now at the learned ``interval`` (``_gcra.take_if_free``).
-
-        False means "not this case", not "no slot": ask ``take_now``.
-        """
-        key = self.key
-        state = take_if_free(self._states.get(key), self._clock(), interval)
+        """Book the slot if it is free now at the learned ``interval``; False: ask ``take_now``."""
+        state = take_if_free(self._states.get(self.key), self._clock(), interval)
         if state is None:
             return False
-        self._states[key] = state
+        self._states[self.key] = state
         return True
 
     def learn(self, interval: float) -> None:
-        """Adopt a learned budget at once, so local estimates use it before the next take."""
-        state = self._states.get(self.key)
-        if state is not None:
-            self._states[self.key] = relearn(state, self._clock(), interval)
+        """Adopt a learned budget at once, so local estimates use it before the next take.
+
+        With no state yet it starts one, as ``take_slot`` would, so that the
+        first slot after learning already takes ``take_if_free``'s fast path.
+        """
+        state = self._states.get(self.key) or PacingState(0.0, interval, False, 0.0)
+        self._states[self.key] = relearn(state, self._clock(), interval)
 
     async def take(self, request: TakeRequest) -> Slot:
         """See ``take_now``."""

@@ -26,6 +26,7 @@ from .._validation import (
     check_str,
     check_url,
     check_webhook_id,
+    invalid,
     required_credentials,
 )
 from ..errors import ValidationError
@@ -64,10 +65,7 @@ def validate_update_fields(fields: Mapping[str, Any]) -> WebhookUpdateFields:
 
 def _check_names(fields: Any, allowed: frozenset[str]) -> Mapping[str, Any]:
     if not isinstance(fields, Mapping):
-        raise ValidationError(
-            "invalid fields",
-            errors={"fields": [f"must be a mapping of fields, not {type(fields).__name__}."]},
-        )
+        raise invalid("fields", f"must be a mapping of fields, not {type(fields).__name__}.")
     unknown = sorted(str(name) for name in fields if name not in allowed)
     if unknown:
         raise ValidationError(
@@ -124,10 +122,8 @@ def webhook_path(webhook_id: Any) -> str:
     resource, unlike in Lettr's own Python SDK.
     """
     if not isinstance(webhook_id, str):
-        raise ValidationError(
-            "invalid webhook id",
-            errors={"webhook_id": [f"must be a string, not {type(webhook_id).__name__}."]},
-        )
+        problem = f"must be a string, not {type(webhook_id).__name__}."
+        raise invalid("webhook_id", problem, "webhook id")
     return _webhook_path(webhook_id)
 
 

@@ -26,7 +26,7 @@ from .._converter import (
 from .._deprecation import ALIASES
 from .._pipeline import ApiRequest, CallOptions, get_request
 from .._sentinel import NOT_GIVEN, NotGiven
-from .._validation import check_concurrency
+from .._validation import check_positive_int, invalid
 from ..bulk import (
     DEFAULT_BULK_CONCURRENCY,
     BulkLedger,
@@ -207,7 +207,6 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_concurrency(concurrency)
         pairs = updates.items() if isinstance(updates, Mapping) else updates
 
         def prepare(index: int, pair: Any) -> tuple[str, ApiRequest]:
@@ -237,12 +236,9 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_concurrency(concurrency)
         if isinstance(webhook_ids, str):
-            raise ValidationError(
-                "invalid webhook_ids for delete_many",
-                errors={"webhook_ids": ["must be a list of ids, not a string."]},
-            )
+            problem = "must be a list of ids, not a string."
+            raise invalid("webhook_ids", problem, "webhook_ids for delete_many")
 
         def prepare(index: int, webhook_id: Any) -> tuple[str, ApiRequest]:
             return webhook_id, ApiRequest("DELETE", webhook_path(webhook_id))
@@ -272,7 +268,6 @@ class AsyncWebhooks:
         ``timeout`` bounds each item, from the moment its first slot is granted.
         """
         options = self._api.options(timeout, max_retries)
-        check_concurrency(concurrency)
 
         def prepare(index: int, fields: Any) -> tuple[int, ApiRequest]:
             return index, ApiRequest("POST", "/webhooks", build_create_params(**_fields(fields)))
@@ -304,14 +299,9 @@ class AsyncWebhooks:
         on_progress: ProgressCallback | None,
         ledger: BulkLedger[_V] | None,
     ) -> BulkResult[_V]:
+        check_positive_int("concurrency", concurrency)
         items = [(key, functools.partial(operation, request, options)) for key, request in calls]
-        return await run_bulk(
-            items,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            on_progress=on_progress,
-            ledger=ledger,
-        )
+        return await run_bulk(items, concurrency, fail_fast, on_progress, ledger)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -338,9 +328,7 @@ def _prepare_all(
     try:
         iterator = iter(items)
     except TypeError:
-        raise ValidationError(
-            f"invalid {name} for webhooks.{what}", errors={name: ["must be iterable."]}
-        ) from None
+        raise invalid(name, "must be iterable.", f"{name} for webhooks.{what}") from None
     for index, item in enumerate(iterator):
         prefix = f"{name}[{index}]"
         try:
