@@ -267,12 +267,9 @@ class Hooks:
     def start_call(self, method: str, path: str, base_url: str) -> CallTracker:
         """The tracker of one logical call to ``base_url + path`` (the pipeline's entry point).
 
-        Returns a shared no-op tracker when nothing listens (no hooks and no
-        ``capture_response`` block); the pipeline checks ``active`` and
-        ``capturing()`` first and then makes no tracker at all.
+        The pipeline calls it only when something listens (``active`` or a
+        ``capture_response`` block): otherwise it makes no tracker at all.
         """
-        if not self.active and not capturing():
-            return NULL_TRACKER
         return CallTracker(self, CallInfo(next(_call_ids), *_route(method, path, base_url)))
 
 
@@ -410,39 +407,6 @@ class CallTracker:
             capture._record(record)
         if h.on_call_end:
             _safe_call(h.on_call_end, record, "on_call_end", h._failures)
-
-
-class _NullTracker(CallTracker):
-    """The tracker used when nothing listens: every method does nothing."""
-
-    def __init__(self) -> None:
-        """No call to describe."""
-
-    def rate_limit_wait(self, attempt: int, wait: float, lane: str) -> None:
-        """Nothing listens."""
-
-    def request(self, attempt: int) -> None:
-        """Nothing listens."""
-
-    def response(
-        self,
-        attempt: int,
-        *,
-        status_code: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        error: BaseException | None = None,
-    ) -> None:
-        """Nothing listens."""
-
-    def retry(self, attempt: int, wait: float, error: BaseException) -> None:
-        """Nothing listens."""
-
-    def end(self, error: BaseException | None = None) -> None:
-        """Nothing listens."""
-
-
-NULL_TRACKER = _NullTracker()
-"""The shared tracker ``start_call`` returns when nobody listens (the pipeline makes none)."""
 
 
 class CapturedResponse:
