@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from lettr_async import hooks as hooks_module
 from lettr_async.errors import APITimeoutError, error_for_status
 from lettr_async.hooks import (
     CallEnd,
@@ -159,13 +160,20 @@ def test_adding_hooks_runs_both_in_order() -> None:
     assert "on_call_end=2" in repr(first + second)
 
 
-def test_no_hooks_means_a_no_op_tracker() -> None:
+def test_a_tracker_with_nothing_listening_builds_no_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (The pipeline makes no tracker at all then: tests/test_hot_path.py.)
+    built: list[str] = []
+    for name in ("Request", "Response", "Retry", "RateLimitWait", "CallEnd"):
+        monkeypatch.setattr(hooks_module, name, lambda *a, _n=name, **k: built.append(_n))
     empty = Hooks()
     assert not empty.active
-    first = empty.start_call("GET", "/webhooks", BASE)
-    assert first is empty.start_call("DELETE", "/webhooks/x", BASE)
-    first.request(1)
-    first.end()
+    tracker = empty.start_call("GET", "/webhooks", BASE)
+    tracker.rate_limit_wait(1, 0.5, "write")
+    tracker.request(1)
+    tracker.response(1, status_code=200, headers={})
+    tracker.retry(1, 0.1, RuntimeError("x"))
+    tracker.end()
+    assert built == []
 
 
 @pytest.mark.parametrize(
