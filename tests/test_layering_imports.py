@@ -48,7 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # the client and its resources (and the package's re-exports)
     ("_client", "resources", ""),
     # features built on the client, and the sync facade
-    ("declarative", "cli", "testing", "events", "contrib", "pytest_plugin", "demo", "__main__"),
+    ("declarative", "cli", "testing", "events", "contrib", "pytest_plugin", "__main__"),
 )
 """Modules of ``lettr_async`` by layer, lowest first; a module never imports a higher layer.
 ``lettr_sync`` as a whole belongs to the top layer. docs/development.md shows this table."""
