@@ -31,6 +31,7 @@ from yarl import URL
 
 from ._retry import parse_retry_after
 from ._speedups import loads_body
+from ._validation import invalid
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -38,7 +39,6 @@ from .errors import (
     LettrError,
     TLSCertificateError,
     UnexpectedResponseError,
-    ValidationError,
     error_for_status,
 )
 
@@ -191,7 +191,7 @@ def borrow(
             headers={**headers, "User-Agent": USER_AGENT},
             ssl_context=ssl_context if ssl_context is not None else ssl.create_default_context(),
         )
-    raise ValidationError("invalid http_session", errors={"http_session": [problem]})
+    raise invalid("http_session", problem)
 
 
 def env_proxy(base_url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
