@@ -21,7 +21,6 @@ One call, in order; each step reports to the client's observability hooks
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import random
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
     from ._transport import HttpSessions
     from .hooks import CallTracker
 
-__all__ = ["ApiChannel", "ApiRequest", "CallOptions", "Pipeline", "get_request"]
+__all__ = ["ApiChannel", "ApiRequest", "CallOptions", "Pipeline"]
 
 logger = logging.getLogger("lettr_async")
 
@@ -68,12 +67,6 @@ class ApiRequest:
         """The webhook credentials this request sends, to redact from its errors."""
         body = self.body or {}
         return tuple(v for k, v in body.items() if k in SECRET_FIELDS and isinstance(v, str))
-
-
-@functools.lru_cache(maxsize=4096)
-def get_request(path: str) -> ApiRequest:
-    """``GET path``, built once per path: requests are frozen and ids repeat."""
-    return ApiRequest("GET", path)
 
 
 @attrs.frozen

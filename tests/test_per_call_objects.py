@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lettr_async._pipeline import ApiRequest, get_request
+from lettr_async._pipeline import ApiRequest
 from lettr_async._transport import _client_timeout
+from lettr_async.resources.webhooks import _get_webhook
 
 
 @pytest.mark.parametrize("seconds", [5.0, 29.9999, 30.0, 86_400.0])
@@ -26,8 +27,8 @@ def test_no_timeout_is_none() -> None:
     assert _client_timeout(None).total is None
 
 
-def test_a_get_request_is_built_once_per_path() -> None:
-    request = get_request("/webhooks/abc")
-    assert request is get_request("/webhooks/abc")
+def test_a_get_request_is_built_once_per_id() -> None:
+    request = _get_webhook("abc")
+    assert request is _get_webhook("abc")
     assert request == ApiRequest("GET", "/webhooks/abc")
     assert request.idempotent

@@ -24,7 +24,7 @@ from .._converter import (
     structure_response,
 )
 from .._deprecation import ALIASES
-from .._pipeline import ApiRequest, CallOptions, get_request
+from .._pipeline import ApiRequest, CallOptions
 from .._sentinel import NOT_GIVEN, NotGiven
 from .._validation import check_positive_int, invalid
 from ..bulk import (
@@ -89,7 +89,7 @@ class AsyncWebhooks:
         request = (
             _get_webhook(webhook_id)
             if type(webhook_id) is str
-            else get_request(webhook_path(webhook_id))  # raises the ValidationError
+            else ApiRequest("GET", webhook_path(webhook_id))  # a str subclass, or the error
         )
         body = await api.send(request, options)
         return structure_response(body, WebhookEnvelope).data
@@ -306,8 +306,8 @@ class AsyncWebhooks:
 
 @functools.lru_cache(maxsize=4096)
 def _get_webhook(webhook_id: str) -> ApiRequest:
-    """``GET /webhooks/<id>``, validated and built once per id: ids repeat."""
-    return get_request(webhook_path(webhook_id))
+    """``GET /webhooks/<id>``, validated and built once per id: frozen, and ids repeat."""
+    return ApiRequest("GET", webhook_path(webhook_id))
 
 
 def _fields(fields: Any) -> Mapping[str, Any]:
