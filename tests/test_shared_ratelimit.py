@@ -500,12 +500,11 @@ async def test_redis_killed_mid_run_and_restarted(
     assert _warnings(caplog, "rate-limit store is back") == 1
 
 
-@pytest.fixture
-def locked_sqlite(tmp_path: Path) -> Iterator[Path]:
-    """A SQLite file another process holds an exclusive lock on (and never lets go)."""
-    path = tmp_path / "budget.db"
+@contextlib.contextmanager
+def _sqlite_locked_by_a_peer(path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Another process holds an exclusive lock on ``path`` until its stdin closes."""
     sqlite3.connect(path).close()
-    stuck = subprocess.Popen(
+    peer = subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -513,18 +512,56 @@ def locked_sqlite(tmp_path: Path) -> Iterator[Path]:
             f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
             "c.execute('BEGIN EXCLUSIVE')\n"
             "print('locked', flush=True)\n"
-            "sys.stdin.read()\n",
+            "sys.stdin.read()\n"
+            "c.execute('COMMIT')\n"
+            "print('released', flush=True)\n",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
     try:
-        assert stuck.stdout is not None
-        assert stuck.stdout.readline() == b"locked\n"
-        yield path
+        assert peer.stdout is not None
+        assert peer.stdout.readline() == b"locked\n"
+        yield peer
     finally:
-        stuck.kill()
-        stuck.communicate()
+        peer.kill()
+        with peer:  # closes its pipes and reaps it
+            pass
+
+
+@pytest.fixture
+def locked_sqlite(tmp_path: Path) -> Iterator[Path]:
+    """A SQLite file another process holds an exclusive lock on (and never lets go)."""
+    path = tmp_path / "budget.db"
+    with _sqlite_locked_by_a_peer(path):
+        yield path
+
+
+async def test_a_sqlite_file_a_peer_holds_for_a_moment_is_waited_for(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A peer's slow commit (a busy disk) must not push this process off the shared budget.
+
+    The store waits for the file within the limiter's deadline for a first
+    operation; it used to give up after 0.2 s and pace alone for a second.
+    """
+    caplog.set_level(logging.WARNING, logger="lettr_async")
+    path = tmp_path / "budget.db"
+    limiter = RateLimiter(3, store=SQLiteStore(str(path), key="team"))
+    with _sqlite_locked_by_a_peer(path) as peer:
+        assert peer.stdin is not None
+        assert peer.stdout is not None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(limiter.acquire, Lane.INTERACTIVE)
+            # The peer's hold, in real time: longer than the old 0.2 s give-up,
+            # well inside the first operation's 2 s deadline.
+            await anyio.sleep(0.6)
+            peer.stdin.close()
+            assert peer.stdout.readline() == b"released\n"
+    await limiter.aclose()
+    assert _warnings(caplog, "rate-limit store unusable") == 0
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT key FROM lettr_rate").fetchall() == [("team",)]
 
 
 @pytest.mark.slow

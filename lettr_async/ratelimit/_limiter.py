@@ -47,7 +47,7 @@ from ..models import RateLimitInfo
 from ._clock import REAL_TIME, Clock
 from ._gcra import MAX_AHEAD, Slot, TakeRequest
 from ._headers import HeaderReader, Reading
-from ._store import MemoryStore, RateStore
+from ._store import STORE_FIRST_TIMEOUT, STORE_TIMEOUT, MemoryStore, RateStore
 
 __all__ = ["Lane", "RateLimiter", "current_lane"]
 
@@ -71,12 +71,8 @@ current_lane: contextvars.ContextVar[Lane] = contextvars.ContextVar(
 SAFETY_FACTOR = 1.03
 # A Reset header further away than this (with Remaining 0) is treated as skew.
 MAX_RESET_WAIT = 1.5
-# Every shared-store operation must answer within this, or we pace locally.
-STORE_TIMEOUT = 0.5
-# ... except a process's very first one, which also connects (and loads the
-# Redis script): on a busy host, eight processes starting at once need more.
-STORE_FIRST_TIMEOUT = 2.0
-# ... and never more than this share of what is left of a call's timeout: a
+# A store operation's deadline (STORE_TIMEOUT, STORE_FIRST_TIMEOUT) is
+# never more than this share of what is left of a call's timeout: a
 # stalled store must not eat the budget of the request it paces.
 STORE_SHARE = 0.25
 # Before the budget is known, a waiter with a shared store re-reads it this often.

@@ -4,9 +4,11 @@ Standard library only. WAL mode lets readers and the one writer overlap;
 each take is one ``BEGIN IMMEDIATE`` transaction (read, GCRA step, write),
 so two processes can never book the same slot. The blocking calls run in a
 worker thread (``anyio.to_thread``) so the event loop never waits on the
-file; a short busy timeout makes a file locked by a stuck process an error
-the limiter falls back from, not a hang. Times are wall-clock seconds,
-which every process of a host shares.
+file. A locked file is waited for as long as the limiter waits for any
+store operation, and no longer: a file locked by a stuck process is an
+error the limiter falls back from, not a hang, and a file another process
+holds for a moment (a commit slowed by a busy disk) is not. Times are
+wall-clock seconds, which every process of a host shares.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import anyio.to_thread
 
 from ._gcra import PacingState, Slot, TakeRequest, take_slot
-from ._store import RateStore
+from ._store import STORE_FIRST_TIMEOUT, RateStore
 
 __all__ = ["SQLiteStore"]
 
@@ -42,6 +44,9 @@ class SQLiteStore(RateStore):
 
     ``busy_timeout`` (seconds) bounds how long a take waits for another
     process's transaction; past it the limiter paces in-process for a while.
+    The default is the limiter's longest deadline for a store operation, so
+    the limiter's deadlines decide when to give up (a shorter wait gave up
+    on a file that a peer's slow commit held for a fraction of a second).
     """
 
     def __init__(
@@ -49,7 +54,7 @@ class SQLiteStore(RateStore):
         path: str,
         *,
         key: str | None = None,
-        busy_timeout: float = 0.2,
+        busy_timeout: float = STORE_FIRST_TIMEOUT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Remember where the file is; it is opened (and created) on first use.

@@ -13,7 +13,13 @@ import abc
 
 from ._gcra import PacingState, Slot, TakeRequest, relearn, take_if_free, take_slot
 
-__all__ = ["MemoryStore", "RateStore"]
+__all__ = ["STORE_FIRST_TIMEOUT", "STORE_TIMEOUT", "MemoryStore", "RateStore"]
+
+# Every shared-store operation must answer within this, or the limiter paces locally.
+STORE_TIMEOUT = 0.5
+# ... except a process's very first one, which also connects (and loads the
+# Redis script): on a busy host, eight processes starting at once need more.
+STORE_FIRST_TIMEOUT = 2.0
 
 
 class RateStore(abc.ABC):
