@@ -81,6 +81,10 @@ def json_depth(value: Any, limit: int) -> int:
     return deepest
 
 
+_decode_text = json.JSONDecoder().decode
+"""What ``json.loads`` runs on a ``str`` without options (its default decoder's settings)."""
+
+
 def loads_json(data: bytes | bytearray | str, *, max_depth: int | None = None) -> Any:
     """Decode untrusted JSON; raise ``ValueError`` (only) for anything unusable.
 
@@ -93,7 +97,12 @@ def loads_json(data: bytes | bytearray | str, *, max_depth: int | None = None) -
     ``WebhookPayloadError``).
     """
     try:
-        value = json.loads(data)
+        if not isinstance(data, str) and data[:1] == b"{" and data[1:2] != b"\x00":
+            # Bytes json.loads would sniff as UTF-8 (no BOM, not UTF-16/32): its
+            # own steps for them, without the sniffing (a tenth of a response's decoding).
+            value = _decode_text(data.decode("utf-8", "surrogatepass"))
+        else:
+            value = json.loads(data)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if max_depth is not None and json_depth(value, max_depth) > max_depth:

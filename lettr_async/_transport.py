@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import aiohttp
+from aiohttp import hdrs
 from yarl import URL
 
 from ._retry import parse_retry_after
@@ -111,10 +112,16 @@ class HttpSessions:
         self.pooled = pooled
         self.fresh = fresh
         self.owned = owned
-        self.plain_headers = dict(headers) if headers else None
-        self.json_headers = {**(headers or {}), **_JSON_HEADERS}
-        self.ssl = ssl_context
-        self.proxy, self.proxy_auth = proxy
+        # The keyword arguments of every request without and with a JSON body,
+        # built once; those equal to aiohttp's defaults are left out (each one
+        # passed costs on every call).
+        fixed: dict[str, Any] = {"allow_redirects": False}
+        if ssl_context is not True:
+            fixed["ssl"] = ssl_context
+        if proxy[0] is not None:
+            fixed["proxy"], fixed["proxy_auth"] = proxy
+        self.plain_options = {**fixed, "headers": dict(headers)} if headers else fixed
+        self.json_options = {**fixed, "headers": {**(headers or {}), **_JSON_HEADERS}}
 
     @property
     def closed(self) -> bool:
@@ -239,7 +246,7 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
     uncompressed body with a declared length is refused, or read, at once.
     """
     length = resp.content_length
-    if length is not None and "Content-Encoding" not in resp.headers:
+    if length is not None and hdrs.CONTENT_ENCODING not in resp.headers:
         return None if length > limit else await resp.read()
     chunks: list[bytes] = []
     size = 0
@@ -270,20 +277,17 @@ async def send(
     session = sessions.pooled if idempotent else sessions.fresh
     error: LettrError
     try:
-        async with session.request(
-            method,
-            url,
-            data=body,
-            headers=sessions.json_headers if body is not None else sessions.plain_headers,
-            timeout=_client_timeout(timeout),
-            allow_redirects=False,
-            ssl=sessions.ssl,
-            proxy=sessions.proxy,
-            proxy_auth=sessions.proxy_auth,
+        async with (
+            session.request(method, url, timeout=_client_timeout(timeout), **sessions.plain_options)
+            if body is None
+            else session.request(
+                method, url, data=body, timeout=_client_timeout(timeout), **sessions.json_options
+            )
         ) as resp:
             length = resp.content_length
             # The common case inline (no further coroutine): a plain body of known size.
-            if length is not None and length <= max_body and "Content-Encoding" not in resp.headers:
+            plain = hdrs.CONTENT_ENCODING not in resp.headers
+            if length is not None and length <= max_body and plain:
                 payload: bytes | None = await resp.read()
             else:
                 payload = await read_body(resp, max_body)

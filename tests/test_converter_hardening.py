@@ -77,6 +77,57 @@ def test_loads_json_depth_limit() -> None:
     assert loads_json('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
 
 
+def _outcome(decode: Any, body: bytes) -> tuple[str, Any]:
+    try:
+        return "value", decode(body)
+    except ValueError as exc:  # json's own errors, UnicodeDecodeError included
+        return type(exc).__name__, str(exc)
+    except RecursionError:
+        return "deep", None
+
+
+_OBJECT_TEXT = st.dictionaries(
+    st.text(),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=8,
+    ),
+).map(json.dumps)
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        # objects in every encoding json.loads sniffs, with and without a BOM
+        st.tuples(
+            _OBJECT_TEXT,
+            st.sampled_from(
+                [
+                    "utf-8",
+                    "utf-8-sig",
+                    "utf-16",
+                    "utf-16-le",
+                    "utf-16-be",
+                    "utf-32",
+                    "utf-32-le",
+                    "utf-32-be",
+                ]
+            ),
+        ).map(lambda te: te[0].encode(te[1])),
+        # and bytes that merely start like one: broken UTF-8, lone surrogates, NULs
+        st.binary(max_size=12).map(lambda tail: b"{" + tail),
+        st.binary(max_size=12),
+    )
+)
+def test_loads_json_decodes_bytes_exactly_as_json_loads(body: bytes) -> None:
+    """Its UTF-8 shortcut (objects without sniffing the encoding) changes no value or error."""
+    expected = _outcome(json.loads, body)
+    if expected[0] == "deep":
+        return
+    assert _outcome(loads_json, body) == expected
+
+
 def test_json_depth_counts_without_recursing() -> None:
     value: Any = 1
     for _ in range(50_000):  # far beyond the recursion limit

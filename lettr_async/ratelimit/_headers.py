@@ -14,6 +14,8 @@ import math
 import time
 from collections.abc import Callable, Mapping
 
+from multidict import istr
+
 __all__ = ["HeaderReader", "Reading"]
 
 logger = logging.getLogger("lettr_async")
@@ -27,9 +29,12 @@ MAX_RESET_AHEAD = 86_400.0
 Reading = tuple[int | None, int | None, float | None]
 """``(limit, remaining, reset)``: requests per second, requests left, window end (epoch s)."""
 
-_LIMIT = "X-RateLimit-Limit"
-_REMAINING = "X-RateLimit-Remaining"
-_RESET = "X-RateLimit-Reset"
+# Case-insensitive keys built once: aiohttp's headers (a CIMultiDictProxy)
+# fold a plain str key on every look-up, an istr's folding is cached. In a
+# plain dict an istr is the str it spells.
+_LIMIT = istr("X-RateLimit-Limit")
+_REMAINING = istr("X-RateLimit-Remaining")
+_RESET = istr("X-RateLimit-Reset")
 
 
 class HeaderReader:
