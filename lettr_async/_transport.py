@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
 import ssl
 import urllib.request
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ import aiohttp
 from aiohttp import hdrs
 from yarl import URL
 
+from ._deadlines import CEIL_THRESHOLD, DeadlineWatch
 from ._retry import parse_retry_after
 from ._speedups import loads_body
 from ._validation import invalid
@@ -122,6 +122,7 @@ class HttpSessions:
             fixed["proxy"], fixed["proxy_auth"] = proxy
         self.plain_options = {**fixed, "headers": dict(headers)} if headers else fixed
         self.json_options = {**fixed, "headers": {**(headers or {}), **_JSON_HEADERS}}
+        self.deadlines = DeadlineWatch()  # one loop's sessions: one loop's requests
 
     @property
     def closed(self) -> bool:
@@ -130,6 +131,7 @@ class HttpSessions:
 
     async def close(self) -> None:
         """Close both sessions (inside their loop), unless they are a caller's."""
+        self.deadlines.close()
         if self.owned:
             await self.pooled.close()
             await self.fresh.close()
@@ -275,13 +277,16 @@ async def send(
     """
     url = _url(url_text)
     session = sessions.pooled if idempotent else sessions.fresh
+    deadlines = sessions.deadlines
+    watched = None if timeout is None or timeout < CEIL_THRESHOLD else deadlines.start(timeout)
+    client_timeout = _NO_TIMEOUT if watched is not None else _client_timeout(timeout)
     error: LettrError
     try:
         async with (
-            session.request(method, url, timeout=_client_timeout(timeout), **sessions.plain_options)
+            session.request(method, url, timeout=client_timeout, **sessions.plain_options)
             if body is None
             else session.request(
-                method, url, data=body, timeout=_client_timeout(timeout), **sessions.json_options
+                method, url, data=body, timeout=client_timeout, **sessions.json_options
             )
         ) as resp:
             length = resp.content_length
@@ -298,6 +303,10 @@ async def send(
                 f"{max_body} bytes",
                 status_code=resp.status,
             )
+    except asyncio.CancelledError:
+        if watched is None or not deadlines.expired(watched):
+            raise
+        error = APITimeoutError(f"{method} {url.path} timed out after {timeout}s")
     except asyncio.TimeoutError:
         error = APITimeoutError(f"{method} {url.path} timed out after {timeout}s")
     except aiohttp.ClientConnectorCertificateError as exc:
@@ -326,28 +335,18 @@ async def send(
             f"{method} {url.path} failed: the HTTP session cannot be used here "
             f"(an http_session belongs to the event loop that created it): {_reason(exc)}"
         )
+    finally:
+        if watched is not None:
+            deadlines.stop(watched)
     raise error
 
 
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
-# aiohttp rounds the deadline of a timeout of 5 s or more up to a whole
-# second of the loop's clock; rounding such a timeout up to 1/64 s first
-# lets one ClientTimeout serve every call instead of a new one per call.
-_CEIL_THRESHOLD = 5.0
-_STEPS = 64
 
 
 def _client_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
-    if seconds is None:
-        return _NO_TIMEOUT
-    if seconds < _CEIL_THRESHOLD:
-        return aiohttp.ClientTimeout(total=seconds)
-    return _rounded_timeout(math.ceil(seconds * _STEPS))
-
-
-@functools.lru_cache(maxsize=1024)
-def _rounded_timeout(steps: int) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=steps / _STEPS)
+    """aiohttp's own timer: for timeouts under ``CEIL_THRESHOLD`` (longer: ``DeadlineWatch``)."""
+    return _NO_TIMEOUT if seconds is None else aiohttp.ClientTimeout(total=seconds)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -44,7 +44,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "_version",
     ),
     # engine: sending, pacing, retrying, bulk runs
-    ("_pipeline", "_transport", "_speedups", "_retry", "_loopguard", "ratelimit", "bulk"),
+    (
+        "_pipeline",
+        "_transport",
+        "_deadlines",
+        "_speedups",
+        "_retry",
+        "_loopguard",
+        "ratelimit",
+        "bulk",
+    ),
     # the client and its resources (and the package's re-exports)
     ("_client", "resources", ""),
     # features built on the client, and the sync facade
