@@ -120,21 +120,11 @@ def _fromisoformat_utc_z(text: str) -> datetime:
     return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
 
 
-def _fromisoformat_first(text: str) -> datetime:
-    """The same on Python >= 3.11, whose fromisoformat reads "Z" itself: no rewrite first.
-
-    Only what it rejects is parsed again the 3.10 way ("z", "2024-01-15Z"...), so every
-    string gets the value or the ``ValueError`` it got before (tests/test_converter_fast_path.py).
-    """
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return _fromisoformat_utc_z(text)
-
-
-_fromisoformat: Final = (
-    _fromisoformat_first if sys.version_info >= (3, 11) else _fromisoformat_utc_z
+_fromisoformat: Final[Callable[[str], datetime]] = (
+    datetime.fromisoformat if sys.version_info >= (3, 11) else _fromisoformat_utc_z
 )
+"""The first parse of a timestamp: Python >= 3.11 reads "Z" itself, so no rewrite and no
+Python call; what it rejects is parsed again the 3.10 way (``_datetime_hook``)."""
 
 
 # Each hook below comes in two flavours, for ``X`` and for ``X | None``: one
@@ -150,7 +140,10 @@ def _datetime_hook(optional: bool) -> Callable[[Any, Any], datetime | None]:
             raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
         if len(value) > _MAX_TIMESTAMP_LENGTH:
             raise ValueError("expected an ISO 8601 timestamp, got a longer string")
-        parsed = _fromisoformat(value)
+        try:
+            parsed = _fromisoformat(value)
+        except ValueError:  # "z", "2024-01-15Z"...: the value or error they always had
+            parsed = _fromisoformat_utc_z(value)
         if parsed.tzinfo is None:
             raise ValueError(f"timestamp {value!r} has no time zone")
         # 0001-01-01T00:00+01:00 parses, but every comparison or conversion of
