@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._converter import (
     MessageEnvelope,
-    WebhookEnvelope,
     WebhookListEnvelope,
     structure_response,
+    structure_webhook,
 )
 from .._deprecation import ALIASES
 from .._pipeline import ApiRequest, CallOptions
@@ -92,7 +92,7 @@ class AsyncWebhooks:
             else ApiRequest("GET", webhook_path(webhook_id))  # a str subclass, or the error
         )
         body = await api.send(request, options)
-        return structure_response(body, WebhookEnvelope).data
+        return structure_webhook(body)
 
     async def create(
         self,
@@ -282,7 +282,7 @@ class AsyncWebhooks:
     async def _webhook(self, request: ApiRequest, options: CallOptions) -> Webhook:
         """Send a request whose answer is one webhook (get, create, update)."""
         body = await self._api.send(request, options)
-        return structure_response(body, WebhookEnvelope).data
+        return structure_webhook(body)
 
     async def _delete(self, request: ApiRequest, options: CallOptions) -> None:
         """Send a delete; its answer is a message envelope."""
