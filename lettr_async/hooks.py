@@ -89,6 +89,24 @@ class CallInfo:
     server_port: int | None
     url_scheme: str
 
+    def __init__(
+        self,
+        call_id: int,
+        method: str,
+        path_template: str,
+        server_address: str,
+        server_port: int | None,
+        url_scheme: str,
+    ) -> None:
+        """attrs' own ``__init__``, less its unused ``object.__setattr__`` lookup (``Response``)."""
+        fields = self.__dict__
+        fields["call_id"] = call_id
+        fields["method"] = method
+        fields["path_template"] = path_template
+        fields["server_address"] = server_address
+        fields["server_port"] = server_port
+        fields["url_scheme"] = url_scheme
+
 
 @attrs.frozen(slots=False)
 class Request:
@@ -127,6 +145,35 @@ class Response:
     error_code: str | None
     request_id: str | None
     headers: Mapping[str, str] = attrs.field(repr=False)
+
+    def __init__(
+        self,
+        call: CallInfo,
+        attempt: int,
+        duration: float,
+        status_code: int | None,
+        error_type: str | None,
+        error_code: str | None,
+        request_id: str | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        """attrs' own ``__init__``, less its unused ``object.__setattr__`` lookup.
+
+        ``CallInfo`` and ``Response`` are built on every hooked call, and the
+        lookup attrs' generated ``__init__`` of a frozen class starts with (a
+        method wrapper made and dropped) was a sixth of each record's cost.
+        attrs keeps a class's own ``__init__``; the fields, ``==``, ``repr``,
+        ``hash``, ``attrs.evolve`` and the ``FrozenInstanceError`` stay attrs'.
+        """
+        fields = self.__dict__
+        fields["call"] = call
+        fields["attempt"] = attempt
+        fields["duration"] = duration
+        fields["status_code"] = status_code
+        fields["error_type"] = error_type
+        fields["error_code"] = error_code
+        fields["request_id"] = request_id
+        fields["headers"] = headers
 
 
 @attrs.frozen(slots=False)
@@ -283,6 +330,8 @@ class Hooks:
         # Whether end() has a reader: decided here, as the pipeline skips end() without
         # one. The call runs in this context, so no capture block can start meanwhile.
         tracker.ends = bool(self.on_call_end or capturing())
+        tracker.attempts = 0
+        tracker._last = _NO_ATTEMPT
         tracker.started = tracker._attempt_started = perf_counter()
         return tracker
 
@@ -336,15 +385,16 @@ class CallTracker:
     ``Hooks.start_call``, which sets ``hooks``, ``call`` and the start times.
     """
 
+    # Slots: no instance dict to make and free on every hooked call.
+    __slots__ = ("_attempt_started", "_last", "attempts", "call", "ends", "hooks", "started")
     hooks: Hooks
     call: CallInfo
     ends: bool  # whether end() builds a CallEnd (an on_call_end hook or a capture block)
     started: float
+    attempts: int
     _attempt_started: float
-    # Until the first attempt (class-level defaults: no store per call for them).
-    attempts = 0
     # (status_code, error_type, request_id, headers) of the last attempt, for end().
-    _last: tuple[int | None, str | None, str | None, Mapping[str, str]] = _NO_ATTEMPT
+    _last: tuple[int | None, str | None, str | None, Mapping[str, str]]
 
     def rate_limit_wait(self, attempt: int, wait: float, lane: str) -> None:
         """The limiter held ``attempt`` for ``wait`` seconds before it could be sent."""
