@@ -329,10 +329,11 @@ class Hooks:
         tracker.call = CallInfo(next(_call_ids), *_route(method, path, base_url))
         # Whether end() has a reader: decided here, as the pipeline skips end() without
         # one. The call runs in this context, so no capture block can start meanwhile.
-        tracker.ends = bool(self.on_call_end or capturing())
-        tracker.attempts = 0
-        tracker._last = _NO_ATTEMPT
-        tracker.started = tracker._attempt_started = perf_counter()
+        tracker.ends = ends = bool(self.on_call_end or capturing())
+        if ends:  # only end() reads these; each attempt's start is set by request()
+            tracker.attempts = 0
+            tracker._last = _NO_ATTEMPT
+            tracker.started = perf_counter()
         return tracker
 
 
@@ -382,7 +383,7 @@ class CallTracker:
     ``request``, ``response``; between attempts ``retry``; finally ``end``
     exactly once. Internal (not in ``__all__``): users register callables on
     ``Hooks`` and receive records; only the pipeline holds a tracker, made by
-    ``Hooks.start_call``, which sets ``hooks``, ``call`` and the start times.
+    ``Hooks.start_call``, which sets its state; ``request()`` times each attempt.
     """
 
     # Slots: no instance dict to make and free on every hooked call.
@@ -390,11 +391,12 @@ class CallTracker:
     hooks: Hooks
     call: CallInfo
     ends: bool  # whether end() builds a CallEnd (an on_call_end hook or a capture block)
+    # For end() only, so kept only with ends: the start, the attempts made and
+    # (status_code, error_type, request_id, headers) of the last attempt.
     started: float
     attempts: int
-    _attempt_started: float
-    # (status_code, error_type, request_id, headers) of the last attempt, for end().
     _last: tuple[int | None, str | None, str | None, Mapping[str, str]]
+    _attempt_started: float
 
     def rate_limit_wait(self, attempt: int, wait: float, lane: str) -> None:
         """The limiter held ``attempt`` for ``wait`` seconds before it could be sent."""
@@ -431,7 +433,8 @@ class CallTracker:
             # find_request_id inlined, with its pre-folded keys: this runs on every
             # hooked call, and a call per response costs more than the lookup.
             request_id = hdrs.get(REQUEST_ID_HEADER) or hdrs.get(ALT_REQUEST_ID_HEADER) or None
-        self._last = (status, error_type, request_id, hdrs)
+        if self.ends:  # only end() reads it
+            self._last = (status, error_type, request_id, hdrs)
         h = self.hooks
         if h.on_response:
             record = Response(
