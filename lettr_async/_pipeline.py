@@ -193,7 +193,7 @@ class Pipeline:
                     if 200 <= status < 300:
                         result = transport.decode_success(reply)
                         if tracker is not None:
-                            tracker.response(attempt, status_code=status, headers=reply.headers)
+                            tracker.response(attempt, status, reply.headers)
                         break
                     failure = transport.error_for_response(reply)
                     if isinstance(failure, RateLimitError):
@@ -230,10 +230,10 @@ class Pipeline:
                     tracker.retry(attempt, delay, failure)
                 await timer.sleep(delay)
         except BaseException as exc:
-            if tracker is not None:
+            if tracker is not None and tracker.ends:
                 tracker.end(exc)
             raise
-        if tracker is not None:
+        if tracker is not None and tracker.ends:
             tracker.end()
         return result
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, istr
 
 __all__ = [
     "APIConnectionError",
@@ -277,9 +277,15 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
+REQUEST_ID_HEADER = istr("X-Request-Id")
+ALT_REQUEST_ID_HEADER = istr("Request-Id")
+"""The request id headers: ``istr`` keys, so aiohttp's case-insensitive headers look
+them up without case-folding the name on every response (plain dicts match as str)."""
+
+
 def find_request_id(headers: Mapping[str, str]) -> str | None:
-    """The server's request id (``X-Request-Id``, else ``Request-Id``); hooks read it here too."""
-    return headers.get("X-Request-Id") or headers.get("Request-Id") or None
+    """The server's request id (``X-Request-Id``, else ``Request-Id``); hooks inline it."""
+    return headers.get(REQUEST_ID_HEADER) or headers.get(ALT_REQUEST_ID_HEADER) or None
 
 
 def error_for_status(

@@ -32,14 +32,14 @@ import contextvars
 import functools
 import itertools
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from time import perf_counter
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import find_request_id
+from .errors import ALT_REQUEST_ID_HEADER, REQUEST_ID_HEADER
 
 __all__ = [
     "CallEnd",
@@ -89,6 +89,24 @@ class CallInfo:
     server_port: int | None
     url_scheme: str
 
+    def __init__(
+        self,
+        call_id: int,
+        method: str,
+        path_template: str,
+        server_address: str,
+        server_port: int | None,
+        url_scheme: str,
+    ) -> None:
+        """attrs' own ``__init__``, less its unused ``object.__setattr__`` lookup (``Response``)."""
+        fields = self.__dict__
+        fields["call_id"] = call_id
+        fields["method"] = method
+        fields["path_template"] = path_template
+        fields["server_address"] = server_address
+        fields["server_port"] = server_port
+        fields["url_scheme"] = url_scheme
+
 
 @attrs.frozen(slots=False)
 class Request:
@@ -127,6 +145,35 @@ class Response:
     error_code: str | None
     request_id: str | None
     headers: Mapping[str, str] = attrs.field(repr=False)
+
+    def __init__(
+        self,
+        call: CallInfo,
+        attempt: int,
+        duration: float,
+        status_code: int | None,
+        error_type: str | None,
+        error_code: str | None,
+        request_id: str | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        """attrs' own ``__init__``, less its unused ``object.__setattr__`` lookup.
+
+        ``CallInfo`` and ``Response`` are built on every hooked call, and the
+        lookup attrs' generated ``__init__`` of a frozen class starts with (a
+        method wrapper made and dropped) was a sixth of each record's cost.
+        attrs keeps a class's own ``__init__``; the fields, ``==``, ``repr``,
+        ``hash``, ``attrs.evolve`` and the ``FrozenInstanceError`` stay attrs'.
+        """
+        fields = self.__dict__
+        fields["call"] = call
+        fields["attempt"] = attempt
+        fields["duration"] = duration
+        fields["status_code"] = status_code
+        fields["error_type"] = error_type
+        fields["error_code"] = error_code
+        fields["request_id"] = request_id
+        fields["headers"] = headers
 
 
 @attrs.frozen(slots=False)
@@ -185,15 +232,20 @@ def _safe_call(
         try:
             hook(record)
         except Exception:
-            key = id(hook)
-            if key not in failures.logged:
-                failures.logged.add(key)
-                logger.exception(
-                    "lettr_async %s hook %r raised; the call goes on and further "
-                    "failures of this hook are not logged",
-                    event,
-                    hook,
-                )
+            _failed(hook, event, failures)
+
+
+def _failed(hook: Callable[..., object], event: str, failures: _Failures) -> None:
+    """Log the first failure of ``hook``; the call goes on either way."""
+    key = id(hook)
+    if key not in failures.logged:
+        failures.logged.add(key)
+        logger.exception(
+            "lettr_async %s hook %r raised; the call goes on and further "
+            "failures of this hook are not logged",
+            event,
+            hook,
+        )
 
 
 class Hooks:
@@ -268,9 +320,21 @@ class Hooks:
         """The tracker of one logical call to ``base_url + path`` (the pipeline's entry point).
 
         The pipeline calls it only when something listens (``active`` or a
-        ``capture_response`` block): otherwise it makes no tracker at all.
+        ``capture_response`` block): otherwise it makes no tracker at all. It
+        fills the tracker itself: a tracker ``__init__`` would be one more
+        Python frame on every hooked call.
         """
-        return CallTracker(self, CallInfo(next(_call_ids), *_route(method, path, base_url)))
+        tracker = CallTracker()
+        tracker.hooks = self
+        tracker.call = CallInfo(next(_call_ids), *_route(method, path, base_url))
+        # Whether end() has a reader: decided here, as the pipeline skips end() without
+        # one. The call runs in this context, so no capture block can start meanwhile.
+        tracker.ends = ends = bool(self.on_call_end or capturing())
+        if ends:  # only end() reads these; each attempt's start is set by request()
+            tracker.attempts = 0
+            tracker._last = _NO_ATTEMPT
+            tracker.started = perf_counter()
+        return tracker
 
 
 @functools.lru_cache(maxsize=1024)
@@ -318,18 +382,21 @@ class CallTracker:
     Call order for a call: per attempt ``rate_limit_wait`` (if it waited),
     ``request``, ``response``; between attempts ``retry``; finally ``end``
     exactly once. Internal (not in ``__all__``): users register callables on
-    ``Hooks`` and receive records; only the pipeline holds a tracker.
+    ``Hooks`` and receive records; only the pipeline holds a tracker, made by
+    ``Hooks.start_call``, which sets its state; ``request()`` times each attempt.
     """
 
-    def __init__(self, hooks: Hooks, call: CallInfo) -> None:
-        """Start timing ``call``."""
-        self.hooks = hooks
-        self.call = call
-        self.started = time.perf_counter()
-        self.attempts = 0
-        self._attempt_started = self.started
-        # (status_code, error_type, request_id, headers) of the last attempt, for end().
-        self._last: tuple[int | None, str | None, str | None, Mapping[str, str]] = _NO_ATTEMPT
+    # Slots: no instance dict to make and free on every hooked call.
+    __slots__ = ("_attempt_started", "_last", "attempts", "call", "ends", "hooks", "started")
+    hooks: Hooks
+    call: CallInfo
+    ends: bool  # whether end() builds a CallEnd (an on_call_end hook or a capture block)
+    # For end() only, so kept only with ends: the start, the attempts made and
+    # (status_code, error_type, request_id, headers) of the last attempt.
+    started: float
+    attempts: int
+    _last: tuple[int | None, str | None, str | None, Mapping[str, str]]
+    _attempt_started: float
 
     def rate_limit_wait(self, attempt: int, wait: float, lane: str) -> None:
         """The limiter held ``attempt`` for ``wait`` seconds before it could be sent."""
@@ -341,7 +408,7 @@ class CallTracker:
     def request(self, attempt: int) -> None:
         """``attempt`` is being sent now (after any rate-limit wait)."""
         self.attempts = attempt
-        self._attempt_started = time.perf_counter()
+        self._attempt_started = perf_counter()
         h = self.hooks
         if h.on_request:
             _safe_call(h.on_request, Request(self.call, attempt), "on_request", h._failures)
@@ -349,26 +416,36 @@ class CallTracker:
     def response(
         self,
         attempt: int,
-        *,
         status_code: int | None = None,
         headers: Mapping[str, str] | None = None,
         error: BaseException | None = None,
     ) -> None:
-        """``attempt`` ended: with a 2xx (``status_code``, ``headers``) or with ``error``."""
-        duration = time.perf_counter() - self._attempt_started
+        """``attempt`` ended: with a 2xx (``status_code``, ``headers``) or with ``error``.
+
+        The pipeline passes a success positionally: keywords cost on every call.
+        """
+        duration = perf_counter() - self._attempt_started
         if error is not None:
             status, error_type, error_code, request_id, hdrs = describe_error(error)
         else:
             status, error_type, error_code = status_code, None, None
             hdrs = headers if headers is not None else _EMPTY_HEADERS
-            request_id = find_request_id(hdrs)
-        self._last = (status, error_type, request_id, hdrs)
+            # find_request_id inlined, with its pre-folded keys: this runs on every
+            # hooked call, and a call per response costs more than the lookup.
+            request_id = hdrs.get(REQUEST_ID_HEADER) or hdrs.get(ALT_REQUEST_ID_HEADER) or None
+        if self.ends:  # only end() reads it
+            self._last = (status, error_type, request_id, hdrs)
         h = self.hooks
         if h.on_response:
             record = Response(
                 self.call, attempt, duration, status, error_type, error_code, request_id, hdrs
             )
-            _safe_call(h.on_response, record, "on_response", h._failures)
+            # _safe_call inlined: the one hot event, one frame fewer per attempt.
+            for hook in h.on_response:
+                try:
+                    hook(record)
+                except Exception:
+                    _failed(hook, "on_response", h._failures)
 
     def retry(self, attempt: int, wait: float, error: BaseException) -> None:
         """``attempt`` failed with ``error``; attempt ``attempt + 1`` follows after ``wait`` s."""
@@ -378,11 +455,13 @@ class CallTracker:
             _safe_call(h.on_retry, record, "on_retry", h._failures)
 
     def end(self, error: BaseException | None = None) -> None:
-        """The call returned (``error`` None) or raised ``error``; call exactly once."""
-        captures = _captures.get()
-        h = self.hooks
-        if not captures and not h.on_call_end:
+        """The call returned (``error`` None) or raised ``error``; call exactly once.
+
+        Without ``ends`` it does nothing, and the pipeline does not call it.
+        """
+        if not self.ends:
             return  # nobody reads the record: do not build it
+        h = self.hooks
         last_status, last_error_type, last_request_id, last_headers = self._last
         error_type: str | None
         error_code: str | None
@@ -396,14 +475,14 @@ class CallTracker:
         record = CallEnd(
             self.call,
             self.attempts,
-            time.perf_counter() - self.started,
+            perf_counter() - self.started,
             status,
             error_type,
             error_code,
             request_id,
             headers,
         )
-        for capture in captures:
+        for capture in _captures.get():
             capture._record(record)
         if h.on_call_end:
             _safe_call(h.on_call_end, record, "on_call_end", h._failures)
