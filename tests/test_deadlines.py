@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -22,7 +22,7 @@ from lettr_async import APITimeoutError, AsyncLettr
 from lettr_async._deadlines import DeadlineWatch
 from lettr_async.testing import FakeLettr
 from tests.helpers import API_KEY, make_client
-from tests.rawserver import Seen, raw_server
+from tests.rawserver import RawServer, Seen, raw_server
 
 pytestmark = pytest.mark.anyio
 
@@ -60,15 +60,32 @@ def _client(base_url: str, seconds: float) -> AsyncLettr:
     return AsyncLettr(API_KEY, base_url=base_url, rate_limit=None, timeout=seconds, max_retries=0)
 
 
-async def _silent(seen: Seen) -> bytes | None:
-    await anyio.sleep_forever()
-    return None
+@contextlib.asynccontextmanager
+async def _silent_server(arrived: anyio.Event | None = None) -> AsyncIterator[RawServer]:
+    """A server that reads a request and answers nothing until the block ends.
+
+    It lets go at the end (Python 3.12+ waits for open connections when a
+    server closes), never on a timer.
+    """
+    release = anyio.Event()
+
+    async def silent(seen: Seen) -> bytes | None:
+        if arrived is not None:
+            arrived.set()
+        await release.wait()
+        return None
+
+    async with raw_server(silent) as server:
+        try:
+            yield server
+        finally:
+            release.set()
 
 
 async def test_a_long_timeout_ends_a_silent_request_as_a_timeout() -> None:
     """Real time (5-6 s): the watch's own timer, end to end, with nothing left cancelled."""
     async with (
-        raw_server(_silent) as server,
+        _silent_server() as server,
         AsyncLettr(
             API_KEY, base_url=server.base_url, rate_limit=None, timeout=5, max_retries=0
         ) as client,
@@ -85,15 +102,9 @@ async def test_a_long_timeout_ends_a_silent_request_as_a_timeout() -> None:
 
 async def test_cancelling_a_watched_request_is_a_cancellation_not_a_timeout() -> None:
     arrived = anyio.Event()
-
-    async def silent(seen: Seen) -> bytes | None:
-        arrived.set()
-        await anyio.sleep_forever()
-        return None
-
     outcomes: list[object] = []
     async with (
-        raw_server(silent) as server,
+        _silent_server(arrived) as server,
         AsyncLettr(API_KEY, base_url=server.base_url, rate_limit=None, timeout=30) as client,
     ):
 
