@@ -105,22 +105,12 @@ class _SharedState:
         return f"<lettr_async client state for {self.base_url!r}>"
 
     def session_for_running_loop(self) -> HttpSessions:
-        loop = asyncio.get_running_loop()
-        guard, http = self.guard, self.http
-        # Every call asks: the common answer (this loop's open sessions) first.
-        if (
-            guard is not None
-            and guard.loop is loop
-            and http is not None
-            and self.ssl_context is None
-            and not self.closed
-            and not guard.finished
-        ):
-            return http
         if self.closed:
             raise LettrError("this client has been closed; create a new AsyncLettr")
         if self.ssl_context is not None:
             check_verify(self.ssl_context)  # the caller may have turned checks off since
+        loop = asyncio.get_running_loop()
+        guard, http = self.guard, self.http
         if self.borrowed and http is not None:
             return self._borrowed_in(loop, http)
         if guard is not None and http is not None and not guard.finished:

@@ -164,7 +164,7 @@ def _open(headers: Mapping[str, str], connector: aiohttp.TCPConnector) -> aiohtt
     return aiohttp.ClientSession(
         headers=headers,
         connector=connector,
-        timeout=aiohttp.ClientTimeout(total=None),
+        timeout=_NO_TIMEOUT,
         raise_for_status=False,
         middlewares=(_no_hidden_retry,),
     )
