@@ -81,9 +81,7 @@ class SQLiteStore(RateStore):
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            # Both need a write lock: skip them when another process already did them.
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             known = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lettr_rate'"
@@ -95,6 +93,27 @@ class SQLiteStore(RateStore):
             raise
         self._conn, self._pid = conn, os.getpid()
         return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL (once per file: the mode is kept in the file), waiting for peers.
+
+        The switch needs the file to itself, and SQLite answers "database is
+        locked" at once, without the busy wait, while any other connection
+        reads it (waiting could deadlock). Processes that open a new file
+        together therefore retry here, within the same bound as any locked
+        file; a peer may also have switched it meanwhile.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.001
+        while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return  # a file that cannot be WAL (a memory database) keeps its mode
+            except sqlite3.OperationalError:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(2 * pause, 0.05)
 
     def _take_blocking(self, request: TakeRequest) -> Slot:
         if not self._lock.acquire(timeout=self._busy_timeout):
