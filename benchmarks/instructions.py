@@ -14,7 +14,10 @@ percent. Method:
 * the same client also runs natively once for CPU microseconds per call
   (``time.process_time``, noisy, shown beside).
 
-``PYTHONHASHSEED`` is fixed so both runs hash alike.
+``PYTHONHASHSEED`` is fixed so both runs hash alike. The count still moves
+between runs over real sockets (by about ±0.6 k per call without hooks and
+±1.4 k with one, in the 2026-12-03 runs), so ``--repeat R`` measures each
+contender R times and reports the median and the range.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,13 +98,18 @@ def cpu_us_per_call(name: str, base_url: str, warmup: int, calls: int) -> float:
 
 
 def measure(
-    name: str, base_url: str, *, warmup: int, calls: int, native_calls: int
+    name: str, base_url: str, *, warmup: int, calls: int, native_calls: int, repeat: int = 1
 ) -> dict[str, float]:
-    """Instructions and CPU time per call of one contender."""
-    base = instructions(name, base_url, warmup, 0)
-    total = instructions(name, base_url, warmup, calls)
+    """Instructions (the median of ``repeat`` measurements, and their range) and CPU time."""
+    counts = [
+        (instructions(name, base_url, warmup, calls) - instructions(name, base_url, warmup, 0))
+        / calls
+        for _ in range(repeat)
+    ]
     return {
-        "instructions_per_call": (total - base) / calls,
+        "instructions_per_call": statistics.median(counts),
+        "instructions_min": min(counts),
+        "instructions_max": max(counts),
         "cpu_us_per_call": cpu_us_per_call(name, base_url, warmup, native_calls),
     }
 
@@ -115,8 +124,10 @@ def markdown(results: dict[str, dict[str, float]]) -> str:
     for name, metrics in results.items():
         count = metrics["instructions_per_call"]
         ratio = f"{count / floor:.2f}" if floor else "n/a"
+        low, high = metrics.get("instructions_min", count), metrics.get("instructions_max", count)
+        spread = f" ({low / 1000:.1f}-{high / 1000:.1f})" if high > low else ""
         lines.append(
-            f"| {CONTENDERS[name]} | {count / 1000:.1f} | {ratio} | "
+            f"| {CONTENDERS[name]} | {count / 1000:.1f}{spread} | {ratio} | "
             f"{metrics['cpu_us_per_call']:.0f} |"
         )
     return "\n".join(lines)
@@ -133,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
         "--native-calls", type=int, default=2000, help="calls of the native CPU-time run"
     )
     parser.add_argument(
+        "--repeat", type=int, default=1, help="measurements per contender; the median (1)"
+    )
+    parser.add_argument(
         "--only", action="append", choices=list(CONTENDERS), help="contender (repeatable)"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
@@ -142,8 +156,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure every contender (or ``--only``), print Markdown, write JSON."""
     args = _parser().parse_args(argv)
-    if args.calls < 1 or args.warmup < 1 or args.native_calls < 1:
-        _parser().error("--calls, --warmup and --native-calls must be at least 1")
+    if min(args.calls, args.warmup, args.native_calls, args.repeat) < 1:
+        _parser().error("--calls, --warmup, --native-calls and --repeat must be at least 1")
     names = args.only or [n for n in CONTENDERS if n != "lettr_sdk" or lettr_sdk_available()]
     server_args = ["-m", "benchmarks._fastserver", "--port", "0", "--api-key", API_KEY]
     results: dict[str, dict[str, float]] = {}
@@ -156,11 +170,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warmup=args.warmup,
                 calls=args.calls,
                 native_calls=args.native_calls,
+                repeat=args.repeat,
             )
     report: dict[str, Any] = {
         "command": ["python", "-m", "benchmarks.instructions", *(argv or sys.argv[1:])],
         "calls": args.calls,
         "warmup": args.warmup,
+        "repeat": args.repeat,
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -52,3 +52,14 @@ def test_the_table_is_relative_to_the_floor() -> None:
     )
     assert "| AsyncLettr, rate_limit=None | 460.0 | 1.15 | 350 |" in table
     assert table.splitlines()[2].startswith("| floor")
+
+
+def test_repeated_measurements_show_their_median_and_range() -> None:
+    row = {
+        "instructions_per_call": 415_200.0,
+        "instructions_min": 414_700.0,
+        "instructions_max": 415_900.0,
+        "cpu_us_per_call": 425.0,
+    }
+    table = markdown({"async_no_pacing": row})
+    assert "| AsyncLettr, rate_limit=None | 415.2 (414.7-415.9) | n/a | 425 |" in table
