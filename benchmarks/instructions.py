@@ -14,10 +14,11 @@ percent. Method:
 * the same client also runs natively once for CPU microseconds per call
   (``time.process_time``, noisy, shown beside).
 
-``PYTHONHASHSEED`` is fixed so both runs hash alike. The count still moves
-between runs over real sockets (by about ±0.6 k per call without hooks and
-±1.4 k with one, in the 2026-12-03 runs), so ``--repeat R`` measures each
-contender R times and reports the median and the range.
+``PYTHONHASHSEED`` is fixed so both runs hash alike. Measurements against
+one server process repeat to within 0.5 k per call; against another server
+process the same contender may move by up to about 3 k (seen with one hook,
+2026-12-03). ``--repeat R`` therefore runs everything R times, each time
+with a new server, and reports each contender's median and range.
 """
 
 from __future__ import annotations
@@ -97,20 +98,19 @@ def cpu_us_per_call(name: str, base_url: str, warmup: int, calls: int) -> float:
     return 1e6 * float(json.loads(proc.stdout.splitlines()[-1])["cpu_s"]) / calls
 
 
-def measure(
-    name: str, base_url: str, *, warmup: int, calls: int, native_calls: int, repeat: int = 1
-) -> dict[str, float]:
-    """Instructions (the median of ``repeat`` measurements, and their range) and CPU time."""
-    counts = [
-        (instructions(name, base_url, warmup, calls) - instructions(name, base_url, warmup, 0))
-        / calls
-        for _ in range(repeat)
-    ]
+def instructions_per_call(name: str, base_url: str, warmup: int, calls: int) -> float:
+    """One measurement: N calls less 0 calls, per call."""
+    with_calls = instructions(name, base_url, warmup, calls)
+    return (with_calls - instructions(name, base_url, warmup, 0)) / calls
+
+
+def summary(counts: Sequence[float], cpu_us: float) -> dict[str, float]:
+    """One contender's row: the median of its measurements, their range, the CPU time."""
     return {
         "instructions_per_call": statistics.median(counts),
         "instructions_min": min(counts),
         "instructions_max": max(counts),
-        "cpu_us_per_call": cpu_us_per_call(name, base_url, warmup, native_calls),
+        "cpu_us_per_call": cpu_us,
     }
 
 
@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         "--native-calls", type=int, default=2000, help="calls of the native CPU-time run"
     )
     parser.add_argument(
-        "--repeat", type=int, default=1, help="measurements per contender; the median (1)"
+        "--repeat", type=int, default=1, help="runs, each with a new server; the median (1)"
     )
     parser.add_argument(
         "--only", action="append", choices=list(CONTENDERS), help="contender (repeatable)"
@@ -160,18 +160,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().error("--calls, --warmup, --native-calls and --repeat must be at least 1")
     names = args.only or [n for n in CONTENDERS if n != "lettr_sdk" or lettr_sdk_available()]
     server_args = ["-m", "benchmarks._fastserver", "--port", "0", "--api-key", API_KEY]
-    results: dict[str, dict[str, float]] = {}
-    with server_process([*server_args, "--limit", str(SERVER_LIMIT)]) as base_url:
-        for name in names:
-            print(f"{name} ...", file=sys.stderr, flush=True)
-            results[name] = measure(
-                name,
-                base_url,
-                warmup=args.warmup,
-                calls=args.calls,
-                native_calls=args.native_calls,
-                repeat=args.repeat,
-            )
+    counts: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, float] = {}
+    for run in range(args.repeat):  # a new server per run: runs differ by the server
+        with server_process([*server_args, "--limit", str(SERVER_LIMIT)]) as base_url:
+            for name in names:
+                print(f"{name} (run {run + 1} of {args.repeat}) ...", file=sys.stderr, flush=True)
+                counts[name].append(instructions_per_call(name, base_url, args.warmup, args.calls))
+                if name not in cpu:
+                    cpu[name] = cpu_us_per_call(name, base_url, args.warmup, args.native_calls)
+    results = {name: summary(counts[name], cpu[name]) for name in names}
     report: dict[str, Any] = {
         "command": ["python", "-m", "benchmarks.instructions", *(argv or sys.argv[1:])],
         "calls": args.calls,
