@@ -301,7 +301,7 @@ _set_attribute = object.__setattr__  # a frozen record's own __setattr__ refuses
 
 @functools.lru_cache(maxsize=1024)
 def _call_fields(method: str, path: str, base_url: str) -> dict[str, object]:
-    """``CallInfo``'s fields but its id, per route: routes repeat, and every hooked call needs them.
+    """``CallInfo``'s fields but its id, per method, path and base URL (calls repeat them).
 
     Never mutated: ``start_call`` copies it.
     """
