@@ -14,11 +14,12 @@ percent. Method:
 * the same client also runs natively once for CPU microseconds per call
   (``time.process_time``, noisy, shown beside).
 
-``PYTHONHASHSEED`` is fixed so both runs hash alike. Measurements against
-one server process repeat to within 0.5 k per call; against another server
-process the same contender may move by up to about 3 k (seen with one hook,
-2026-12-03). ``--repeat R`` therefore runs everything R times, each time
-with a new server, and reports each contender's median and range.
+``PYTHONHASHSEED`` is fixed so both runs hash alike. On a quiet machine the
+count repeats within 0.2 k per call; beside other work (a test suite) the
+hooked client moved by up to 3 k between runs (2026-12-03), likely as
+answers then reach the client at other points of its event loop's cycle.
+``--repeat R`` runs everything R times, each with a new server, and reports
+each contender's median and range.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server_args = ["-m", "benchmarks._fastserver", "--port", "0", "--api-key", API_KEY]
     counts: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, float] = {}
-    for run in range(args.repeat):  # a new server per run: runs differ by the server
+    for run in range(args.repeat):  # a new server per run: no run inherits another's state
         with server_process([*server_args, "--limit", str(SERVER_LIMIT)]) as base_url:
             for name in names:
                 print(f"{name} (run {run + 1} of {args.repeat}) ...", file=sys.stderr, flush=True)
