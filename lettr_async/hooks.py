@@ -281,7 +281,7 @@ class Hooks:
         tracker.hooks = self
         # A copy of the route's fields with this call's id, set as the new record's
         # __dict__: a thousand instructions fewer than calling CallInfo's __init__.
-        fields = _call_fields(method, path, base_url).copy()
+        fields = _path_fields(method, path, base_url).copy()
         fields["call_id"] = next(_call_ids)
         tracker.call = call = _new_record(CallInfo)
         _set_attribute(call, "__dict__", fields)
@@ -300,16 +300,26 @@ _set_attribute = object.__setattr__  # a frozen record's own __setattr__ refuses
 
 
 @functools.lru_cache(maxsize=1024)
-def _call_fields(method: str, path: str, base_url: str) -> dict[str, object]:
-    """``CallInfo``'s fields but its id, per method, path and base URL (calls repeat them).
+def _path_fields(method: str, path: str, base_url: str) -> dict[str, object]:
+    """``_call_fields`` of a path's route, per path: the same ids come back.
 
-    Never mutated: ``start_call`` copies it.
+    A path seen before costs one look-up; a new one (a workload over many
+    webhooks) is templated and shares its route's dict, without building one.
+    """
+    return _call_fields(method, path_template(path), base_url)
+
+
+@functools.lru_cache(maxsize=256)
+def _call_fields(method: str, route: str, base_url: str) -> dict[str, object]:
+    """``CallInfo``'s fields but its id, per method, route (``path_template``) and base URL.
+
+    Never mutated: ``start_call`` copies it, and many paths share it.
     """
     host, port, scheme = _server(base_url)
     return {
         "call_id": 0,
         "method": method.upper(),
-        "path_template": path_template(path),
+        "path_template": route,
         "server_address": host,
         "server_port": port,
         "url_scheme": scheme,

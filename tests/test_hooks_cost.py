@@ -64,16 +64,21 @@ def test_capture_response_still_gets_the_call_end_without_hooks() -> None:
     assert (captured.status_code, captured.request_id) == (200, "req-2")
 
 
-def test_the_base_url_is_parsed_once_per_url() -> None:
+def test_the_base_url_is_parsed_once_per_url_and_routes_are_shared() -> None:
     hooks_module._server.cache_clear()
+    hooks_module._path_fields.cache_clear()
     hooks_module._call_fields.cache_clear()
     hooks = Hooks(on_request=lambda _: None)
     for path in ("/webhooks/a", "/webhooks/a", "/webhooks/b", "/webhooks"):
         hooks.start_call("GET", path, "https://example.com:8443/api")
+    # A path seen before (method, path and base URL) is not even templated again.
+    paths = hooks_module._path_fields.cache_info()
+    assert (paths.misses, paths.hits) == (3, 1)
+    # A new id's path shares its route's fields: two routes, built once each.
+    routes = hooks_module._call_fields.cache_info()
+    assert (routes.misses, routes.hits) == (2, 1)
     info = hooks_module._server.cache_info()
-    assert (info.misses, info.hits) == (1, 2)
-    # A route seen before (method, path and base URL) is not even templated again.
-    assert hooks_module._call_fields.cache_info().hits == 1
+    assert (info.misses, info.hits) == (1, 1)
     tracker = hooks.start_call("GET", "/webhooks/b", "http://127.0.0.1/api")
     assert (tracker.call.server_address, tracker.call.server_port) == ("127.0.0.1", None)
 
