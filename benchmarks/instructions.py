@@ -14,12 +14,12 @@ percent. Method:
 * the same client also runs natively once for CPU microseconds per call
   (``time.process_time``, noisy, shown beside).
 
-``PYTHONHASHSEED`` is fixed so both runs hash alike. On a quiet machine the
-count repeats within 0.2 k per call; beside other work (a test suite) the
-hooked client moved by up to 3 k between runs (2026-12-03), likely as
-answers then reach the client at other points of its event loop's cycle.
-``--repeat R`` runs everything R times, each with a new server, and reports
-each contender's median and range.
+``PYTHONHASHSEED`` is fixed so both runs hash alike. On an idle machine the
+runs of one invocation repeat within 0.1 k per call, but separate
+invocations can differ by up to about 2.5 k, and runs beside other work by up
+to 3 k (the hooked client moves most; 2026-12-03). ``--repeat R`` runs
+everything R times, each with a new server, and reports each contender's
+median and range.
 """
 
 from __future__ import annotations
