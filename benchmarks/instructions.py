@@ -125,7 +125,7 @@ def markdown(results: dict[str, dict[str, float]]) -> str:
     for name, metrics in results.items():
         count = metrics["instructions_per_call"]
         ratio = f"{count / floor:.2f}" if floor else "n/a"
-        low, high = metrics.get("instructions_min", count), metrics.get("instructions_max", count)
+        low, high = metrics["instructions_min"], metrics["instructions_max"]
         spread = f" ({low / 1000:.1f}-{high / 1000:.1f})" if high > low else ""
         lines.append(
             f"| {CONTENDERS[name]} | {count / 1000:.1f}{spread} | {ratio} | "

@@ -46,8 +46,8 @@ def test_each_async_contender_makes_its_calls_and_reports_cpu() -> None:
 def test_the_table_is_relative_to_the_floor() -> None:
     table = markdown(
         {
-            "floor": {"instructions_per_call": 400_000.0, "cpu_us_per_call": 300.0},
-            "async_no_pacing": {"instructions_per_call": 460_000.0, "cpu_us_per_call": 350.0},
+            "floor": summary([400_000.0], 300.0),
+            "async_no_pacing": summary([460_000.0], 350.0),
         }
     )
     assert "| AsyncLettr, rate_limit=None | 460.0 | 1.15 | 350 |" in table

@@ -502,7 +502,7 @@ async def test_redis_killed_mid_run_and_restarted(
 
 @contextlib.contextmanager
 def _sqlite_locked_by_a_peer(
-    path: Path, lock: tuple[str, ...] = ("BEGIN EXCLUSIVE",)
+    path: Path, lock: str = "BEGIN EXCLUSIVE"
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Another process holds a lock on ``path`` (taken by ``lock``) until its stdin closes."""
     sqlite3.connect(path).close()
@@ -512,7 +512,7 @@ def _sqlite_locked_by_a_peer(
             "-c",
             "import sqlite3, sys\n"
             f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
-            f"for statement in {lock!r}: c.execute(statement).fetchall()\n"
+            f"c.execute({lock!r})\n"
             "print('locked', flush=True)\n"
             "sys.stdin.read()\n"
             "c.execute('COMMIT')\n"
@@ -544,18 +544,18 @@ def locked_sqlite(tmp_path: Path) -> Iterator[Path]:
     [
         # A peer's slow commit (a busy disk): the store used to give up after
         # 0.2 s and pace alone for a second.
-        ("BEGIN EXCLUSIVE",),
+        "BEGIN EXCLUSIVE",
         # A peer writing to a new file that is not WAL yet (setting it up as
         # this process does): the switch to WAL does not wait for a writer
         # (SQLite answers "locked" at once, as waiting could deadlock), which
         # is how processes opening a new file together fell off the shared
         # budget in CI.
-        ("BEGIN IMMEDIATE",),
+        "BEGIN IMMEDIATE",
     ],
     ids=["commit", "writer-before-wal"],
 )
 async def test_a_sqlite_file_a_peer_holds_for_a_moment_is_waited_for(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, lock: tuple[str, ...]
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, lock: str
 ) -> None:
     """A peer holding the file for a moment must not push this process off the shared budget.
 

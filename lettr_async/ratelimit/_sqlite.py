@@ -83,6 +83,7 @@ class SQLiteStore(RateStore):
         try:
             self._use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Creating needs a write lock: skip it when another process already did it.
             known = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lettr_rate'"
             ).fetchone()
@@ -97,11 +98,11 @@ class SQLiteStore(RateStore):
     def _use_wal(self, conn: sqlite3.Connection) -> None:
         """Switch the file to WAL (once per file: the mode is kept in the file), waiting for peers.
 
-        The switch needs the file to itself, and SQLite answers "database is
-        locked" at once, without the busy wait, while any other connection
-        reads it (waiting could deadlock). Processes that open a new file
-        together therefore retry here, within the same bound as any locked
-        file; a peer may also have switched it meanwhile.
+        The switch needs the file to itself, and while another connection
+        holds a write lock on it SQLite answers "database is locked" at once,
+        without the busy wait (waiting could deadlock). Processes that open a
+        new file together therefore retry here, within the same bound as any
+        locked file; a peer may also have switched it meanwhile.
         """
         deadline = time.monotonic() + self._busy_timeout
         pause = 0.001
